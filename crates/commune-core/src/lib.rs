@@ -1,0 +1,14 @@
+//! commune-core: the pure heart of commune.
+//!
+//! Ids, keys, the canonical event codec, the fold of a council's log into its state, and the
+//! tally methods. Everything here is a function of its arguments: no I/O, no clock, no
+//! randomness (time and entropy come in as arguments), no logging (errors and rejections are
+//! returned as data).
+
+pub mod event;
+pub mod id;
+pub mod keys;
+
+pub use event::{Body, Event, EventError, Unsigned};
+pub use id::{CouncilId, EventId, MemberId, PublicKey};
+pub use keys::{Keypair, Signature};
