@@ -5,9 +5,13 @@
 //! randomness (time and entropy come in as arguments), no logging (errors and rejections are
 //! returned as data).
 
+pub mod constitution;
 pub mod event;
 pub mod id;
+pub mod invite;
 pub mod keys;
+pub mod payload;
+pub mod tally;
 
 pub use event::{Body, Event, EventError, Unsigned};
 pub use id::{CouncilId, EventId, MemberId, PublicKey};

@@ -1,0 +1,190 @@
+//! A council's constitution: admission, the method and quorum per kind of question, and who
+//! may close proposals. Changed only by a decision of the council.
+
+use minicbor::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+
+use crate::id::MemberId;
+use crate::tally::{Method, Quorum};
+
+/// How new members come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cbor(index_only)]
+#[serde(rename_all = "kebab-case")]
+pub enum Admission {
+    /// Any member may hand out an invitation; its holder joins at once.
+    #[n(0)]
+    Invitation,
+    /// A request to join is decided by an admission proposal.
+    #[n(1)]
+    Vote,
+    /// Anyone who holds the log may join.
+    #[n(2)]
+    Open,
+}
+
+/// The kinds of question a council decides, each with its own rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QuestionKind {
+    General,
+    Admission,
+    Removal,
+    Amendment,
+}
+
+impl QuestionKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            QuestionKind::General => "general",
+            QuestionKind::Admission => "admission",
+            QuestionKind::Removal => "removal",
+            QuestionKind::Amendment => "amendment",
+        }
+    }
+}
+
+/// The default method and quorum for one kind of question, and its shortest deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Rule {
+    #[n(0)]
+    pub method: Method,
+    #[n(1)]
+    pub quorum: Quorum,
+    /// A proposal's deadline is at least this long after it opens.
+    #[n(2)]
+    pub min_duration_ms: u64,
+}
+
+/// Who may close a proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cbor(flat)]
+#[serde(tag = "who", rename_all = "kebab-case")]
+pub enum Closers {
+    #[n(0)]
+    AnyMember,
+    #[n(1)]
+    Proposer,
+    #[n(2)]
+    Tellers {
+        #[n(0)]
+        tellers: Vec<MemberId>,
+    },
+}
+
+/// A council's rules.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Constitution {
+    #[n(0)]
+    pub admission: Admission,
+    #[n(1)]
+    pub general: Rule,
+    #[n(2)]
+    pub admission_rule: Rule,
+    #[n(3)]
+    pub removal: Rule,
+    #[n(4)]
+    pub amendment: Rule,
+    #[n(5)]
+    pub closers: Closers,
+    /// Whether a proposal may be closed before its deadline once every member of its
+    /// electorate has voted.
+    #[n(6)]
+    pub early_close: bool,
+}
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+impl Default for Constitution {
+    /// Sane defaults: invitation by any member; general questions by simple majority;
+    /// admissions by consent; removals and amendments by two thirds of a half-present
+    /// assembly, open for at least two days.
+    fn default() -> Self {
+        let two_thirds = Method::Supermajority {
+            numerator: 2,
+            denominator: 3,
+        };
+        let half = Quorum {
+            min_ballots: 1,
+            min_share_permille: 500,
+        };
+        Constitution {
+            admission: Admission::Invitation,
+            general: Rule {
+                method: Method::Majority,
+                quorum: Quorum {
+                    min_ballots: 1,
+                    min_share_permille: 0,
+                },
+                min_duration_ms: 0,
+            },
+            admission_rule: Rule {
+                method: Method::Consent { max_objections: 0 },
+                quorum: Quorum {
+                    min_ballots: 1,
+                    min_share_permille: 0,
+                },
+                min_duration_ms: 0,
+            },
+            removal: Rule {
+                method: two_thirds.clone(),
+                quorum: half,
+                min_duration_ms: 2 * DAY_MS,
+            },
+            amendment: Rule {
+                method: two_thirds,
+                quorum: half,
+                min_duration_ms: 2 * DAY_MS,
+            },
+            closers: Closers::AnyMember,
+            early_close: true,
+        }
+    }
+}
+
+impl Constitution {
+    pub fn rule(&self, kind: QuestionKind) -> &Rule {
+        match kind {
+            QuestionKind::General => &self.general,
+            QuestionKind::Admission => &self.admission_rule,
+            QuestionKind::Removal => &self.removal,
+            QuestionKind::Amendment => &self.amendment,
+        }
+    }
+
+    /// Checks that every rule is usable.
+    pub fn check(&self) -> Result<(), String> {
+        for kind in [
+            QuestionKind::General,
+            QuestionKind::Admission,
+            QuestionKind::Removal,
+            QuestionKind::Amendment,
+        ] {
+            let rule = self.rule(kind);
+            if kind != QuestionKind::General && rule.method.has_options() {
+                return Err(format!(
+                    "{} questions are yes-or-no; {} chooses among options",
+                    kind.name(),
+                    rule.method.name()
+                ));
+            }
+            if !rule.method.has_options() {
+                rule.method
+                    .check(&[])
+                    .map_err(|error| format!("{} rule: {error}", kind.name()))?;
+            }
+            if rule.quorum.min_share_permille > 1000 {
+                return Err(format!(
+                    "{} rule: a quorum share is at most 1000‰",
+                    kind.name()
+                ));
+            }
+        }
+        if let Closers::Tellers { tellers } = &self.closers
+            && tellers.is_empty()
+        {
+            return Err("name at least one teller".into());
+        }
+        Ok(())
+    }
+}

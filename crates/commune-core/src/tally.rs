@@ -1,0 +1,480 @@
+//! Decision methods: ballot validation and the pure tally of a proposal's ballots.
+//!
+//! Owns what each method means, its quorum rule and its tie-break. Must not know where
+//! ballots come from: the fold decides which ballots count and hands them over.
+//!
+//! Tie-break, for every method that picks among options: tied options are ordered by
+//! BLAKE3(proposal id ‖ option index as 4 big-endian bytes), lowest first. The proposal id is
+//! fixed before anyone votes, so the order is reproducible from the log and cannot be steered
+//! by whoever closes.
+
+use minicbor::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+
+use crate::id::EventId;
+
+/// How a proposal is decided. New methods are new variants; the wire index of each is fixed.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cbor(flat)]
+#[serde(tag = "method", rename_all = "kebab-case")]
+pub enum Method {
+    /// Agree / abstain / object / block. Passes with no block and at most
+    /// `max_objections` objections.
+    #[n(0)]
+    Consent {
+        #[n(0)]
+        max_objections: u32,
+    },
+    /// Yes / no / abstain: passes when yes is more than half of yes + no.
+    #[n(1)]
+    Majority,
+    /// Yes / no / abstain: passes when yes is at least `numerator / denominator` of yes + no.
+    #[n(2)]
+    Supermajority {
+        #[n(0)]
+        numerator: u32,
+        #[n(1)]
+        denominator: u32,
+    },
+    /// Each voter approves any number of options; the `winners` options with the most
+    /// approvals win.
+    #[n(3)]
+    Approval {
+        #[n(0)]
+        winners: u32,
+    },
+}
+
+impl Method {
+    /// The name used on the command line and in JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Method::Consent { .. } => "consent",
+            Method::Majority => "majority",
+            Method::Supermajority { .. } => "supermajority",
+            Method::Approval { .. } => "approval",
+        }
+    }
+
+    /// Whether the method chooses among a proposal's own options (rather than yes or no).
+    pub fn has_options(&self) -> bool {
+        matches!(self, Method::Approval { .. })
+    }
+
+    /// Checks the method's own parameters and its fit with the proposal's options.
+    pub fn check(&self, options: &[String]) -> Result<(), String> {
+        match self {
+            Method::Supermajority {
+                numerator,
+                denominator,
+            } if *denominator == 0 || numerator > denominator || 2 * numerator < *denominator => {
+                Err(format!(
+                    "a supermajority of {numerator}/{denominator} must be between 1/2 and 1"
+                ))
+            }
+            Method::Approval { winners } => {
+                if options.len() < 2 {
+                    Err("approval needs at least two options".into())
+                } else if *winners == 0 || *winners as usize >= options.len() {
+                    Err(format!(
+                        "approval picks at least one and fewer than {} winners",
+                        options.len()
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            _ if !self.has_options() && !options.is_empty() => Err(format!(
+                "{} decides yes or no; it takes no options",
+                self.name()
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A consent position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cbor(index_only)]
+#[serde(rename_all = "kebab-case")]
+pub enum Position {
+    #[n(0)]
+    Agree,
+    #[n(1)]
+    Abstain,
+    #[n(2)]
+    Object,
+    #[n(3)]
+    Block,
+}
+
+/// A yes / no / abstain vote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cbor(index_only)]
+#[serde(rename_all = "kebab-case")]
+pub enum YesNo {
+    #[n(0)]
+    Yes,
+    #[n(1)]
+    No,
+    #[n(2)]
+    Abstain,
+}
+
+/// What a ballot says. Its form depends on the method; variant indexes are fixed on the
+/// wire, and index 15 is kept for a sealed (secret) ballot.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cbor(flat)]
+#[serde(tag = "form", rename_all = "kebab-case")]
+pub enum Choice {
+    #[n(0)]
+    Consent {
+        #[n(0)]
+        position: Position,
+        #[n(1)]
+        reason: String,
+    },
+    #[n(1)]
+    YesNo {
+        #[n(0)]
+        vote: YesNo,
+    },
+    /// Indexes of the approved options, ascending and distinct.
+    #[n(2)]
+    Approval {
+        #[n(0)]
+        approved: Vec<u32>,
+    },
+}
+
+impl Choice {
+    /// Checks that the ballot fits the method and options; the message says how to fix it.
+    pub fn check(&self, method: &Method, options: &[String]) -> Result<(), String> {
+        match (method, self) {
+            (Method::Consent { .. }, Choice::Consent { position, reason }) => {
+                if matches!(position, Position::Object | Position::Block)
+                    && reason.trim().is_empty()
+                {
+                    Err("an objection or a block needs a reason".into())
+                } else {
+                    Ok(())
+                }
+            }
+            (Method::Majority | Method::Supermajority { .. }, Choice::YesNo { .. }) => Ok(()),
+            (Method::Approval { .. }, Choice::Approval { approved }) => {
+                if !approved.windows(2).all(|w| w[0] < w[1]) {
+                    Err("approved options must be listed once each, in ascending order".into())
+                } else if approved.iter().any(|&i| i as usize >= options.len()) {
+                    Err(format!(
+                        "an approved option is out of range: there are {} options",
+                        options.len()
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Err(format!(
+                "this ballot does not fit the {} method: {}",
+                method.name(),
+                method.ballot_hint()
+            )),
+        }
+    }
+}
+
+impl Method {
+    fn ballot_hint(&self) -> &'static str {
+        match self {
+            Method::Consent { .. } => "say agree, abstain, object or block",
+            Method::Majority | Method::Supermajority { .. } => "say yes, no or abstain",
+            Method::Approval { .. } => "list the options you approve",
+        }
+    }
+}
+
+/// How many ballots make a decision valid: an absolute count and a share of the frozen
+/// electorate in thousandths; both must be met (0 disables either). Abstentions count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Encode, Decode, Serialize, Deserialize)]
+pub struct Quorum {
+    #[n(0)]
+    pub min_ballots: u32,
+    #[n(1)]
+    pub min_share_permille: u32,
+}
+
+impl Quorum {
+    pub fn is_met(&self, ballots: usize, electorate: usize) -> bool {
+        ballots >= self.min_ballots as usize
+            && ballots * 1000 >= electorate * self.min_share_permille as usize
+    }
+}
+
+/// Everything a tally needs.
+#[derive(Debug)]
+pub struct TallyInput<'a> {
+    pub proposal: EventId,
+    pub method: &'a Method,
+    pub options: &'a [String],
+    pub quorum: Quorum,
+    pub electorate: usize,
+    pub choices: &'a [&'a Choice],
+}
+
+/// The result of a tally, with the counts and the reasoning a person can check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub method: String,
+    pub passed: bool,
+    pub quorum_met: bool,
+    pub ballots: usize,
+    pub electorate: usize,
+    /// Labelled counts, in a fixed order per method.
+    pub counts: Vec<(String, u64)>,
+    /// Indexes of winning options (methods with options only), in order of rank.
+    pub winners: Vec<u32>,
+    pub explanation: Vec<String>,
+}
+
+/// Tallies the ballots. Ballots must already have passed [`Choice::check`]; any that do not
+/// fit are not counted.
+pub fn tally(input: &TallyInput<'_>) -> Outcome {
+    let ballots = input.choices.len();
+    let quorum_met = input.quorum.is_met(ballots, input.electorate);
+    let mut explanation = vec![format!(
+        "{ballots} ballot(s) from an electorate of {}; quorum {} (needs {} ballot(s) and {}‰ of the electorate)",
+        input.electorate,
+        if quorum_met { "met" } else { "not met" },
+        input.quorum.min_ballots,
+        input.quorum.min_share_permille,
+    )];
+    let (decided, counts, winners) = match input.method {
+        Method::Consent { max_objections } => consent(input, *max_objections, &mut explanation),
+        Method::Majority => yes_no(input, 1, 2, true, &mut explanation),
+        Method::Supermajority {
+            numerator,
+            denominator,
+        } => yes_no(input, *numerator, *denominator, false, &mut explanation),
+        Method::Approval { winners } => approval(input, *winners, &mut explanation),
+    };
+    Outcome {
+        method: input.method.name().to_owned(),
+        passed: quorum_met && decided,
+        quorum_met,
+        ballots,
+        electorate: input.electorate,
+        counts,
+        winners,
+        explanation,
+    }
+}
+
+type Tallied = (bool, Vec<(String, u64)>, Vec<u32>);
+
+fn consent(input: &TallyInput<'_>, max_objections: u32, explanation: &mut Vec<String>) -> Tallied {
+    let mut counts = [0u64; 4];
+    for choice in input.choices {
+        if let Choice::Consent { position, .. } = choice {
+            counts[*position as usize] += 1;
+        }
+    }
+    let [agree, abstain, object, block] = counts;
+    let passed = block == 0 && object <= u64::from(max_objections);
+    explanation.push(if block > 0 {
+        format!("{block} block(s): consent is not given")
+    } else if !passed {
+        format!("{object} objection(s), more than the {max_objections} allowed")
+    } else {
+        format!("no block and {object} objection(s) of at most {max_objections}: consent given")
+    });
+    let labels = ["agree", "abstain", "object", "block"];
+    (
+        passed,
+        labels
+            .iter()
+            .map(|l| l.to_string())
+            .zip([agree, abstain, object, block])
+            .collect(),
+        Vec::new(),
+    )
+}
+
+fn yes_no(
+    input: &TallyInput<'_>,
+    numerator: u32,
+    denominator: u32,
+    strict: bool,
+    explanation: &mut Vec<String>,
+) -> Tallied {
+    let mut counts = [0u64; 3];
+    for choice in input.choices {
+        if let Choice::YesNo { vote } = choice {
+            counts[*vote as usize] += 1;
+        }
+    }
+    let [yes, no, abstain] = counts;
+    let (yes_scaled, needed) = (
+        u128::from(yes) * u128::from(denominator),
+        u128::from(yes + no) * u128::from(numerator),
+    );
+    let passed = yes + no > 0
+        && if strict {
+            yes_scaled > needed
+        } else {
+            yes_scaled >= needed
+        };
+    explanation.push(format!(
+        "{yes} yes, {no} no, {abstain} abstain: yes needs {} {numerator}/{denominator} of yes + no, so the proposal {}",
+        if strict { "more than" } else { "at least" },
+        if passed { "carries" } else { "fails" }
+    ));
+    (
+        passed,
+        vec![
+            ("yes".into(), yes),
+            ("no".into(), no),
+            ("abstain".into(), abstain),
+        ],
+        Vec::new(),
+    )
+}
+
+fn approval(input: &TallyInput<'_>, winners: u32, explanation: &mut Vec<String>) -> Tallied {
+    let mut approvals = vec![0u64; input.options.len()];
+    for choice in input.choices {
+        if let Choice::Approval { approved } = choice {
+            for &option in approved {
+                if let Some(count) = approvals.get_mut(option as usize) {
+                    *count += 1;
+                }
+            }
+        }
+    }
+    let mut order: Vec<u32> = (0..input.options.len() as u32).collect();
+    order.sort_by_key(|&option| {
+        (
+            std::cmp::Reverse(approvals[option as usize]),
+            tie_break_key(input.proposal, option),
+        )
+    });
+    let chosen: Vec<u32> = order.iter().copied().take(winners as usize).collect();
+    if let (Some(&last_in), Some(&first_out)) = (chosen.last(), order.get(winners as usize))
+        && approvals[last_in as usize] == approvals[first_out as usize]
+    {
+        explanation.push(format!(
+            "a tie at {} approval(s) was broken by the documented hash order",
+            approvals[last_in as usize]
+        ));
+    }
+    let passed = approvals.iter().any(|&count| count > 0);
+    explanation.push(format!(
+        "most approved: {}",
+        chosen
+            .iter()
+            .map(|&o| format!("{} ({})", input.options[o as usize], approvals[o as usize]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    (
+        passed,
+        input.options.iter().cloned().zip(approvals).collect(),
+        if passed { chosen } else { Vec::new() },
+    )
+}
+
+/// The tie-break order of an option (see the module documentation).
+pub fn tie_break_key(proposal: EventId, option: u32) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(proposal.as_bytes());
+    hasher.update(&option.to_be_bytes());
+    *hasher.finalize().as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(method: Method, options: &[&str], electorate: usize, choices: &[Choice]) -> Outcome {
+        let options: Vec<String> = options.iter().map(|s| s.to_string()).collect();
+        let refs: Vec<&Choice> = choices.iter().collect();
+        tally(&TallyInput {
+            proposal: EventId([1; 32]),
+            method: &method,
+            options: &options,
+            quorum: Quorum {
+                min_ballots: 2,
+                min_share_permille: 0,
+            },
+            electorate,
+            choices: &refs,
+        })
+    }
+
+    fn yn(vote: YesNo) -> Choice {
+        Choice::YesNo { vote }
+    }
+
+    #[test]
+    fn majority_needs_more_than_half_and_quorum() {
+        use YesNo::*;
+        assert!(run(Method::Majority, &[], 5, &[yn(Yes), yn(No), yn(Yes)]).passed);
+        assert!(!run(Method::Majority, &[], 5, &[yn(Yes), yn(No)]).passed);
+        let lone = run(Method::Majority, &[], 5, &[yn(Yes)]);
+        assert!(!lone.quorum_met && !lone.passed);
+        // Abstentions count towards quorum, not towards the share.
+        assert!(run(Method::Majority, &[], 5, &[yn(Yes), yn(Abstain)]).passed);
+    }
+
+    #[test]
+    fn supermajority_is_inclusive() {
+        use YesNo::*;
+        let two_thirds = Method::Supermajority {
+            numerator: 2,
+            denominator: 3,
+        };
+        assert!(run(two_thirds.clone(), &[], 9, &[yn(Yes), yn(Yes), yn(No)]).passed);
+        assert!(!run(two_thirds, &[], 9, &[yn(Yes), yn(No), yn(No)]).passed);
+    }
+
+    #[test]
+    fn consent_fails_on_block_or_too_many_objections() {
+        let c = |position, reason: &str| Choice::Consent {
+            position,
+            reason: reason.into(),
+        };
+        let method = Method::Consent { max_objections: 1 };
+        let agree = c(Position::Agree, "");
+        let object = c(Position::Object, "too soon");
+        assert!(run(method.clone(), &[], 4, &[agree.clone(), object.clone()]).passed);
+        assert!(!run(method.clone(), &[], 4, &[object.clone(), object.clone()]).passed);
+        assert!(!run(method.clone(), &[], 4, &[agree, c(Position::Block, "no")]).passed);
+        assert!(c(Position::Block, " ").check(&method, &[]).is_err());
+    }
+
+    #[test]
+    fn approval_ties_follow_the_hash_order() {
+        let method = Method::Approval { winners: 1 };
+        let ballot = |approved: Vec<u32>| Choice::Approval { approved };
+        let outcome = run(
+            method.clone(),
+            &["a", "b", "c"],
+            3,
+            &[ballot(vec![0, 1]), ballot(vec![1, 2]), ballot(vec![0])],
+        );
+        let first = if tie_break_key(EventId([1; 32]), 0) < tie_break_key(EventId([1; 32]), 1) {
+            0
+        } else {
+            1
+        };
+        assert_eq!(outcome.winners, vec![first]);
+        assert!(
+            ballot(vec![1, 0])
+                .check(&method, &["a".into(), "b".into()])
+                .is_err()
+        );
+        assert!(
+            ballot(vec![5])
+                .check(&method, &["a".into(), "b".into()])
+                .is_err()
+        );
+    }
+}
