@@ -90,7 +90,58 @@ pub enum EventError {
     ForeignParent(EventId),
 }
 
+/// What an author knows of a parent when composing a new event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParentInfo {
+    pub id: EventId,
+    pub depth: u64,
+    pub time_ms: u64,
+}
+
 impl Unsigned {
+    /// Composes a non-genesis event on top of `parents` (the heads the author knows):
+    /// sorts them, sets depth to one more than the deepest, and keeps time from going
+    /// backwards along parents (`now_ms` is the author's clock, advisory).
+    pub fn compose(
+        council: CouncilId,
+        author: PublicKey,
+        seq: u64,
+        parents: &[ParentInfo],
+        now_ms: u64,
+        kind: u64,
+        body: Vec<u8>,
+    ) -> Unsigned {
+        let mut ids: Vec<EventId> = parents.iter().map(|p| p.id).collect();
+        ids.sort();
+        ids.dedup();
+        Unsigned {
+            council: Some(council),
+            author,
+            seq,
+            parents: ids,
+            depth: parents.iter().map(|p| p.depth + 1).max().unwrap_or(0),
+            time_ms: parents.iter().map(|p| p.time_ms).fold(now_ms, u64::max),
+            kind,
+            body: Body::Inline(body),
+            encryption: None,
+        }
+    }
+
+    /// The genesis event of a new council.
+    pub fn genesis(author: PublicKey, now_ms: u64, kind: u64, body: Vec<u8>) -> Unsigned {
+        Unsigned {
+            council: None,
+            author,
+            seq: 1,
+            parents: Vec::new(),
+            depth: 0,
+            time_ms: now_ms,
+            kind,
+            body: Body::Inline(body),
+            encryption: None,
+        }
+    }
+
     pub fn is_genesis(&self) -> bool {
         self.council.is_none()
     }
@@ -143,6 +194,14 @@ impl Unsigned {
 }
 
 impl Event {
+    pub fn parent_info(&self) -> ParentInfo {
+        ParentInfo {
+            id: self.id,
+            depth: self.unsigned.depth,
+            time_ms: self.unsigned.time_ms,
+        }
+    }
+
     /// The council this event belongs to (a genesis event founds its own).
     pub fn council(&self) -> CouncilId {
         self.unsigned.council.unwrap_or(CouncilId(self.id.0))

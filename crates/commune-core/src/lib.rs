@@ -5,14 +5,20 @@
 //! randomness (time and entropy come in as arguments), no logging (errors and rejections are
 //! returned as data).
 
+pub mod clock;
 pub mod constitution;
 pub mod event;
+pub mod fold;
 pub mod id;
 pub mod invite;
 pub mod keys;
 pub mod payload;
+pub mod state;
 pub mod tally;
 
-pub use event::{Body, Event, EventError, Unsigned};
+pub use event::{Body, Event, EventError, ParentInfo, Unsigned};
+pub use fold::{Folded, Folder, fold};
 pub use id::{CouncilId, EventId, MemberId, PublicKey};
 pub use keys::{Keypair, Signature};
+pub use payload::Payload;
+pub use state::State;
