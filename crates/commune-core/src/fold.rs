@@ -32,7 +32,7 @@ pub struct Folded {
 }
 
 /// Folds a whole set of events of one council, given in any order. Detached bodies are
-/// looked up with `body`.
+/// looked up with `body`. `None` when there are no events.
 pub fn fold<'a>(
     events: impl IntoIterator<Item = &'a Event>,
     body: impl Fn(&Event) -> Option<Vec<u8>>,
@@ -40,21 +40,28 @@ pub fn fold<'a>(
     let mut sorted: Vec<&Event> = events.into_iter().collect();
     sorted.sort_by_key(|event| order_key(event));
     let council = sorted.first()?.council();
+    let folded = fold_stream(council, |folder| {
+        for event in &sorted {
+            let detached = event.inline_body().is_none().then(|| body(event)).flatten();
+            folder.apply(event, detached.as_deref())?;
+        }
+        Ok::<_, OutOfOrder>(())
+    });
+    Some(folded.expect("sorted input is in order"))
+}
+
+/// Folds a council whose events `feed` gives to the [`Folder`] in (depth, id) order, calling
+/// `feed` again for each restart the fold needs (see [`Folder::finish`]).
+pub fn fold_stream<E>(
+    council: CouncilId,
+    mut feed: impl FnMut(&mut Folder) -> Result<(), E>,
+) -> Result<Folded, E> {
     let mut restart = Restart::default();
     loop {
         let mut folder = Folder::new(council, restart);
-        for event in &sorted {
-            let detached = if event.inline_body().is_none() {
-                body(event)
-            } else {
-                None
-            };
-            folder
-                .apply(event, detached.as_deref())
-                .expect("sorted input is in order");
-        }
+        feed(&mut folder)?;
         match folder.finish() {
-            Ok(folded) => return Some(folded),
+            Ok(folded) => return Ok(folded),
             Err(again) => restart = again,
         }
     }

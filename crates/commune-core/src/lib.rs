@@ -17,7 +17,7 @@ pub mod state;
 pub mod tally;
 
 pub use event::{Body, Event, EventError, ParentInfo, Unsigned};
-pub use fold::{Folded, Folder, fold};
+pub use fold::{Folded, Folder, fold, fold_stream};
 pub use id::{CouncilId, EventId, MemberId, PublicKey};
 pub use keys::{Keypair, Signature};
 pub use payload::Payload;

@@ -1,2 +1,27 @@
-//! placeholder
-fn main() {}
+//! The `commune` binary: one program for the CLI, the HTTP API and the benchmarks.
+
+mod bench;
+mod cli;
+mod config;
+mod demo;
+mod node;
+mod server;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("COMMUNE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli::run(cli::Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("commune: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

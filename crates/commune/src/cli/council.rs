@@ -1,0 +1,211 @@
+//! `commune council …`, `commune invite`, `commune join`.
+
+use std::fmt::Write as _;
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use commune_core::constitution::{Admission, Constitution};
+use commune_core::invite::Invitation;
+use commune_core::payload::{self, Payload};
+
+use super::{Invocation, print_event};
+
+#[derive(Debug, Subcommand)]
+pub enum CouncilCommand {
+    /// Found a council, with you as its first member
+    Found(FoundArgs),
+    /// List the councils on this node
+    List,
+    /// Show a council: members, constitution, proposals
+    Show(super::record::CouncilArg),
+    /// Leave a council
+    Leave(super::record::CouncilArg),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AdmissionArg {
+    /// Any member may invite; the invited join at once
+    Invitation,
+    /// Requests to join are decided by the council
+    Vote,
+    /// Anyone holding the log may join
+    Open,
+}
+
+#[derive(Debug, Args)]
+pub struct FoundArgs {
+    /// The council's name
+    pub name: String,
+    /// Your name within the council [default: the identity's name]
+    #[arg(long = "my-name")]
+    pub my_name: Option<String>,
+    /// How new members come in
+    #[arg(long, value_enum, default_value = "invitation")]
+    pub admission: AdmissionArg,
+    /// A whole constitution as JSON (as `commune council show --json` prints it)
+    #[arg(long, value_name = "FILE", conflicts_with = "admission")]
+    pub constitution: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InviteArgs {
+    /// The council (id, id prefix or name)
+    pub council: String,
+    /// How many days the invitation stays valid
+    #[arg(long, default_value_t = 7)]
+    pub days: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// The invitation text (`commune-invite-…`), or the id of an open council
+    pub invitation: String,
+    /// Your name within the council [default: the identity's name]
+    #[arg(long = "my-name")]
+    pub my_name: Option<String>,
+}
+
+pub fn run(invocation: &Invocation, command: CouncilCommand) -> Result<()> {
+    match command {
+        CouncilCommand::Found(args) => found(invocation, args),
+        CouncilCommand::List => list(invocation),
+        CouncilCommand::Show(args) => show(invocation, &args.council),
+        CouncilCommand::Leave(args) => {
+            let mut node = invocation.open()?;
+            let council = node.resolve_council(&args.council)?;
+            let keypair = node.identity(&invocation.identity)?;
+            let event = node.act(&keypair, council, Payload::Leave(payload::Leave {}))?;
+            print_event(invocation, "left", &event)
+        }
+    }
+}
+
+fn found(invocation: &Invocation, args: FoundArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let keypair = node.identity(&invocation.identity)?;
+    let constitution = match &args.constitution {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{} is not a constitution: {e}", path.display()))?
+        }
+        None => Constitution {
+            admission: match args.admission {
+                AdmissionArg::Invitation => Admission::Invitation,
+                AdmissionArg::Vote => Admission::Vote,
+                AdmissionArg::Open => Admission::Open,
+            },
+            ..Constitution::default()
+        },
+    };
+    let my_name = args.my_name.unwrap_or_else(|| invocation.identity.clone());
+    let event = node.found(&keypair, &args.name, &my_name, constitution)?;
+    invocation.print(
+        &serde_json::json!({ "council": event.council(), "name": args.name }),
+        || format!("founded {:?}: {}", args.name, event.council()),
+    )
+}
+
+fn list(invocation: &Invocation) -> Result<()> {
+    let mut node = invocation.open()?;
+    let councils = node.councils()?;
+    invocation.print(&councils, || {
+        if councils.is_empty() {
+            return "no councils yet: `commune council found NAME` or `commune join INVITATION`"
+                .into();
+        }
+        let mut out = String::new();
+        for c in &councils {
+            let _ = writeln!(
+                out,
+                "{}  {}  ({} members, {} open proposals)",
+                c.id.short(),
+                c.name,
+                c.members,
+                c.open_proposals
+            );
+        }
+        out
+    })
+}
+
+fn show(invocation: &Invocation, council: &str) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(council)?;
+    let folded = node.fold(council)?;
+    let state = &folded.state;
+    let view = serde_json::json!({
+        "council": state.council,
+        "name": state.name,
+        "constitution": state.constitution,
+        "members": state.members,
+        "former_members": state.former_members,
+        "applicants": state.applicants,
+        "proposals": state.proposals.values().map(super::proposal::summary).collect::<Vec<_>>(),
+    });
+    invocation.print(&view, || {
+        let mut out = format!("{}  ({})\n", state.name, state.council);
+        let c = &state.constitution;
+        let _ = writeln!(
+            out,
+            "admission by {:?}; general questions by {}, removals by {}, amendments by {}",
+            c.admission,
+            c.general.method.name(),
+            c.removal.method.name(),
+            c.amendment.method.name()
+        );
+        let _ = writeln!(out, "\nmembers ({}):", state.members.len());
+        for (id, member) in &state.members {
+            let _ = writeln!(out, "  {}  {}", id.short(), member.name);
+        }
+        if !state.applicants.is_empty() {
+            let _ = writeln!(out, "\nasking to join:");
+            for (id, applicant) in &state.applicants {
+                let _ = writeln!(out, "  {}  {}", id.short(), applicant.name);
+            }
+        }
+        let _ = writeln!(out, "\nproposals:");
+        for proposal in state.proposals.values() {
+            let _ = writeln!(out, "  {}", super::proposal::one_line(state, proposal));
+        }
+        out
+    })
+}
+
+pub fn invite(invocation: &Invocation, args: InviteArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let keypair = node.identity(&invocation.identity)?;
+    let invitation = node.invite(&keypair, council, args.days * 24 * 60 * 60 * 1000)?;
+    let text = invitation.to_text();
+    invocation.print(
+        &serde_json::json!({ "invitation": text, "council": council, "expires_ms": invitation.expires_ms }),
+        || text.clone(),
+    )
+}
+
+pub fn join(invocation: &Invocation, args: JoinArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let keypair = node.identity(&invocation.identity)?;
+    let name = args.my_name.unwrap_or_else(|| invocation.identity.clone());
+    let (council, invitation) = if args
+        .invitation
+        .trim()
+        .starts_with(commune_core::invite::PREFIX)
+    {
+        let invitation = Invitation::from_text(&args.invitation)?;
+        (invitation.council, Some(invitation))
+    } else {
+        (node.resolve_council(&args.invitation)?, None)
+    };
+    if node.store().event_count(council)? == 0 {
+        bail!("this node does not hold the council's log yet: sync with a member's node first");
+    }
+    let event = node.act(
+        &keypair,
+        council,
+        Payload::Join(payload::Join { name, invitation }),
+    )?;
+    print_event(invocation, "joined", &event)
+}

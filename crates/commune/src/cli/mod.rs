@@ -1,0 +1,148 @@
+//! The command line: arguments in, a `node::` use-case called, human or JSON out.
+//!
+//! Owns argument parsing, the output formats and their field names (documented in
+//! docs/cli.md). Must not decide anything the fold decides.
+
+mod council;
+mod proposal;
+mod record;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use crate::config;
+use crate::node::{DEFAULT_IDENTITY, Node};
+
+/// commune: self-organisation for councils. Decide directly, delegate only with a mandate,
+/// work offline.
+#[derive(Debug, Parser)]
+#[command(name = "commune", version, propagate_version = true)]
+pub struct Cli {
+    /// The data directory [default: $XDG_DATA_HOME/commune]
+    #[arg(long, global = true, env = "COMMUNE_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+
+    /// Act as this local identity (a key in the data directory)
+    #[arg(long = "as", global = true, value_name = "NAME", default_value = DEFAULT_IDENTITY)]
+    pub identity: String,
+
+    /// Print JSON instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the data directory and a member key
+    Init,
+    /// Show who you are: your identity and public key
+    Whoami,
+    /// Manage local identities (member keys kept in the data directory)
+    #[command(subcommand)]
+    Key(record::KeyCommand),
+    /// Found, list, show and leave councils; invite and join
+    #[command(subcommand)]
+    Council(council::CouncilCommand),
+    /// Hand out an invitation to a council, as text to paste
+    Invite(council::InviteArgs),
+    /// Join a council with a pasted invitation (or an open council by id)
+    Join(council::JoinArgs),
+    /// Open, list and show proposals
+    #[command(subcommand)]
+    Proposal(proposal::ProposalCommand),
+    /// Cast or change your ballot on a proposal
+    Vote(proposal::VoteArgs),
+    /// Add to a proposal's discussion
+    Comment(proposal::CommentArgs),
+    /// Close a proposal and record its decision
+    Close(proposal::CloseArgs),
+    /// Show a council's event log
+    Log(record::LogArgs),
+    /// Print a council's whole state (JSON)
+    State(record::CouncilArg),
+    /// Print the hash of a council's state
+    StateHash(record::CouncilArg),
+    /// Re-check every signature and recompute every state from the raw log
+    Verify(record::VerifyArgs),
+    /// Recreate every projection (cached table) from the log
+    Rebuild,
+    /// Serve the JSON HTTP API
+    Serve(crate::server::ServeArgs),
+    /// Fill a fresh data directory with an example: two councils with members and proposals
+    Demo,
+    /// Measure ingest and open times (see docs/benchmarks.md)
+    Bench(crate::bench::BenchArgs),
+}
+
+/// What every command gets.
+pub struct Invocation {
+    pub dir: PathBuf,
+    pub identity: String,
+    pub json: bool,
+}
+
+impl Invocation {
+    pub fn open(&self) -> Result<Node> {
+        Node::open(&self.dir)
+    }
+
+    /// Prints `value` as JSON, or `text` for people.
+    pub fn print<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value)?);
+        } else {
+            let text = text();
+            if !text.is_empty() {
+                println!("{}", text.trim_end());
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let dir = match cli.data {
+        Some(dir) => dir,
+        None => config::default_data_dir()
+            .context("cannot find a home for the data directory: set --data DIR or COMMUNE_DATA")?,
+    };
+    let invocation = Invocation {
+        dir,
+        identity: cli.identity,
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Init => record::init(&invocation),
+        Command::Whoami => record::whoami(&invocation),
+        Command::Key(command) => record::key(&invocation, command),
+        Command::Council(command) => council::run(&invocation, command),
+        Command::Invite(args) => council::invite(&invocation, args),
+        Command::Join(args) => council::join(&invocation, args),
+        Command::Proposal(command) => proposal::run(&invocation, command),
+        Command::Vote(args) => proposal::vote(&invocation, args),
+        Command::Comment(args) => proposal::comment(&invocation, args),
+        Command::Close(args) => proposal::close(&invocation, args),
+        Command::Log(args) => record::log(&invocation, args),
+        Command::State(args) => record::state(&invocation, args),
+        Command::StateHash(args) => record::state_hash(&invocation, args),
+        Command::Verify(args) => record::verify(&invocation, args),
+        Command::Rebuild => record::rebuild(&invocation),
+        Command::Serve(args) => crate::server::serve(&invocation, args),
+        Command::Demo => crate::demo::run(&invocation),
+        Command::Bench(args) => crate::bench::run(&invocation, args),
+    }
+}
+
+/// Prints an event id as `kind id` for people, or as `{"event": …}` in JSON.
+pub fn print_event(invocation: &Invocation, what: &str, event: &commune_core::Event) -> Result<()> {
+    invocation.print(
+        &serde_json::json!({ "event": event.id, "kind": what }),
+        || format!("{what}: {}", event.id),
+    )
+}

@@ -1,0 +1,478 @@
+//! `commune proposal …`, `commune vote`, `commune comment`, `commune close`.
+
+use std::fmt::Write as _;
+
+use anyhow::{Result, anyhow, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use commune_core::payload::{self, Action, Payload};
+use commune_core::state::{Proposal, State};
+use commune_core::tally::{Choice, Method, Position, Quorum, YesNo};
+
+use super::{Invocation, print_event};
+
+#[derive(Debug, Subcommand)]
+pub enum ProposalCommand {
+    /// Put a question to a council
+    Open(OpenArgs),
+    /// List a council's proposals
+    List(super::record::CouncilArg),
+    /// Show a proposal: text, ballots, discussion, result
+    Show(ProposalRef),
+}
+
+#[derive(Debug, Args)]
+pub struct ProposalRef {
+    /// The council (id, id prefix or name)
+    pub council: String,
+    /// The proposal (id or id prefix)
+    pub proposal: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MethodArg {
+    /// Agree / abstain / object / block: passes with no block (decisions everyone can live with)
+    Consent,
+    /// Yes / no: more than half of those voting yes or no
+    Majority,
+    /// Yes / no with a higher bar, such as two thirds (rules, removals)
+    Supermajority,
+    /// Choose among options: each approves any number, the most approved wins
+    Approval,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// The council (id, id prefix or name)
+    pub council: String,
+    /// The question, in a line
+    pub title: String,
+    /// The full text
+    #[arg(long, default_value = "")]
+    pub text: String,
+    /// How it is decided [default: the constitution's for this kind of question]
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
+    /// An option to choose among (approval); repeat for each
+    #[arg(long = "option", value_name = "TEXT")]
+    pub options: Vec<String>,
+    /// How many options win (approval)
+    #[arg(long, default_value_t = 1)]
+    pub winners: u32,
+    /// How many objections consent tolerates
+    #[arg(long, default_value_t = 0)]
+    pub max_objections: u32,
+    /// The share yes must reach (supermajority), as N/D
+    #[arg(long, default_value = "2/3")]
+    pub threshold: String,
+    /// The fewest ballots for a valid decision [default: the constitution's]
+    #[arg(long)]
+    pub quorum: Option<u32>,
+    /// The smallest share of the electorate that must vote, in percent [default: the constitution's]
+    #[arg(long)]
+    pub quorum_percent: Option<u32>,
+    /// How long it stays open: e.g. 30m, 12h, 3d
+    #[arg(long, default_value = "3d")]
+    pub open_for: String,
+    /// Decide on removing this member (id or prefix)
+    #[arg(long, conflicts_with_all = ["admit", "amend"])]
+    pub remove: Option<String>,
+    /// Decide on admitting this applicant (id or prefix)
+    #[arg(long, conflicts_with_all = ["remove", "amend"])]
+    pub admit: Option<String>,
+    /// Decide on a new constitution, given as a JSON file
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["remove", "admit"])]
+    pub amend: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VoteArgs {
+    /// The council (id, id prefix or name)
+    pub council: String,
+    /// The proposal (id or id prefix)
+    pub proposal: String,
+    /// Your ballot: yes/no/abstain; agree/abstain/object/block; or the options you approve
+    #[arg(required = true, num_args = 1..)]
+    pub choice: Vec<String>,
+    /// Why (required to object or block)
+    #[arg(long, default_value = "")]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CommentArgs {
+    /// The council (id, id prefix or name)
+    pub council: String,
+    /// The proposal (id or id prefix)
+    pub proposal: String,
+    /// What you have to say
+    pub text: String,
+    /// The comment this answers (its event id)
+    #[arg(long)]
+    pub reply_to: Option<commune_core::EventId>,
+}
+
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    /// The council (id, id prefix or name)
+    pub council: String,
+    /// The proposal (id or id prefix)
+    pub proposal: String,
+}
+
+pub fn run(invocation: &Invocation, command: ProposalCommand) -> Result<()> {
+    match command {
+        ProposalCommand::Open(args) => open(invocation, args),
+        ProposalCommand::List(args) => {
+            let mut node = invocation.open()?;
+            let council = node.resolve_council(&args.council)?;
+            let folded = node.fold(council)?;
+            let list: Vec<_> = folded.state.proposals.values().map(summary).collect();
+            invocation.print(&list, || {
+                let mut out = String::new();
+                for proposal in folded.state.proposals.values() {
+                    let _ = writeln!(out, "{}", one_line(&folded.state, proposal));
+                }
+                if out.is_empty() {
+                    out = "no proposals yet".into();
+                }
+                out
+            })
+        }
+        ProposalCommand::Show(args) => show(invocation, args),
+    }
+}
+
+/// The fields of a proposal for lists.
+pub fn summary(proposal: &Proposal) -> serde_json::Value {
+    serde_json::json!({
+        "id": proposal.id,
+        "title": proposal.title,
+        "question": proposal.question,
+        "method": proposal.method.name(),
+        "deadline_ms": proposal.deadline_ms,
+        "open": proposal.is_open(),
+        "passed": proposal.decision.as_ref().map(|d| d.outcome.passed),
+        "contested": proposal.decision.as_ref().map(|d| !d.contested_by.is_empty()),
+    })
+}
+
+pub fn one_line(state: &State, proposal: &Proposal) -> String {
+    let status = match &proposal.decision {
+        None => format!(
+            "open until {}",
+            crate::config::format_time(proposal.deadline_ms)
+        ),
+        Some(d) if !d.contested_by.is_empty() => "decided, CONTESTED".into(),
+        Some(d) if d.outcome.passed => "passed".into(),
+        Some(d) if !d.outcome.quorum_met => "failed: no quorum".into(),
+        Some(_) => "failed".into(),
+    };
+    format!(
+        "{}  {}  [{}, {}] by {}",
+        proposal.id.short(),
+        proposal.title,
+        proposal.method.name(),
+        status,
+        state.member_name(&proposal.proposer)
+    )
+}
+
+fn parse_duration(text: &str) -> Result<u64> {
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let number: u64 = number.parse().map_err(|_| {
+        anyhow!("a duration is a number and a unit, such as 30m, 12h or 3d: {text:?}")
+    })?;
+    let unit_ms = match unit {
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => bail!("a duration ends in m, h or d: {text:?}"),
+    };
+    Ok(number * unit_ms)
+}
+
+fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let keypair = node.identity(&invocation.identity)?;
+    let folded = node.fold(council)?;
+    let state = &folded.state;
+    let find_member =
+        |text: &str, pool: Vec<commune_core::MemberId>| -> Result<commune_core::MemberId> {
+            let text = text.to_lowercase();
+            let found: Vec<_> = pool
+                .into_iter()
+                .filter(|id| {
+                    (text.len() >= 4 && id.to_string().starts_with(&text))
+                        || state.member_name(id).to_lowercase() == text
+                })
+                .collect();
+            match found.as_slice() {
+                [one] => Ok(*one),
+                [] => bail!("no such person in {}: {text:?}", state.name),
+                _ => bail!("{text:?} matches several people: give more of the id"),
+            }
+        };
+    let action = if let Some(member) = &args.remove {
+        Action::Remove {
+            member: find_member(member, state.members.keys().copied().collect())?,
+        }
+    } else if let Some(applicant) = &args.admit {
+        Action::Admit {
+            member: find_member(applicant, state.applicants.keys().copied().collect())?,
+        }
+    } else if let Some(path) = &args.amend {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+        Action::Amend {
+            constitution: serde_json::from_str(&text)
+                .map_err(|e| anyhow!("{} is not a constitution: {e}", path.display()))?,
+        }
+    } else {
+        Action::None
+    };
+    let method = match args.method {
+        None => None,
+        Some(MethodArg::Consent) => Some(Method::Consent {
+            max_objections: args.max_objections,
+        }),
+        Some(MethodArg::Majority) => Some(Method::Majority),
+        Some(MethodArg::Supermajority) => {
+            let (numerator, denominator) = args
+                .threshold
+                .split_once('/')
+                .and_then(|(n, d)| Some((n.trim().parse().ok()?, d.trim().parse().ok()?)))
+                .ok_or_else(|| anyhow!("a threshold is written N/D, such as 2/3"))?;
+            Some(Method::Supermajority {
+                numerator,
+                denominator,
+            })
+        }
+        Some(MethodArg::Approval) => Some(Method::Approval {
+            winners: args.winners,
+        }),
+    };
+    let quorum = match (args.quorum, args.quorum_percent) {
+        (None, None) => None,
+        (count, percent) => Some(Quorum {
+            min_ballots: count.unwrap_or(0),
+            min_share_permille: percent.unwrap_or(0) * 10,
+        }),
+    };
+    let deadline_ms = crate::node::now_ms() + parse_duration(&args.open_for)?;
+    let event = node.act(
+        &keypair,
+        council,
+        Payload::Propose(payload::Propose {
+            title: args.title,
+            text: args.text,
+            action,
+            method,
+            options: args.options,
+            quorum,
+            deadline_ms,
+        }),
+    )?;
+    print_event(invocation, "proposal", &event)
+}
+
+fn show(invocation: &Invocation, args: ProposalRef) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let id = node.resolve_proposal(council, &args.proposal)?;
+    let folded = node.fold(council)?;
+    let state = &folded.state;
+    let proposal = &state.proposals[&id];
+    let running = proposal.is_open().then(|| proposal.running_tally());
+    let view = serde_json::json!({ "proposal": proposal, "running_tally": running });
+    invocation.print(&view, || {
+        let mut out = format!(
+            "{}\n{}\n",
+            proposal.title,
+            "=".repeat(proposal.title.chars().count())
+        );
+        if !proposal.text.is_empty() {
+            let _ = writeln!(out, "{}\n", proposal.text);
+        }
+        let _ = writeln!(
+            out,
+            "{} question by {}, decided by {}; {} in the electorate",
+            proposal.question.name(),
+            state.member_name(&proposal.proposer),
+            proposal.method.name(),
+            proposal.electorate.len()
+        );
+        for (i, option) in proposal.options.iter().enumerate() {
+            let _ = writeln!(out, "  option {}: {option}", i + 1);
+        }
+        let outcome = match (&proposal.decision, &running) {
+            (Some(decision), _) => {
+                let _ = writeln!(
+                    out,
+                    "\nDECIDED: {}{}",
+                    if decision.outcome.passed {
+                        "passed"
+                    } else {
+                        "did not pass"
+                    },
+                    if decision.contested_by.is_empty() {
+                        ""
+                    } else {
+                        " — CONTESTED: a concurrent close reached another outcome"
+                    }
+                );
+                &decision.outcome
+            }
+            (None, Some(running)) => {
+                let _ = writeln!(
+                    out,
+                    "\nopen until {}; the count so far:",
+                    crate::config::format_time(proposal.deadline_ms)
+                );
+                running
+            }
+            (None, None) => unreachable!("an open proposal has a running tally"),
+        };
+        for (label, count) in &outcome.counts {
+            let _ = writeln!(out, "  {label}: {count}");
+        }
+        for line in &outcome.explanation {
+            let _ = writeln!(out, "  {line}");
+        }
+        if !proposal.comments.is_empty() {
+            let _ = writeln!(out, "\ndiscussion:");
+            for comment in &proposal.comments {
+                let _ = writeln!(
+                    out,
+                    "  [{}] {}: {}",
+                    comment.event.short(),
+                    state.member_name(&comment.author),
+                    comment.text
+                );
+            }
+        }
+        out
+    })
+}
+
+fn parse_choice(args: &VoteArgs, proposal: &Proposal) -> Result<Choice> {
+    let words: Vec<String> = args.choice.iter().map(|w| w.to_lowercase()).collect();
+    let single = || -> Result<&str> {
+        match words.as_slice() {
+            [one] => Ok(one.as_str()),
+            _ => bail!("give one word for this ballot"),
+        }
+    };
+    Ok(match &proposal.method {
+        Method::Consent { .. } => Choice::Consent {
+            position: match single()? {
+                "agree" => Position::Agree,
+                "abstain" => Position::Abstain,
+                "object" => Position::Object,
+                "block" => Position::Block,
+                other => {
+                    bail!("a consent ballot is agree, abstain, object or block, not {other:?}")
+                }
+            },
+            reason: args.reason.clone(),
+        },
+        Method::Majority | Method::Supermajority { .. } => Choice::YesNo {
+            vote: match single()? {
+                "yes" => YesNo::Yes,
+                "no" => YesNo::No,
+                "abstain" => YesNo::Abstain,
+                other => bail!("this ballot is yes, no or abstain, not {other:?}"),
+            },
+        },
+        Method::Approval { .. } => {
+            let mut approved = Vec::new();
+            for word in &args.choice {
+                let index = proposal
+                    .options
+                    .iter()
+                    .position(|o| o.eq_ignore_ascii_case(word))
+                    .or_else(|| word.parse::<usize>().ok().and_then(|n| n.checked_sub(1)))
+                    .filter(|&i| i < proposal.options.len())
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "{word:?} is not an option; the options are: {}",
+                            proposal.options.join(", ")
+                        )
+                    })?;
+                approved.push(index as u32);
+            }
+            approved.sort_unstable();
+            approved.dedup();
+            Choice::Approval { approved }
+        }
+    })
+}
+
+pub fn vote(invocation: &Invocation, args: VoteArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let id = node.resolve_proposal(council, &args.proposal)?;
+    let keypair = node.identity(&invocation.identity)?;
+    let folded = node.fold(council)?;
+    let choice = parse_choice(&args, &folded.state.proposals[&id])?;
+    let event = node.act(
+        &keypair,
+        council,
+        Payload::Ballot(payload::Ballot {
+            proposal: id,
+            choice,
+        }),
+    )?;
+    print_event(invocation, "ballot", &event)
+}
+
+pub fn comment(invocation: &Invocation, args: CommentArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let id = node.resolve_proposal(council, &args.proposal)?;
+    let keypair = node.identity(&invocation.identity)?;
+    let event = node.act(
+        &keypair,
+        council,
+        Payload::Comment(payload::Comment {
+            proposal: id,
+            reply_to: args.reply_to,
+            text: args.text,
+        }),
+    )?;
+    print_event(invocation, "comment", &event)
+}
+
+pub fn close(invocation: &Invocation, args: CloseArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let id = node.resolve_proposal(council, &args.proposal)?;
+    let keypair = node.identity(&invocation.identity)?;
+    let event = node.act(
+        &keypair,
+        council,
+        Payload::Close(payload::Close { proposal: id }),
+    )?;
+    let folded = node.fold(council)?;
+    let decision = folded.state.proposals[&id]
+        .decision
+        .as_ref()
+        .expect("the close was accepted");
+    invocation.print(
+        &serde_json::json!({ "event": event.id, "kind": "close", "decision": decision }),
+        || {
+            format!(
+                "closed: {}\n{}",
+                if decision.outcome.passed {
+                    "passed"
+                } else {
+                    "did not pass"
+                },
+                decision.outcome.explanation.join("\n")
+            )
+        },
+    )
+}

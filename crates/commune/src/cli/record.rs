@@ -1,0 +1,252 @@
+//! The node's own records: `init`, `whoami`, `key`, `log`, `state`, `state-hash`, `verify`,
+//! `rebuild`.
+
+use std::fmt::Write as _;
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use commune_core::Payload;
+use commune_core::payload::kind;
+
+use super::Invocation;
+use crate::node::Node;
+
+#[derive(Debug, Args)]
+pub struct CouncilArg {
+    /// The council (id, id prefix or name)
+    pub council: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The council (id, id prefix or name)
+    pub council: String,
+    /// Show only the last N events
+    #[arg(long)]
+    pub last: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Only this council [default: every council on the node]
+    pub council: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Make a new local identity
+    New {
+        /// Its name (letters, digits, - and _)
+        name: String,
+    },
+    /// List the local identities
+    List,
+}
+
+pub fn init(invocation: &Invocation) -> Result<()> {
+    let (node, created) = Node::init(&invocation.dir, &invocation.identity)?;
+    let keypair = node.identity(&invocation.identity)?;
+    invocation.print(
+        &serde_json::json!({
+            "data": invocation.dir,
+            "identity": invocation.identity,
+            "public_key": keypair.public(),
+            "created": created,
+        }),
+        || {
+            format!(
+                "{} {} in {}\npublic key: {}",
+                if created {
+                    "created identity"
+                } else {
+                    "identity"
+                },
+                invocation.identity,
+                invocation.dir.display(),
+                keypair.public()
+            )
+        },
+    )
+}
+
+pub fn whoami(invocation: &Invocation) -> Result<()> {
+    let mut node = invocation.open()?;
+    let keypair = node.identity(&invocation.identity)?;
+    let mut memberships = Vec::new();
+    for council in node.councils()? {
+        let folded = node.fold(council.id)?;
+        if let Some(member) = folded.state.members.get(&keypair.public()) {
+            memberships.push(serde_json::json!({
+                "council": council.id, "council_name": council.name, "name": member.name,
+            }));
+        }
+    }
+    invocation.print(
+        &serde_json::json!({
+            "identity": invocation.identity,
+            "public_key": keypair.public(),
+            "councils": memberships,
+        }),
+        || {
+            let mut out = format!(
+                "{}\npublic key: {}\n",
+                invocation.identity,
+                keypair.public()
+            );
+            for m in &memberships {
+                let _ = writeln!(out, "member of {} as {}", m["council_name"], m["name"]);
+            }
+            out
+        },
+    )
+}
+
+pub fn key(invocation: &Invocation, command: KeyCommand) -> Result<()> {
+    let node = invocation.open()?;
+    match command {
+        KeyCommand::New { name } => {
+            let keypair = node.create_identity(&name)?;
+            invocation.print(
+                &serde_json::json!({ "identity": name, "public_key": keypair.public() }),
+                || format!("created identity {name}\npublic key: {}", keypair.public()),
+            )
+        }
+        KeyCommand::List => {
+            let identities = node.identities()?;
+            let list: Vec<_> = identities
+                .iter()
+                .map(|(name, key)| serde_json::json!({ "identity": name, "public_key": key }))
+                .collect();
+            invocation.print(&list, || {
+                identities
+                    .iter()
+                    .map(|(name, key)| format!("{name}  {key}\n"))
+                    .collect()
+            })
+        }
+    }
+}
+
+pub fn log(invocation: &Invocation, args: LogArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let folded = node.fold(council)?;
+    let mut events = node.store().events_of(council)?;
+    if let Some(last) = args.last {
+        events.drain(..events.len().saturating_sub(last));
+    }
+    let entries: Vec<serde_json::Value> = events
+        .iter()
+        .map(|event| {
+            let payload = event
+                .inline_body()
+                .and_then(|body| Payload::decode(event.unsigned.kind, body).ok());
+            let rejected = folded
+                .rejections
+                .iter()
+                .find(|r| r.event == event.id)
+                .map(|r| r.reason.clone());
+            serde_json::json!({
+                "id": event.id,
+                "kind": kind::name(event.unsigned.kind),
+                "author": event.unsigned.author,
+                "seq": event.unsigned.seq,
+                "depth": event.unsigned.depth,
+                "time_ms": event.unsigned.time_ms,
+                "parents": event.unsigned.parents,
+                "payload": payload,
+                "rejected": rejected,
+            })
+        })
+        .collect();
+    invocation.print(&entries, || {
+        let mut out = String::new();
+        for (event, entry) in events.iter().zip(&entries) {
+            let _ = writeln!(
+                out,
+                "{}  {:>5}  {:<8} by {}{}",
+                event.id.short(),
+                event.unsigned.depth,
+                kind::name(event.unsigned.kind),
+                folded.state.member_name(&event.unsigned.author),
+                entry["rejected"]
+                    .as_str()
+                    .map(|r| format!("  (no effect: {r})"))
+                    .unwrap_or_default()
+            );
+        }
+        out
+    })
+}
+
+pub fn state(invocation: &Invocation, args: CouncilArg) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let folded = node.fold(council)?;
+    // The state is JSON by nature: text output prints it too.
+    println!("{}", serde_json::to_string_pretty(&folded.state)?);
+    Ok(())
+}
+
+pub fn state_hash(invocation: &Invocation, args: CouncilArg) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let hash = data_encoding::HEXLOWER.encode(&node.fold(council)?.state.hash());
+    invocation.print(
+        &serde_json::json!({ "council": council, "state_hash": hash }),
+        || hash.clone(),
+    )
+}
+
+pub fn verify(invocation: &Invocation, args: VerifyArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let councils = match &args.council {
+        Some(council) => vec![node.resolve_council(council)?],
+        None => node.store().councils()?,
+    };
+    let mut reports = Vec::new();
+    for council in councils {
+        reports.push(node.verify(council)?);
+    }
+    invocation.print(&reports, || {
+        let mut out = String::new();
+        for r in &reports {
+            let _ = writeln!(
+                out,
+                "{}  {} events, {} without effect, state hash {}: {}",
+                r.council.short(),
+                r.events,
+                r.rejections,
+                &r.state_hash[..16],
+                if r.ok() { "ok" } else { "MISMATCH" }
+            );
+            for id in &r.bad_signatures {
+                let _ = writeln!(out, "  bad signature: {id}");
+            }
+            if let Some(stored) = &r.projection_mismatch {
+                let _ = writeln!(
+                    out,
+                    "  the stored projection says {stored}: run `commune rebuild`"
+                );
+            }
+        }
+        out
+    })?;
+    if reports.iter().any(|r| !r.ok()) {
+        bail!("verification failed");
+    }
+    Ok(())
+}
+
+pub fn rebuild(invocation: &Invocation) -> Result<()> {
+    let mut node = invocation.open()?;
+    let bar = crate::config::progress_bar(0, "rebuilding", invocation.json);
+    let councils = node.rebuild(|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    invocation.print(&serde_json::json!({ "rebuilt": councils }), || {
+        format!("rebuilt the projections of {} council(s)", councils.len())
+    })
+}

@@ -1,0 +1,513 @@
+//! The use-cases of a node, shared by the CLI and the HTTP API: read the store, call the
+//! core, append events, answer.
+//!
+//! Owns the data directory (the database file and the members' key files) and the rule that
+//! nothing is written unless the fold accepts it. Must not parse arguments or speak HTTP.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, anyhow, bail};
+use commune_core::constitution::Constitution;
+use commune_core::event::verify_events;
+use commune_core::fold::OutOfOrder;
+use commune_core::invite::Invitation;
+use commune_core::payload::{self, Payload};
+use commune_core::state::Rejection;
+use commune_core::{
+    CouncilId, Event, EventId, Folded, Keypair, ParentInfo, PublicKey, Unsigned, fold_stream,
+};
+use commune_store::Store;
+use serde::Serialize;
+
+/// The database file inside the data directory.
+pub const DATABASE: &str = "commune.sqlite";
+const KEYS: &str = "keys";
+/// The identity `init` creates and commands use unless told `--as`.
+pub const DEFAULT_IDENTITY: &str = "me";
+
+/// A running node: its data directory and store, and the folds it has computed.
+pub struct Node {
+    dir: PathBuf,
+    store: Store,
+    folds: HashMap<CouncilId, Arc<Folded>>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("dir", &self.dir).finish()
+    }
+}
+
+/// One line about a council, for lists.
+#[derive(Debug, Clone, Serialize)]
+pub struct CouncilSummary {
+    pub id: CouncilId,
+    pub name: String,
+    pub members: usize,
+    pub open_proposals: usize,
+    pub events: u64,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub council: CouncilId,
+    pub events: u64,
+    pub bad_signatures: Vec<EventId>,
+    pub state_hash: String,
+    /// The state hash the projection held, when it differs from the recomputed one.
+    pub projection_mismatch: Option<String>,
+    pub rejections: usize,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.bad_signatures.is_empty() && self.projection_mismatch.is_none()
+    }
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    bytes
+}
+
+impl Node {
+    /// Creates the data directory, the database and the identity `name` if they are missing.
+    /// Returns the node and whether the identity was new.
+    pub fn init(dir: &Path, name: &str) -> Result<(Node, bool)> {
+        fs::create_dir_all(dir.join(KEYS))
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        restrict(&dir.join(KEYS), 0o700)?;
+        let mut node = Node::open(dir)?;
+        let created = if node.key_path(name)?.exists() {
+            false
+        } else {
+            node.create_identity(name)?;
+            true
+        };
+        node.folds.clear();
+        Ok((node, created))
+    }
+
+    /// Opens an existing data directory.
+    pub fn open(dir: &Path) -> Result<Node> {
+        if !dir.join(KEYS).is_dir() {
+            bail!(
+                "no data directory at {}: run `commune init` first (or pass --data DIR)",
+                dir.display()
+            );
+        }
+        let store = Store::open(&dir.join(DATABASE))?;
+        Ok(Node {
+            dir: dir.to_owned(),
+            store,
+            folds: HashMap::new(),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn key_path(&self, name: &str) -> Result<PathBuf> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            bail!("an identity name uses letters, digits, - and _ only: {name:?}");
+        }
+        Ok(self.dir.join(KEYS).join(format!("{name}.key")))
+    }
+
+    /// Makes a new member key, kept in a file only its owner can read.
+    pub fn create_identity(&self, name: &str) -> Result<Keypair> {
+        let path = self.key_path(name)?;
+        let keypair = Keypair::from_seed(random_bytes());
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(&path)
+            .with_context(|| format!("cannot create the key file {}", path.display()))?;
+        writeln!(file, "{}", data_encoding::HEXLOWER.encode(&keypair.seed()))?;
+        file.sync_all()?;
+        Ok(keypair)
+    }
+
+    /// The key of a local identity.
+    pub fn identity(&self, name: &str) -> Result<Keypair> {
+        let path = self.key_path(name)?;
+        let text = fs::read_to_string(&path).map_err(|_| {
+            anyhow!(
+                "no identity {name:?} in {}: make it with `commune key new {name}`",
+                self.dir.display()
+            )
+        })?;
+        let seed: [u8; 32] = data_encoding::HEXLOWER_PERMISSIVE
+            .decode(text.trim().as_bytes())
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| anyhow!("the key file {} is damaged", path.display()))?;
+        Ok(Keypair::from_seed(seed))
+    }
+
+    /// The local identities, by name.
+    pub fn identities(&self) -> Result<Vec<(String, PublicKey)>> {
+        let mut identities = Vec::new();
+        for entry in fs::read_dir(self.dir.join(KEYS))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "key")
+                && let Some(name) = path.file_stem().and_then(|s| s.to_str())
+            {
+                identities.push((name.to_owned(), self.identity(name)?.public()));
+            }
+        }
+        identities.sort();
+        Ok(identities)
+    }
+
+    /// The fold of a council, computed once per change.
+    pub fn fold(&mut self, council: CouncilId) -> Result<Arc<Folded>> {
+        if let Some(folded) = self.folds.get(&council) {
+            return Ok(folded.clone());
+        }
+        if self.store.event_count(council)? == 0 {
+            bail!("no council {council} on this node");
+        }
+        let folded = Arc::new(self.fold_with(council, None)?);
+        self.folds.insert(council, folded.clone());
+        Ok(folded)
+    }
+
+    /// Folds the council's stored events, and `extra` after them.
+    fn fold_with(&self, council: CouncilId, extra: Option<&Event>) -> Result<Folded> {
+        let store = &self.store;
+        let folded = fold_stream(council, |folder| -> Result<()> {
+            let mut out_of_order = None;
+            store.for_each_event(council, |event| {
+                let detached = match &event.unsigned.body {
+                    commune_core::Body::Detached { hash, .. } => store.body(*hash).ok().flatten(),
+                    commune_core::Body::Inline(_) => None,
+                };
+                if let Err(OutOfOrder(id)) = folder.apply(&event, detached.as_deref()) {
+                    out_of_order.get_or_insert(id);
+                }
+            })?;
+            if let Some(event) = extra {
+                folder.apply(event, None)?;
+            }
+            match out_of_order {
+                Some(id) => bail!("the store gave event {id} out of order"),
+                None => Ok(()),
+            }
+        })?;
+        Ok(folded)
+    }
+
+    /// Councils on this node.
+    pub fn councils(&mut self) -> Result<Vec<CouncilSummary>> {
+        let mut summaries = Vec::new();
+        for council in self.store.councils()? {
+            let folded = self.fold(council)?;
+            summaries.push(CouncilSummary {
+                id: council,
+                name: folded.state.name.clone(),
+                members: folded.state.members.len(),
+                open_proposals: folded
+                    .state
+                    .proposals
+                    .values()
+                    .filter(|p| p.is_open())
+                    .count(),
+                events: folded.state.events,
+            });
+        }
+        Ok(summaries)
+    }
+
+    /// Finds a council by id, unique id prefix, exact name, or a unique part of its name.
+    pub fn resolve_council(&mut self, text: &str) -> Result<CouncilId> {
+        let summaries = self.councils()?;
+        let lower = text.to_lowercase();
+        let exact: Vec<&CouncilSummary> = summaries.iter().filter(|c| c.name == text).collect();
+        let found: Vec<&CouncilSummary> = if exact.is_empty() {
+            summaries
+                .iter()
+                .filter(|c| {
+                    (text.len() >= 4 && c.id.to_string().starts_with(&lower))
+                        || (!text.is_empty() && c.name.to_lowercase().contains(&lower))
+                })
+                .collect()
+        } else {
+            exact
+        };
+        match found.as_slice() {
+            [one] => Ok(one.id),
+            [] => bail!("no council {text:?} on this node: `commune council list` shows them"),
+            _ => bail!("{text:?} matches several councils: give more of the id"),
+        }
+    }
+
+    /// Finds a proposal of the council by id or unique id prefix.
+    pub fn resolve_proposal(&mut self, council: CouncilId, text: &str) -> Result<EventId> {
+        let folded = self.fold(council)?;
+        let text = text.to_lowercase();
+        let found: Vec<&EventId> = folded
+            .state
+            .proposals
+            .keys()
+            .filter(|id| text.len() >= 4 && id.to_string().starts_with(&text))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(**one),
+            [] => bail!(
+                "no proposal {text:?} in {}: `commune proposal list` shows them",
+                folded.state.name
+            ),
+            _ => bail!("{text:?} matches several proposals: give more of the id"),
+        }
+    }
+
+    /// Founds a council; the founder is the identity `keypair`.
+    pub fn found(
+        &mut self,
+        keypair: &Keypair,
+        name: &str,
+        founder_name: &str,
+        constitution: Constitution,
+    ) -> Result<Event> {
+        constitution
+            .check()
+            .map_err(|error| anyhow!("the constitution does not work: {error}"))?;
+        let body = Payload::Found(payload::Found {
+            name: name.to_owned(),
+            constitution,
+            founder_name: founder_name.to_owned(),
+        });
+        let event =
+            Unsigned::genesis(keypair.public(), now_ms(), body.kind(), body.encode()).sign(keypair);
+        self.commit(event.council(), event)
+    }
+
+    /// Signs `payload` as `keypair` on top of the council's heads and appends it, if the fold
+    /// accepts it.
+    pub fn act(
+        &mut self,
+        keypair: &Keypair,
+        council: CouncilId,
+        payload: Payload,
+    ) -> Result<Event> {
+        let event = self.compose(keypair, council, &payload, now_ms())?;
+        self.commit(council, event)
+    }
+
+    fn compose(
+        &self,
+        keypair: &Keypair,
+        council: CouncilId,
+        payload: &Payload,
+        now: u64,
+    ) -> Result<Event> {
+        let unsigned = self.draft(council, keypair.public(), payload, now)?;
+        Ok(unsigned.sign(keypair))
+    }
+
+    /// The unsigned event `author` would sign for `payload` now: on the council's heads,
+    /// with the author's next seq.
+    pub fn draft(
+        &self,
+        council: CouncilId,
+        author: PublicKey,
+        payload: &Payload,
+        now: u64,
+    ) -> Result<Unsigned> {
+        let heads = self.store.heads(council)?;
+        if heads.is_empty() {
+            bail!("no council {council} on this node");
+        }
+        let mut parents = Vec::with_capacity(heads.len());
+        for head in heads.iter().take(commune_core::event::MAX_PARENTS) {
+            let event = self
+                .store
+                .event(*head)?
+                .ok_or_else(|| anyhow!("head {head} is missing from the log"))?;
+            parents.push(ParentInfo {
+                id: event.id,
+                depth: event.unsigned.depth,
+                time_ms: event.unsigned.time_ms,
+            });
+        }
+        // With more heads than one event may name, keep the deepest: the rest are merged by
+        // the next event.
+        parents.sort_by_key(|p| std::cmp::Reverse((p.depth, p.id)));
+        parents.truncate(commune_core::event::MAX_PARENTS);
+        let seq = self.store.last_seq(council, author)? + 1;
+        Ok(Unsigned::compose(
+            council,
+            author,
+            seq,
+            &parents,
+            now,
+            payload.kind(),
+            payload.encode(),
+        ))
+    }
+
+    /// Takes a signed event from outside (the HTTP API): checks it, then commits it.
+    pub fn submit(&mut self, bytes: &[u8]) -> Result<Event> {
+        let event = Event::decode_verified(bytes)
+            .map_err(|error| anyhow!("the event is refused: {error}"))?;
+        if self.store.has(event.id)? {
+            return Ok(event);
+        }
+        let council = event.council();
+        let on_heads = event.unsigned.is_genesis() || {
+            let heads = self.store.heads(council)?;
+            let max_depth = heads
+                .iter()
+                .filter_map(|h| self.store.event(*h).ok().flatten())
+                .map(|e| e.unsigned.depth)
+                .max();
+            max_depth.is_some_and(|depth| event.unsigned.depth > depth)
+        };
+        if !on_heads {
+            bail!(
+                "the event is refused: it must build on the council's current heads (sync first)"
+            );
+        }
+        self.commit(council, event)
+    }
+
+    /// Appends an event the fold accepts, and refreshes the projection. Nothing is written
+    /// when the fold would reject the event: the error says why.
+    fn commit(&mut self, council: CouncilId, event: Event) -> Result<Event> {
+        let folded = if event.unsigned.is_genesis() {
+            commune_core::fold([&event], |_| None).expect("one event")
+        } else {
+            self.fold_with(council, Some(&event))?
+        };
+        if let Some(rejection) = folded.rejections.iter().find(|r| r.event == event.id) {
+            bail!("{}", rejection.reason);
+        }
+        let report = self.store.append(std::slice::from_ref(&event))?;
+        if let Some((_, error)) = report.invalid.first() {
+            bail!("the event does not fit its parents: {error}");
+        }
+        if !report.missing_parents.is_empty() {
+            bail!("the event's parents are not on this node (sync first)");
+        }
+        self.save_projection(council, &folded)?;
+        self.folds.insert(council, Arc::new(folded));
+        Ok(event)
+    }
+
+    fn save_projection(&mut self, council: CouncilId, folded: &Folded) -> Result<()> {
+        let json = serde_json::to_string(&folded.state)?;
+        self.store.put_projection(council, "state", &json)?;
+        self.store.put_projection(
+            council,
+            "state_hash",
+            &data_encoding::HEXLOWER.encode(&folded.state.hash()),
+        )?;
+        Ok(())
+    }
+
+    /// An invitation to the council, signed by `keypair`, which must be a member.
+    pub fn invite(
+        &mut self,
+        keypair: &Keypair,
+        council: CouncilId,
+        valid_ms: u64,
+    ) -> Result<Invitation> {
+        let folded = self.fold(council)?;
+        if !folded.state.members.contains_key(&keypair.public()) {
+            bail!(
+                "only a member can invite, and you are not a member of {}",
+                folded.state.name
+            );
+        }
+        Ok(Invitation::new(
+            council,
+            folded.state.name.clone(),
+            keypair,
+            random_bytes(),
+            now_ms().saturating_add(valid_ms),
+        ))
+    }
+
+    /// Re-checks every signature and recomputes the state from the raw log, comparing it
+    /// with the stored projection.
+    pub fn verify(&mut self, council: CouncilId) -> Result<VerifyReport> {
+        let events = self.store.events_of(council)?;
+        let mut bad_signatures = Vec::new();
+        for chunk in events.chunks(4096) {
+            for (event, ok) in chunk.iter().zip(verify_events(chunk)) {
+                if !ok {
+                    bad_signatures.push(event.id);
+                }
+            }
+        }
+        self.folds.remove(&council);
+        let folded = self.fold(council)?;
+        let state_hash = data_encoding::HEXLOWER.encode(&folded.state.hash());
+        let stored = self.store.projection(council, "state_hash")?;
+        Ok(VerifyReport {
+            council,
+            events: events.len() as u64,
+            bad_signatures,
+            projection_mismatch: stored.filter(|stored| *stored != state_hash),
+            state_hash,
+            rejections: folded.rejections.len(),
+        })
+    }
+
+    /// Empties every projection and recomputes it from the log. Returns the councils rebuilt.
+    pub fn rebuild(&mut self, mut progress: impl FnMut(usize, usize)) -> Result<Vec<CouncilId>> {
+        self.store.clear_projections()?;
+        self.store.rebuild_heads()?;
+        self.folds.clear();
+        let councils = self.store.councils()?;
+        for (done, council) in councils.iter().enumerate() {
+            let folded = self.fold(*council)?;
+            self.save_projection(*council, &folded)?;
+            progress(done + 1, councils.len());
+        }
+        Ok(councils)
+    }
+
+    /// The rejections of a council's fold.
+    pub fn rejections(&mut self, council: CouncilId) -> Result<Vec<Rejection>> {
+        Ok(self.fold(council)?.rejections.clone())
+    }
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot set the permissions of {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn restrict(_: &Path, _: u32) -> Result<()> {
+    Ok(())
+}

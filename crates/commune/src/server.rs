@@ -1,0 +1,253 @@
+//! `commune serve`: the JSON HTTP API. All routes are in [`router`].
+//!
+//! The node never signs for an HTTP client: a client asks for a draft, signs it with its own
+//! key, and submits the signed bytes, which are checked like any event from outside. Errors
+//! map to one type with a status and a message a person can act on; internals are logged.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use clap::Args;
+use commune_core::{CouncilId, EventId, Payload, PublicKey};
+use serde::Deserialize;
+
+use crate::cli::Invocation;
+use crate::node::{Node, now_ms};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: SocketAddr,
+    /// Fill an empty data directory with the example first (as `commune demo` does)
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// The largest request body: one event with the largest inline body, hex-encoded, and room.
+const MAX_BODY: usize = 2 * commune_core::event::MAX_EVENT_BYTES + 4096;
+
+type Shared = Arc<Mutex<Node>>;
+
+pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
+    if args.demo {
+        crate::demo::fill(invocation)?;
+    }
+    let node = invocation.open()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        println!(
+            "commune is serving {} on http://{}",
+            node.dir().display(),
+            listener.local_addr()?
+        );
+        axum::serve(listener, router(Arc::new(Mutex::new(node))))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("the server stopped")
+    })
+}
+
+pub fn router(node: Shared) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/councils", get(councils))
+        .route("/api/councils/{council}", get(council))
+        .route(
+            "/api/councils/{council}/proposals/{proposal}",
+            get(proposal),
+        )
+        .route("/api/councils/{council}/rejections", get(rejections))
+        .route("/api/councils/{council}/drafts", post(draft))
+        .route("/api/events", post(submit))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(node)
+}
+
+/// An error for an HTTP client: a status and a message a person can act on.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+fn bad_request(error: anyhow::Error) -> ApiError {
+    ApiError(StatusCode::UNPROCESSABLE_ENTITY, format!("{error:#}"))
+}
+
+fn not_found(error: anyhow::Error) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, format!("{error:#}"))
+}
+
+fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("{text:?} is not a {what} id (64 hex characters)"),
+        )
+    })
+}
+
+/// Runs a use-case on a blocking thread, since the store is synchronous.
+async fn with_node<T: Send + 'static>(
+    node: Shared,
+    f: impl FnOnce(&mut Node) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let mut node = node.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut node)
+    })
+    .await
+    .map_err(|error| {
+        tracing::error!(%error, "a request's task failed");
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error; see the node's log".into(),
+        )
+    })?
+}
+
+async fn councils(State(node): State<Shared>) -> Result<Json<serde_json::Value>, ApiError> {
+    with_node(node, |node| {
+        let list = node.councils().map_err(internal)?;
+        Ok(Json(
+            serde_json::to_value(list).map_err(|e| internal(e.into()))?,
+        ))
+    })
+    .await
+}
+
+fn internal(error: anyhow::Error) -> ApiError {
+    tracing::error!(error = %format!("{error:#}"), "request failed");
+    ApiError(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error; see the node's log".into(),
+    )
+}
+
+async fn council(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let council: CouncilId = parse(&council, "council")?;
+    with_node(node, move |node| {
+        let folded = node.fold(council).map_err(not_found)?;
+        Ok(Json(serde_json::json!({
+            "state": folded.state,
+            "state_hash": data_encoding::HEXLOWER.encode(&folded.state.hash()),
+        })))
+    })
+    .await
+}
+
+async fn proposal(
+    State(node): State<Shared>,
+    Path((council, proposal)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let council: CouncilId = parse(&council, "council")?;
+    let proposal: EventId = parse(&proposal, "proposal")?;
+    with_node(node, move |node| {
+        let folded = node.fold(council).map_err(not_found)?;
+        let found = folded.state.proposals.get(&proposal).ok_or_else(|| {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                format!("no proposal {proposal} in this council"),
+            )
+        })?;
+        Ok(Json(serde_json::json!({
+            "proposal": found,
+            "running_tally": found.is_open().then(|| found.running_tally()),
+        })))
+    })
+    .await
+}
+
+async fn rejections(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let council: CouncilId = parse(&council, "council")?;
+    with_node(node, move |node| {
+        let rejections = node.rejections(council).map_err(not_found)?;
+        Ok(Json(serde_json::json!(rejections)))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct DraftRequest {
+    author: PublicKey,
+    payload: Payload,
+}
+
+/// The unsigned event a client should sign: the bytes to sign and the fields.
+async fn draft(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    request: Result<Json<DraftRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let council: CouncilId = parse(&council, "council")?;
+    let Json(request) = request.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    with_node(node, move |node| {
+        let unsigned = node
+            .draft(council, request.author, &request.payload, now_ms())
+            .map_err(not_found)?;
+        Ok(Json(serde_json::json!({
+            "signing_message": data_encoding::HEXLOWER.encode(&unsigned.signing_message()),
+            "seq": unsigned.seq,
+            "depth": unsigned.depth,
+            "time_ms": unsigned.time_ms,
+            "parents": unsigned.parents,
+            "kind": unsigned.kind,
+            "body": data_encoding::HEXLOWER.encode(unsigned_body(&unsigned)),
+        })))
+    })
+    .await
+}
+
+fn unsigned_body(unsigned: &commune_core::Unsigned) -> &[u8] {
+    match &unsigned.body {
+        commune_core::Body::Inline(body) => body,
+        commune_core::Body::Detached { .. } => &[],
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SubmitRequest {
+    /// The signed event's bytes, in hex.
+    event: String,
+}
+
+async fn submit(
+    State(node): State<Shared>,
+    request: Result<Json<SubmitRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let Json(request) = request.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let bytes = data_encoding::HEXLOWER_PERMISSIVE
+        .decode(request.event.as_bytes())
+        .map_err(|_| ApiError(StatusCode::BAD_REQUEST, "the event is not hex".into()))?;
+    with_node(node, move |node| {
+        let event = node.submit(&bytes).map_err(bad_request)?;
+        Ok((
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "event": event.id, "council": event.council() })),
+        ))
+    })
+    .await
+}
