@@ -206,9 +206,13 @@ impl Db {
     /// A council's genesis is stored before any of its events, so the geneses list them all.
     pub(crate) fn councils(&self) -> Result<Vec<CouncilId>, StoreError> {
         let error = sql_error(&self.location);
+        // Without statistics the planner would rather scan every event of every council.
         let mut statement = self
             .conn
-            .prepare_cached("SELECT council FROM events WHERE depth = 0 ORDER BY council")
+            .prepare_cached(
+                "SELECT council FROM events INDEXED BY events_genesis
+                 WHERE depth = 0 ORDER BY council",
+            )
             .map_err(&error)?;
         let councils = statement
             .query_map([], |row| row.get(0).map(CouncilId))

@@ -517,6 +517,18 @@ fn bodies_are_addressed_by_their_hash(store: &mut Store) {
     assert_eq!(store.body(empty).unwrap(), Some(vec![]));
 }
 
+#[test]
+fn a_store_can_move_to_a_blocking_thread() {
+    // The binary calls the store from tokio's blocking threads, so it must be Send.
+    let mut store = Store::memory().unwrap();
+    let g = genesis(&keypair(1), 1_000);
+    let handle = std::thread::spawn(move || {
+        append_all(&mut store, &[&g]);
+        store
+    });
+    assert_eq!(handle.join().unwrap().councils().unwrap().len(), 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Only a file can be reopened or damaged.
 

@@ -41,6 +41,9 @@ pub fn fill(invocation: &Invocation) -> Result<Vec<CouncilId>> {
     Ok(vec![demo.tenants()?, demo.bakery()?])
 }
 
+/// Title, text, method, options, action, and days open.
+type Question<'a> = (&'a str, &'a str, Option<Method>, &'a [&'a str], Action, u64);
+
 struct Demo {
     node: Node,
 }
@@ -78,13 +81,9 @@ impl Demo {
         &mut self,
         who: &str,
         council: CouncilId,
-        title: &str,
-        text: &str,
-        method: Option<Method>,
-        options: &[&str],
-        action: Action,
-        days: u64,
+        question: Question<'_>,
     ) -> Result<EventId> {
+        let (title, text, method, options, action, days) = question;
         self.act(
             who,
             council,
@@ -176,12 +175,14 @@ impl Demo {
         let thursdays = self.propose(
             "chloe",
             council,
-            "Meet on Thursdays at 19:00",
-            "The assembly meets every Thursday at 19:00 in the common room.",
-            Some(Method::Consent { max_objections: 1 }),
-            &[],
-            Action::None,
-            7,
+            (
+                "Meet on Thursdays at 19:00",
+                "The assembly meets every Thursday at 19:00 in the common room.",
+                Some(Method::Consent { max_objections: 1 }),
+                &[],
+                Action::None,
+                7,
+            ),
         )?;
         for who in everyone {
             let (position, reason) = if who == "dmitri" {
@@ -201,17 +202,8 @@ impl Demo {
         }
         self.close("chloe", council, thursdays)?;
 
-        let strike = self.propose(
-            "me",
-            council,
-            "Withhold rent until the boiler is repaired",
-            "The boiler has been broken for six weeks. We pay rent into a common escrow account \
-             until the landlord repairs it.",
-            Some(Method::Majority),
-            &[],
-            Action::None,
-            3,
-        )?;
+        let strike = self.propose("me", council, ("Withhold rent until the boiler is repaired", "The boiler has been broken for six weeks. We pay rent into a common escrow account \
+             until the landlord repairs it.", Some(Method::Majority), &[], Action::None, 3))?;
         self.comment(
             "bilal",
             council,
@@ -240,17 +232,19 @@ impl Demo {
         let room = self.propose(
             "esther",
             council,
-            "What should the common room be used for?",
-            "Pick the uses you would support; the two with most support get the room.",
-            Some(Method::Approval { winners: 2 }),
-            &[
-                "Homework club",
-                "Tool library",
-                "Food pantry",
-                "Repair café",
-            ],
-            Action::None,
-            5,
+            (
+                "What should the common room be used for?",
+                "Pick the uses you would support; the two with most support get the room.",
+                Some(Method::Approval { winners: 2 }),
+                &[
+                    "Homework club",
+                    "Tool library",
+                    "Food pantry",
+                    "Repair café",
+                ],
+                Action::None,
+                5,
+            ),
         )?;
         for (who, approved) in [
             ("me", vec![0, 2]),
@@ -263,12 +257,14 @@ impl Demo {
         let inspection = self.propose(
             "bilal",
             council,
-            "Ask the city for a rent-control inspection",
-            "We file a joint request for an inspection of rents in the building.",
-            None,
-            &[],
-            Action::None,
-            4,
+            (
+                "Ask the city for a rent-control inspection",
+                "We file a joint request for an inspection of rents in the building.",
+                None,
+                &[],
+                Action::None,
+                4,
+            ),
         )?;
         self.yes_no(
             council,
@@ -319,12 +315,14 @@ impl Demo {
             let admit = self.propose(
                 "me",
                 council,
-                &format!("Admit {name}"),
-                "",
-                None,
-                &[],
-                Action::Admit { member },
-                1,
+                (
+                    &format!("Admit {name}"),
+                    "",
+                    None,
+                    &[],
+                    Action::Admit { member },
+                    1,
+                ),
             )?;
             let electorate = self.node.fold(council)?.state.proposals[&admit]
                 .electorate
@@ -355,12 +353,14 @@ impl Demo {
         let admit_ines = self.propose(
             "farid",
             council,
-            "Admit Inès",
-            "She starts on the morning shift.",
-            None,
-            &[],
-            Action::Admit { member: ines },
-            2,
+            (
+                "Admit Inès",
+                "She starts on the morning shift.",
+                None,
+                &[],
+                Action::Admit { member: ines },
+                2,
+            ),
         )?;
         self.ballot(
             "farid",
@@ -375,15 +375,17 @@ impl Demo {
         let rota = self.propose(
             "gaia",
             council,
-            "Adopt the four-day week rota",
-            "Everyone works four longer days; the bakery stays open six days a week.",
-            Some(Method::Supermajority {
-                numerator: 2,
-                denominator: 3,
-            }),
-            &[],
-            Action::None,
-            3,
+            (
+                "Adopt the four-day week rota",
+                "Everyone works four longer days; the bakery stays open six days a week.",
+                Some(Method::Supermajority {
+                    numerator: 2,
+                    denominator: 3,
+                }),
+                &[],
+                Action::None,
+                3,
+            ),
         )?;
         self.yes_no(
             council,
@@ -400,16 +402,18 @@ impl Demo {
         let flour = self.propose(
             "hugo",
             council,
-            "Which mill should supply our flour?",
-            "",
-            Some(Method::Approval { winners: 1 }),
-            &[
-                "Moulin de la Vallée",
-                "Farmers' cooperative mill",
-                "City wholesaler",
-            ],
-            Action::None,
-            3,
+            (
+                "Which mill should supply our flour?",
+                "",
+                Some(Method::Approval { winners: 1 }),
+                &[
+                    "Moulin de la Vallée",
+                    "Farmers' cooperative mill",
+                    "City wholesaler",
+                ],
+                Action::None,
+                3,
+            ),
         )?;
         for (who, approved) in [
             ("me", vec![1]),
@@ -424,12 +428,14 @@ impl Demo {
         let van = self.propose(
             "farid",
             council,
-            "Share the delivery van with the tenants' assembly",
-            "On Sundays the van is free; the tenants' food pantry could use it.",
-            Some(Method::Consent { max_objections: 0 }),
-            &[],
-            Action::None,
-            6,
+            (
+                "Share the delivery van with the tenants' assembly",
+                "On Sundays the van is free; the tenants' food pantry could use it.",
+                Some(Method::Consent { max_objections: 0 }),
+                &[],
+                Action::None,
+                6,
+            ),
         )?;
         self.ballot(
             "farid",
