@@ -57,7 +57,7 @@ mod tests {
         assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
         assert_eq!(
             super::format_time(1_795_350_300_000),
-            "2026-11-22 09:45 UTC"
+            "2026-11-22 12:25 UTC"
         );
         assert_eq!(super::format_time(951_782_400_000), "2000-02-29 00:00 UTC");
     }

@@ -1,0 +1,453 @@
+//! Integration tests: the real `commune` binary on temporary data directories.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// A data directory and the binary that works on it.
+struct TestNode {
+    dir: tempfile::TempDir,
+}
+
+impl TestNode {
+    fn new() -> TestNode {
+        let node = TestNode {
+            dir: tempfile::TempDir::new().unwrap(),
+        };
+        node.ok(&["init"]);
+        node
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_commune"));
+        command.arg("--data").arg(self.data()).args(args);
+        command.env_remove("COMMUNE_DATA");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs a command that must succeed, and returns its JSON output.
+    fn ok(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let output = self.run(&all);
+        assert!(
+            output.status.success(),
+            "commune {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "commune {args:?} printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+    }
+
+    /// Runs a command that must fail with one clear line; returns that line.
+    fn fails(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            !output.status.success(),
+            "commune {args:?} should have failed"
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        assert!(
+            stderr.starts_with("commune: "),
+            "unclear error for {args:?}: {stderr}"
+        );
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "more than one line for {args:?}: {stderr}"
+        );
+        stderr
+    }
+
+    fn log_len(&self, council: &str) -> usize {
+        self.ok(&["log", council]).as_array().unwrap().len()
+    }
+}
+
+/// Alice founds a council; Bob joins with her invitation. Returns the council id.
+fn council_of_two(node: &TestNode) -> String {
+    let council =
+        node.ok(&["council", "found", "Strike committee", "--my-name", "Alice"])["council"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    node.ok(&["key", "new", "bob"]);
+    let invitation = node.ok(&["invite", &council])["invitation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    node.ok(&["--as", "bob", "join", &invitation, "--my-name", "Bob"]);
+    council
+}
+
+fn open_majority(node: &TestNode, council: &str, title: &str) -> String {
+    node.ok(&[
+        "proposal",
+        "open",
+        council,
+        title,
+        "--method",
+        "majority",
+        "--open-for",
+        "1h",
+    ])["event"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn init_makes_a_private_key_and_whoami_shows_it() {
+    let node = TestNode::new();
+    let me = node.ok(&["whoami"]);
+    assert_eq!(me["identity"], "me");
+    assert_eq!(me["public_key"].as_str().unwrap().len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(node.data().join("keys/me.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // A second init keeps the key.
+    let again = node.ok(&["init"]);
+    assert_eq!(again["created"], false);
+    assert_eq!(again["public_key"], me["public_key"]);
+}
+
+#[test]
+fn a_council_decides_from_invitation_to_close() {
+    let node = TestNode::new();
+    let council = council_of_two(&node);
+    let members = node.ok(&["council", "show", &council])["members"]
+        .as_object()
+        .unwrap()
+        .len();
+    assert_eq!(members, 2);
+    let proposal = open_majority(&node, &council, "Call a strike on Monday");
+    node.ok(&["comment", &council, &proposal, "The night shift is ready."]);
+    node.ok(&["vote", &council, &proposal, "yes"]);
+    node.ok(&["--as", "bob", "vote", &council, &proposal, "no"]);
+    // Bob changes his mind: the later ballot replaces the earlier one.
+    node.ok(&["--as", "bob", "vote", &council, &proposal, "yes"]);
+    let closed = node.ok(&["--as", "bob", "close", &council, &proposal]);
+    assert_eq!(closed["decision"]["outcome"]["passed"], true);
+    assert_eq!(
+        closed["decision"]["outcome"]["counts"][0],
+        serde_json::json!(["yes", 2])
+    );
+    let shown = node.ok(&["proposal", "show", &council, &proposal[..10]]);
+    assert_eq!(shown["proposal"]["comments"].as_array().unwrap().len(), 1);
+    assert_eq!(shown["proposal"]["decision"]["outcome"]["passed"], true);
+
+    let hash = node.ok(&["state-hash", &council])["state_hash"].clone();
+    let verified = node.ok(&["verify"]);
+    assert_eq!(verified[0]["state_hash"], hash);
+    node.ok(&["rebuild"]);
+    assert_eq!(node.ok(&["state-hash", &council])["state_hash"], hash);
+    assert_eq!(
+        node.ok(&["state", &council])["members"]
+            .as_object()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn approval_and_consent_ballots_are_checked_against_the_method() {
+    let node = TestNode::new();
+    let council = council_of_two(&node);
+    let approval = node.ok(&[
+        "proposal",
+        "open",
+        &council,
+        "Where do we meet?",
+        "--method",
+        "approval",
+        "--option",
+        "Union hall",
+        "--option",
+        "Library",
+        "--option",
+        "Park",
+    ])["event"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    node.ok(&["vote", &council, &approval, "library", "3"]);
+    node.ok(&["--as", "bob", "vote", &council, &approval, "Library"]);
+    let closed = node.ok(&["close", &council, &approval]);
+    assert_eq!(
+        closed["decision"]["outcome"]["winners"],
+        serde_json::json!([1])
+    );
+
+    let consent = node.ok(&[
+        "proposal",
+        "open",
+        &council,
+        "Adopt the code of conduct",
+        "--method",
+        "consent",
+    ])["event"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = node.log_len(&council);
+    let error = node.fails(&["vote",
+        &council,
+        &consent,
+        "block",
+    ]);
+    assert!(error.contains("needs a reason"), "{error}");
+    node.fails(&["vote", &council, &consent, "yes"]);
+    assert_eq!(
+        node.log_len(&council),
+        before,
+        "a refused ballot wrote nothing"
+    );
+    node.ok(&[
+        "vote",
+        &council,
+        &consent,
+        "block",
+        "--reason",
+        "It says nothing about harassment",
+    ]);
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_writes_nothing() {
+    let node = TestNode::new();
+    let council = council_of_two(&node);
+    let proposal = open_majority(&node, &council, "Paint the hall");
+    node.ok(&["vote", &council, &proposal, "yes"]);
+    node.ok(&["--as", "bob", "vote", &council, &proposal, "yes"]);
+    node.ok(&["close", &council, &proposal]);
+    let before = node.log_len(&council);
+
+    let closed = node.fails(&["vote", &council, &proposal, "no"]);
+    assert!(closed.contains("closed"), "{closed}");
+    let unknown = node.fails(&["vote", &council, "deadbeef", "yes"]);
+    assert!(unknown.contains("no proposal"), "{unknown}");
+    let unknown = node.fails(&["council", "show", "no-such-council"]);
+    assert!(unknown.contains("no council"), "{unknown}");
+    node.ok(&["key", "new", "carol"]);
+    let outsider = node.fails(&["--as", "carol", "proposal", "open", &council, "Take over"]);
+    assert!(outsider.contains("not a member"), "{outsider}");
+    let nobody = node.fails(&["--as", "nobody", "vote", &council, &proposal, "yes"]);
+    assert!(nobody.contains("no identity"), "{nobody}");
+    let duration = node.fails(&[
+        "proposal",
+        "open",
+        &council,
+        "Soon",
+        "--open-for",
+        "tomorrow",
+    ]);
+    assert!(duration.contains("duration"), "{duration}");
+    let damaged = node.fails(&["join", "commune-invite-zzzz"]);
+    assert!(damaged.contains("damaged"), "{damaged}");
+    assert_eq!(node.log_len(&council), before);
+
+    // Clap's own errors for malformed arguments are several lines; they still exit non-zero.
+    assert!(!node.run(&["vote"]).status.success());
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_commune"))
+        .args(["--data", "/nonexistent/commune", "council", "list"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("commune init"));
+}
+
+#[test]
+fn a_corrupt_database_is_named_and_left_alone() {
+    let node = TestNode::new();
+    let database = node.data().join("commune.sqlite");
+    std::fs::write(&database, b"this is not a database, it is a shopping list").unwrap();
+    let error = node.fails(&["council", "list"]);
+    assert!(
+        error.contains("corrupt") || error.contains("not a database"),
+        "{error}"
+    );
+    assert_eq!(
+        std::fs::read(&database).unwrap(),
+        b"this is not a database, it is a shopping list"
+    );
+}
+
+#[test]
+fn verify_fails_when_the_log_is_tampered_with() {
+    let node = TestNode::new();
+    let council = council_of_two(&node);
+    open_majority(&node, &council, "Something to tamper with");
+    node.ok(&["verify"]);
+    let connection = rusqlite::Connection::open(node.data().join("commune.sqlite")).unwrap();
+    // Change the stored state hash projection: verify must notice the mismatch.
+    let changed = connection
+        .execute(
+            "UPDATE projections SET json = '00' WHERE name = 'state_hash'",
+            [],
+        )
+        .unwrap();
+    assert!(changed > 0);
+    drop(connection);
+    let output = node.run(&["verify"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("MISMATCH"));
+    node.ok(&["rebuild"]);
+    node.ok(&["verify"]);
+}
+
+#[test]
+fn the_demo_fills_a_fresh_directory_once() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let data = dir.path().join("demo");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_commune"))
+            .arg("--data")
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["demo"]).status.success());
+    let list: Value = serde_json::from_slice(&run(&["--json", "council", "list"]).stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    for council in list.as_array().unwrap() {
+        let id = council["id"].as_str().unwrap();
+        let proposals: Value =
+            serde_json::from_slice(&run(&["--json", "proposal", "list", id]).stdout).unwrap();
+        let proposals = proposals.as_array().unwrap();
+        assert!(proposals.iter().any(|p| p["open"] == true));
+        assert!(proposals.iter().any(|p| p["open"] == false));
+    }
+    assert!(run(&["verify"]).status.success());
+    // Filling again as another identity is refused rather than mixing two examples.
+    let again = run(&["--as", "someone", "demo"]);
+    assert!(!again.status.success());
+}
+
+fn http_get(address: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn serve_answers_on_loopback() {
+    let node = TestNode::new();
+    let council = council_of_two(&node);
+    let mut server = node
+        .command(&["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line.trim().rsplit("http://").next().unwrap().to_owned();
+    let (status, body) = http_get(&address, "/healthz");
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    let (status, body) = http_get(&address, &format!("/api/councils/{council}"));
+    assert_eq!(status, 200);
+    let state: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(state["state"]["name"], "Strike committee");
+    let (status, _) = http_get(&address, "/api/councils/nonsense");
+    assert_eq!(status, 400);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// `kill -9` during a burst of writes: every event acknowledged before the kill is in the log
+/// afterwards, and the log verifies.
+#[cfg(unix)]
+#[test]
+fn acknowledged_events_survive_kill_9() {
+    use std::os::unix::process::CommandExt;
+    let node = TestNode::new();
+    let council = council_of_two(&node);
+    let proposal = open_majority(&node, &council, "Keep the log safe");
+    let binary = env!("CARGO_BIN_EXE_commune");
+    let script = format!(
+        "for i in $(seq 1 60); do {binary:?} --data {:?} --json comment {council} {proposal} \"note $i\" || exit 1; done",
+        node.data()
+    );
+    let mut burst = Command::new("sh")
+        .args(["-c", &script])
+        .stdout(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut acknowledged = Vec::new();
+    let mut reader = BufReader::new(burst.stdout.take().unwrap());
+    let mut text = String::new();
+    // Each acknowledgement is a small JSON object; collect eight, then kill the group while
+    // the next write is under way.
+    while acknowledged.len() < 8 {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        text.push_str(&line);
+        if line.starts_with('}') {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            acknowledged.push(value["event"].as_str().unwrap().to_owned());
+            text.clear();
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(7));
+    let group = format!("-{}", burst.id());
+    Command::new("kill")
+        .args(["-9", "--", &group])
+        .status()
+        .unwrap();
+    burst.wait().unwrap();
+    assert_eq!(acknowledged.len(), 8, "the burst did not get going");
+    let log = node.ok(&["log", &council]);
+    let stored: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    for id in &acknowledged {
+        assert!(
+            stored.contains(&id.as_str()),
+            "acknowledged event {id} was lost"
+        );
+    }
+    node.ok(&["verify"]);
+}
