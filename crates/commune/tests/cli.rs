@@ -212,11 +212,7 @@ fn approval_and_consent_ballots_are_checked_against_the_method() {
         .unwrap()
         .to_owned();
     let before = node.log_len(&council);
-    let error = node.fails(&["vote",
-        &council,
-        &consent,
-        "block",
-    ]);
+    let error = node.fails(&["vote", &council, &consent, "block"]);
     assert!(error.contains("needs a reason"), "{error}");
     node.fails(&["vote", &council, &consent, "yes"]);
     assert_eq!(
