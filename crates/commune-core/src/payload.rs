@@ -65,7 +65,7 @@ pub struct Leave {}
 /// What a decision does when it passes, beyond recording the result.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 #[cbor(flat)]
-#[serde(tag = "action", rename_all = "kebab-case")]
+#[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Action {
     /// A general question: the decision is its own effect.
     #[n(0)]

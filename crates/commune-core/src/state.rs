@@ -66,7 +66,6 @@ pub struct Proposal {
     pub title: String,
     pub text: String,
     pub question: QuestionKind,
-    #[serde(flatten)]
     pub action: Action,
     pub method: Method,
     pub options: Vec<String>,

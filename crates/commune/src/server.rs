@@ -203,7 +203,7 @@ async fn draft(
     request: Result<Json<DraftRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let council: CouncilId = parse(&council, "council")?;
-    let Json(request) = request.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let Json(request) = request.map_err(|e| ApiError(e.status(), e.body_text()))?;
     with_node(node, move |node| {
         let unsigned = node
             .draft(council, request.author, &request.payload, now_ms())
@@ -238,7 +238,7 @@ async fn submit(
     State(node): State<Shared>,
     request: Result<Json<SubmitRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let Json(request) = request.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let Json(request) = request.map_err(|e| ApiError(e.status(), e.body_text()))?;
     let bytes = data_encoding::HEXLOWER_PERMISSIVE
         .decode(request.event.as_bytes())
         .map_err(|_| ApiError(StatusCode::BAD_REQUEST, "the event is not hex".into()))?;
@@ -250,4 +250,260 @@ async fn submit(
         ))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use commune_core::constitution::Constitution;
+    use commune_core::{Keypair, Unsigned};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        node: Shared,
+        keypair: Keypair,
+        council: CouncilId,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (mut node, _) = Node::init(dir.path(), "me").unwrap();
+        let keypair = node.identity("me").unwrap();
+        let council = node
+            .found(&keypair, "Mutual aid", "Ana", Constitution::default())
+            .unwrap()
+            .council();
+        Fixture {
+            _dir: dir,
+            node: Arc::new(Mutex::new(node)),
+            keypair,
+            council,
+        }
+    }
+
+    async fn call(
+        node: &Shared,
+        method: &str,
+        uri: &str,
+        body: Body,
+    ) -> (StatusCode, serde_json::Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(body)
+            .unwrap();
+        let response = router(node.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    fn event_count(fixture: &Fixture) -> u64 {
+        fixture
+            .node
+            .lock()
+            .unwrap()
+            .store()
+            .event_count(fixture.council)
+            .unwrap()
+    }
+
+    /// Asks for a draft of a proposal and signs it as the fixture's member.
+    async fn signed_proposal(fixture: &Fixture) -> commune_core::Event {
+        let payload = serde_json::json!({
+            "kind": "propose", "title": "Open a food pantry", "text": "", "action": {"type": "none"},
+            "method": null, "options": [], "quorum": null, "deadline_ms": 4_000_000_000_000u64,
+        });
+        let (status, draft) = call(
+            &fixture.node,
+            "POST",
+            &format!("/api/councils/{}/drafts", fixture.council),
+            Body::from(
+                serde_json::json!({ "author": fixture.keypair.public(), "payload": payload })
+                    .to_string(),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{draft}");
+        let unsigned = Unsigned {
+            council: Some(fixture.council),
+            author: fixture.keypair.public(),
+            seq: draft["seq"].as_u64().unwrap(),
+            parents: serde_json::from_value(draft["parents"].clone()).unwrap(),
+            depth: draft["depth"].as_u64().unwrap(),
+            time_ms: draft["time_ms"].as_u64().unwrap(),
+            kind: draft["kind"].as_u64().unwrap(),
+            body: commune_core::Body::Inline(
+                data_encoding::HEXLOWER
+                    .decode(draft["body"].as_str().unwrap().as_bytes())
+                    .unwrap(),
+            ),
+            encryption: None,
+        };
+        assert_eq!(
+            data_encoding::HEXLOWER.encode(&unsigned.signing_message()),
+            draft["signing_message"].as_str().unwrap()
+        );
+        unsigned.sign(&fixture.keypair)
+    }
+
+    #[tokio::test]
+    async fn a_client_signed_event_is_accepted_and_a_forged_one_refused() {
+        let fixture = fixture();
+        let event = signed_proposal(&fixture).await;
+        let mut forged = event.bytes.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        let before = event_count(&fixture);
+        let (status, body) = call(
+            &fixture.node,
+            "POST",
+            "/api/events",
+            Body::from(
+                serde_json::json!({ "event": data_encoding::HEXLOWER.encode(&forged) }).to_string(),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            body["error"].as_str().unwrap().contains("signature"),
+            "{body}"
+        );
+        assert_eq!(
+            event_count(&fixture),
+            before,
+            "a forged event wrote nothing"
+        );
+
+        let (status, body) = call(
+            &fixture.node,
+            "POST",
+            "/api/events",
+            Body::from(
+                serde_json::json!({ "event": data_encoding::HEXLOWER.encode(&event.bytes) })
+                    .to_string(),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(event_count(&fixture), before + 1);
+        let (status, state) = call(
+            &fixture.node,
+            "GET",
+            &format!("/api/councils/{}", fixture.council),
+            Body::empty(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(state["state"]["proposals"].as_object().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_outsiders_signed_act_is_refused() {
+        let fixture = fixture();
+        let outsider = Keypair::from_seed([7; 32]);
+        let node = fixture.node.lock().unwrap();
+        let payload = Payload::Leave(commune_core::payload::Leave {});
+        let event = node
+            .draft(fixture.council, outsider.public(), &payload, now_ms())
+            .unwrap()
+            .sign(&outsider);
+        drop(node);
+        let (status, body) = call(
+            &fixture.node,
+            "POST",
+            "/api/events",
+            Body::from(
+                serde_json::json!({ "event": data_encoding::HEXLOWER.encode(&event.bytes) })
+                    .to_string(),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            body["error"].as_str().unwrap().contains("not a member"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn hostile_requests_get_clear_client_errors() {
+        let fixture = fixture();
+        let before = event_count(&fixture);
+        let cases = [
+            (
+                "GET",
+                "/api/councils/not-an-id".to_owned(),
+                Body::empty(),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "GET",
+                format!("/api/councils/{}", CouncilId([9; 32])),
+                Body::empty(),
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                "GET",
+                format!(
+                    "/api/councils/{}/proposals/{}",
+                    fixture.council,
+                    EventId([9; 32])
+                ),
+                Body::empty(),
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                "POST",
+                "/api/events".to_owned(),
+                Body::from("{not json"),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "POST",
+                "/api/events".to_owned(),
+                Body::from(r#"{"event":"zz"}"#),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "POST",
+                "/api/events".to_owned(),
+                Body::from(r#"{"event":"a0"}"#),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                "POST",
+                "/api/events".to_owned(),
+                Body::from(format!(r#"{{"event":"{}"}}"#, "00".repeat(MAX_BODY))),
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ),
+            (
+                "POST",
+                format!("/api/councils/{}/drafts", fixture.council),
+                Body::from(r#"{"author":"00","payload":{}}"#),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+        ];
+        for (method, uri, body, expected) in cases {
+            let (status, answer) = call(&fixture.node, method, &uri, body).await;
+            assert_eq!(status, expected, "{method} {uri}: {answer}");
+            if status != StatusCode::PAYLOAD_TOO_LARGE {
+                assert!(
+                    answer["error"].is_string(),
+                    "{method} {uri}: no message: {answer}"
+                );
+            }
+        }
+        assert_eq!(event_count(&fixture), before);
+    }
 }
