@@ -412,13 +412,12 @@ mod tests {
     async fn an_outsiders_signed_act_is_refused() {
         let fixture = fixture();
         let outsider = Keypair::from_seed([7; 32]);
-        let node = fixture.node.lock().unwrap();
         let payload = Payload::Leave(commune_core::payload::Leave {});
-        let event = node
-            .draft(fixture.council, outsider.public(), &payload, now_ms())
-            .unwrap()
-            .sign(&outsider);
-        drop(node);
+        let event = {
+            let node = fixture.node.lock().unwrap();
+            let unsigned = node.draft(fixture.council, outsider.public(), &payload, now_ms());
+            unsigned.unwrap().sign(&outsider)
+        };
         let (status, body) = call(
             &fixture.node,
             "POST",
