@@ -595,3 +595,55 @@ fn golden_vectors_decode_to_their_ids() {
         assert_eq!(decoded.bytes, event.bytes, "{name}");
     }
 }
+
+/// The core stays pure: its dependencies are the listed pure crates, and no source file
+/// reaches for the file system, the network, the clock or thread-local randomness.
+#[test]
+fn the_core_does_no_io() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let dependencies: Vec<&str> = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .unwrap()
+        .split("\n[")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split(['.', ' ', '=']).next())
+        .filter(|name| !name.is_empty())
+        .collect();
+    let allowed = [
+        "blake3",
+        "data-encoding",
+        "ed25519-zebra",
+        "minicbor",
+        "rand_core",
+        "serde",
+        "serde_json",
+        "thiserror",
+    ];
+    for dependency in &dependencies {
+        assert!(
+            allowed.contains(dependency),
+            "commune-core must not depend on {dependency}"
+        );
+    }
+    let forbidden = [
+        "std::fs",
+        "std::net",
+        "std::time",
+        "std::env",
+        "SystemTime",
+        "Instant",
+        "thread_rng",
+        "std::io",
+    ];
+    for entry in std::fs::read_dir(root.join("src")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for word in forbidden {
+            assert!(!text.contains(word), "{} uses {word}", path.display());
+        }
+    }
+}
