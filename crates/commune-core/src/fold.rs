@@ -39,6 +39,7 @@ pub fn fold<'a>(
 ) -> Option<Folded> {
     let mut sorted: Vec<&Event> = events.into_iter().collect();
     sorted.sort_by_key(|event| order_key(event));
+    sorted.dedup_by_key(|event| event.id);
     let council = sorted.first()?.council();
     let folded = fold_stream(council, |folder| {
         for event in &sorted {
@@ -128,7 +129,7 @@ pub struct Folder {
     periods: HashMap<MemberId, Vec<Period>>,
     acts: HashMap<MemberId, Vec<(EventRef, EventId)>>,
     constitutions: Vec<(EventRef, Constitution)>,
-    invitations_used: HashSet<[u8; 16]>,
+    invitations_used: HashSet<(MemberId, [u8; 16])>,
     applicants: HashMap<MemberId, EventRef>,
 }
 
@@ -223,9 +224,13 @@ impl Folder {
     /// voided events already folded (or a dropped clock was needed): fold again from the
     /// start with a new [`Folder`] built from the returned [`Restart`].
     pub fn finish(mut self) -> Result<Folded, Restart> {
-        if self.needs_restart() {
+        if self.missing_clock {
+            // This pass judged events without every clock: its new voids may be wrong.
+            self.restart.keep_all_clocks = true;
+            return Err(self.restart);
+        }
+        if !self.new_voids.is_empty() {
             self.restart.voided.append(&mut self.new_voids);
-            self.restart.keep_all_clocks |= self.missing_clock;
             return Err(self.restart);
         }
         let state = self.state.unwrap_or_else(|| State {
@@ -379,6 +384,8 @@ impl Folder {
     }
 
     fn found(&mut self, current: &Current<'_>, found: payload::Found) -> Verdict {
+        check_text("council name", &found.name, 200)?;
+        check_text("name", &found.founder_name, 100)?;
         found.constitution.check()?;
         let founder = current.author();
         self.periods.insert(
@@ -526,7 +533,10 @@ impl Folder {
                 }
                 self.authorise(&invitation.inviter, &current.clock)
                     .map_err(|reason| format!("the inviter could not invite: {reason}"))?;
-                if !self.invitations_used.insert(invitation.nonce) {
+                if !self
+                    .invitations_used
+                    .insert((invitation.inviter, invitation.nonce))
+                {
                     return Err("the invitation was already used".into());
                 }
                 self.start_membership(
@@ -602,6 +612,9 @@ impl Folder {
             None => rule.quorum,
         };
         method.check(&propose.options)?;
+        if quorum.min_share_permille > 1000 {
+            return Err("a quorum share is at most 1000‰".into());
+        }
         if propose.deadline_ms < current.time().saturating_add(rule.min_duration_ms) {
             return Err(format!(
                 "the deadline must be at least {} minute(s) after opening for {} questions",

@@ -2,8 +2,10 @@
 //!
 //! Owns the one validity rule for signatures: `ed25519-zebra` implements ZIP-215, under which
 //! batch and single verification accept exactly the same signatures. The batch verifier's
-//! coefficients come from a BLAKE3 stream keyed by the whole batch, so the core needs no
-//! randomness and a forger cannot predict them. Must not read key files: bytes come in.
+//! coefficients are drawn from a BLAKE3 stream over the whole batch, so the core needs no
+//! randomness and a forger cannot predict them (the verifier pairs them with signatures in
+//! its own hash-map order, which may vary; under ZIP-215 the verdict cannot). Must not read
+//! key files: bytes come in.
 
 use std::convert::Infallible;
 

@@ -67,7 +67,10 @@ impl Method {
             Method::Supermajority {
                 numerator,
                 denominator,
-            } if *denominator == 0 || numerator > denominator || 2 * numerator < *denominator => {
+            } if *denominator == 0
+                || numerator > denominator
+                || 2 * u64::from(*numerator) < u64::from(*denominator) =>
+            {
                 Err(format!(
                     "a supermajority of {numerator}/{denominator} must be between 1/2 and 1"
                 ))
@@ -156,6 +159,8 @@ impl Choice {
                     && reason.trim().is_empty()
                 {
                     Err("an objection or a block needs a reason".into())
+                } else if reason.chars().count() > 5000 {
+                    Err("a reason is at most 5000 characters".into())
                 } else {
                     Ok(())
                 }
@@ -204,8 +209,9 @@ pub struct Quorum {
 
 impl Quorum {
     pub fn is_met(&self, ballots: usize, electorate: usize) -> bool {
-        ballots >= self.min_ballots as usize
-            && ballots * 1000 >= electorate * self.min_share_permille as usize
+        let (ballots, electorate) = (ballots as u64, electorate as u64);
+        ballots >= u64::from(self.min_ballots)
+            && ballots * 1000 >= electorate * u64::from(self.min_share_permille)
     }
 }
 

@@ -594,6 +594,12 @@ fn golden_vectors_decode_to_their_ids() {
         // The encoder still writes the very same bytes for the same event.
         assert_eq!(decoded.bytes, event.bytes, "{name}");
     }
+    // The state hash of the golden log, computed independently from docs/event-format.md.
+    let folded = fold(&sim.events, |_| None).unwrap();
+    assert_eq!(
+        commune_core::id::EventId(folded.state.hash()).to_string(),
+        "ddc33326ea091f9d84c65c00e01f4149c9fbf90efe0e67eb060eeb9a656b9088"
+    );
 }
 
 /// The core stays pure: its dependencies are the listed pure crates, and no source file

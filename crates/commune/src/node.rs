@@ -345,7 +345,7 @@ impl Node {
             bail!("no council {council} on this node");
         }
         let mut parents = Vec::with_capacity(heads.len());
-        for head in heads.iter().take(commune_core::event::MAX_PARENTS) {
+        for head in &heads {
             let event = self
                 .store
                 .event(*head)?
