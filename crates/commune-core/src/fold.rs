@@ -685,13 +685,18 @@ impl Folder {
             return Err("the proposal is closed".into());
         }
         ballot.choice.check(&proposal.method, &proposal.options)?;
-        let replaces = proposal
+        // A ballot replaces the voter's current ballots in its past. Causal pasts are closed
+        // downwards, so naming only the current ones is enough to know every ballot it
+        // supersedes, and keeps the lists short.
+        let earlier = proposal
             .ballots
             .get(&voter)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let replaces = latest(earlier.iter())
             .into_iter()
-            .flatten()
-            .filter(|earlier| self.covers(&current.clock, &earlier.event))
-            .map(|earlier| earlier.event)
+            .filter(|ballot| self.covers(&current.clock, &ballot.event))
+            .map(|ballot| ballot.event)
             .collect();
         let cast = CastBallot {
             event: current.event.id,
@@ -750,20 +755,10 @@ impl Folder {
         let mut counted = Vec::new();
         let mut equivocations = Vec::new();
         for cast in proposal.ballots.values() {
-            let seen: Vec<&CastBallot> = cast
+            let seen = cast
                 .iter()
-                .filter(|ballot| self.covers(&current.clock, &ballot.event))
-                .collect();
-            let latest: Vec<&CastBallot> = seen
-                .iter()
-                .filter(|ballot| {
-                    !seen
-                        .iter()
-                        .any(|other| other.replaces.contains(&ballot.event))
-                })
-                .copied()
-                .collect();
-            match latest.as_slice() {
+                .filter(|ballot| self.covers(&current.clock, &ballot.event));
+            match latest(seen).as_slice() {
                 [] => {}
                 [only] => counted.push(*only),
                 several => equivocations.extend(several.iter().map(|b| b.event)),
@@ -883,6 +878,17 @@ impl Folder {
             }
         }
     }
+}
+
+/// The ballots no other ballot of the given ones replaces.
+fn latest<'b>(ballots: impl Iterator<Item = &'b CastBallot> + Clone) -> Vec<&'b CastBallot> {
+    let replaced: HashSet<EventId> = ballots
+        .clone()
+        .flat_map(|ballot| ballot.replaces.iter().copied())
+        .collect();
+    ballots
+        .filter(|ballot| !replaced.contains(&ballot.event))
+        .collect()
 }
 
 fn strong_removal(removal: &EventId) -> String {

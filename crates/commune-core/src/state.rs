@@ -87,7 +87,8 @@ pub struct CastBallot {
     pub event: EventId,
     pub time_ms: u64,
     pub choice: Choice,
-    /// The member's earlier ballots in this ballot's causal past, which it replaces.
+    /// The member's current ballots in this ballot's causal past, which it replaces (and
+    /// with them, everything they replaced).
     pub replaces: Vec<EventId>,
 }
 
@@ -133,13 +134,11 @@ impl Proposal {
     /// valid ballot; more than one means equivocation.
     pub fn current_ballots(&self) -> impl Iterator<Item = (&MemberId, Vec<&CastBallot>)> {
         self.ballots.iter().map(|(member, cast)| {
+            let replaced: std::collections::HashSet<&EventId> =
+                cast.iter().flat_map(|ballot| &ballot.replaces).collect();
             let latest = cast
                 .iter()
-                .filter(|ballot| {
-                    !cast
-                        .iter()
-                        .any(|other| other.replaces.contains(&ballot.event))
-                })
+                .filter(|ballot| !replaced.contains(&ballot.event))
                 .collect();
             (member, latest)
         })

@@ -49,6 +49,7 @@ struct Figures {
     ingest_to_verify_ratio: f64,
     open_s: f64,
     rebuild_s: f64,
+    rejections: usize,
     state_hash: String,
 }
 
@@ -155,6 +156,7 @@ pub fn run(invocation: &Invocation, args: BenchArgs) -> Result<()> {
         ingest_to_verify_ratio: verify_s / ingest_s,
         open_s,
         rebuild_s,
+        rejections: rebuilt.rejections.len(),
         state_hash: data_encoding::HEXLOWER.encode(&rebuilt.state.hash()),
     };
     invocation.print(&figures, || {
@@ -237,11 +239,13 @@ fn generate(events: usize, members: usize, quiet: bool) -> Vec<Vec<u8>> {
         bar.inc(1);
     }
     let mut proposal = None;
+    let mut step = 0usize;
     while log.len() < events {
         time += 1;
-        let step = log.len();
+        step += 1;
+        // A new question every 250 steps (500 ballots), closing the one before.
         let payload = match proposal {
-            Some(id) if step % 500 != 0 => Payload::Ballot(payload::Ballot {
+            Some(id) if step % 250 != 0 => Payload::Ballot(payload::Ballot {
                 proposal: id,
                 choice: Choice::YesNo {
                     vote: [YesNo::Yes, YesNo::No, YesNo::Abstain][(next() % 3) as usize],
