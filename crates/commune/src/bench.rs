@@ -16,12 +16,13 @@ use commune_core::event::verify_events;
 use commune_core::invite::Invitation;
 use commune_core::payload::{self, Action, Payload};
 use commune_core::tally::{Choice, YesNo};
-use commune_core::{CouncilId, Event, Folder, Keypair, ParentInfo, Unsigned, fold_stream};
+use commune_core::{CouncilId, Event, Folder, Keypair, ParentInfo, Unsigned};
 use commune_store::Store;
 use serde::Serialize;
 
 use crate::cli::Invocation;
 use crate::config::progress_bar;
+use crate::node::fold_store;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -117,13 +118,7 @@ pub fn run(invocation: &Invocation, args: BenchArgs) -> Result<()> {
     // Opening: a fresh process would open the store and fold the log.
     let started = Instant::now();
     let store = Store::open(&path)?;
-    let opened = fold_stream(council, |folder| {
-        store.for_each_event(council, |event| {
-            folder
-                .apply(&event, None)
-                .expect("the store gives events in order");
-        })
-    })?;
+    let opened = fold_store(&store, council, None)?;
     let open_s = started.elapsed().as_secs_f64();
     anyhow::ensure!(
         opened.state.hash() == ingested.state.hash(),
@@ -136,13 +131,7 @@ pub fn run(invocation: &Invocation, args: BenchArgs) -> Result<()> {
     let mut store = Store::open(&path)?;
     store.clear_projections()?;
     store.rebuild_heads()?;
-    let rebuilt = fold_stream(council, |folder| {
-        store.for_each_event(council, |event| {
-            folder
-                .apply(&event, None)
-                .expect("the store gives events in order");
-        })
-    })?;
+    let rebuilt = fold_store(&store, council, None)?;
     store.put_projection(council, "state", &serde_json::to_string(&rebuilt.state)?)?;
     let rebuild_s = started.elapsed().as_secs_f64();
 

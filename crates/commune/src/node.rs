@@ -200,27 +200,7 @@ impl Node {
 
     /// Folds the council's stored events, and `extra` after them.
     fn fold_with(&self, council: CouncilId, extra: Option<&Event>) -> Result<Folded> {
-        let store = &self.store;
-        let folded = fold_stream(council, |folder| -> Result<()> {
-            let mut out_of_order = None;
-            store.for_each_event(council, |event| {
-                let detached = match &event.unsigned.body {
-                    commune_core::Body::Detached { hash, .. } => store.body(*hash).ok().flatten(),
-                    commune_core::Body::Inline(_) => None,
-                };
-                if let Err(OutOfOrder(id)) = folder.apply(&event, detached.as_deref()) {
-                    out_of_order.get_or_insert(id);
-                }
-            })?;
-            if let Some(event) = extra {
-                folder.apply(event, None)?;
-            }
-            match out_of_order {
-                Some(id) => bail!("the store gave event {id} out of order"),
-                None => Ok(()),
-            }
-        })?;
-        Ok(folded)
+        fold_store(&self.store, council, extra)
     }
 
     /// Councils on this node.
@@ -498,6 +478,29 @@ impl Node {
     pub fn rejections(&mut self, council: CouncilId) -> Result<Vec<Rejection>> {
         Ok(self.fold(council)?.rejections.clone())
     }
+}
+
+/// Folds a council's events as the store holds them, and `extra` after them.
+pub fn fold_store(store: &Store, council: CouncilId, extra: Option<&Event>) -> Result<Folded> {
+    fold_stream(council, |folder| -> Result<()> {
+        let mut out_of_order = None;
+        store.for_each_event(council, |event| {
+            let detached = match &event.unsigned.body {
+                commune_core::Body::Detached { hash, .. } => store.body(*hash).ok().flatten(),
+                commune_core::Body::Inline(_) => None,
+            };
+            if let Err(OutOfOrder(id)) = folder.apply(&event, detached.as_deref()) {
+                out_of_order.get_or_insert(id);
+            }
+        })?;
+        if let Some(event) = extra {
+            folder.apply(event, None)?;
+        }
+        match out_of_order {
+            Some(id) => bail!("the store gave event {id} out of order"),
+            None => Ok(()),
+        }
+    })
 }
 
 #[cfg(unix)]

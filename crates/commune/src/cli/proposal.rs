@@ -411,11 +411,26 @@ fn parse_choice(args: &VoteArgs, proposal: &Proposal) -> Result<Choice> {
     })
 }
 
-pub fn vote(invocation: &Invocation, args: VoteArgs) -> Result<()> {
+/// The node, council, proposal and key a command on a proposal acts with.
+fn on_proposal(
+    invocation: &Invocation,
+    council: &str,
+    proposal: &str,
+) -> Result<(
+    crate::node::Node,
+    commune_core::CouncilId,
+    commune_core::EventId,
+    commune_core::Keypair,
+)> {
     let mut node = invocation.open()?;
-    let council = node.resolve_council(&args.council)?;
-    let id = node.resolve_proposal(council, &args.proposal)?;
+    let council = node.resolve_council(council)?;
+    let id = node.resolve_proposal(council, proposal)?;
     let keypair = node.identity(&invocation.identity)?;
+    Ok((node, council, id, keypair))
+}
+
+pub fn vote(invocation: &Invocation, args: VoteArgs) -> Result<()> {
+    let (mut node, council, id, keypair) = on_proposal(invocation, &args.council, &args.proposal)?;
     let folded = node.fold(council)?;
     let choice = parse_choice(&args, &folded.state.proposals[&id])?;
     let event = node.act(
@@ -430,10 +445,7 @@ pub fn vote(invocation: &Invocation, args: VoteArgs) -> Result<()> {
 }
 
 pub fn comment(invocation: &Invocation, args: CommentArgs) -> Result<()> {
-    let mut node = invocation.open()?;
-    let council = node.resolve_council(&args.council)?;
-    let id = node.resolve_proposal(council, &args.proposal)?;
-    let keypair = node.identity(&invocation.identity)?;
+    let (mut node, council, id, keypair) = on_proposal(invocation, &args.council, &args.proposal)?;
     let event = node.act(
         &keypair,
         council,
@@ -447,10 +459,7 @@ pub fn comment(invocation: &Invocation, args: CommentArgs) -> Result<()> {
 }
 
 pub fn close(invocation: &Invocation, args: CloseArgs) -> Result<()> {
-    let mut node = invocation.open()?;
-    let council = node.resolve_council(&args.council)?;
-    let id = node.resolve_proposal(council, &args.proposal)?;
-    let keypair = node.identity(&invocation.identity)?;
+    let (mut node, council, id, keypair) = on_proposal(invocation, &args.council, &args.proposal)?;
     let event = node.act(
         &keypair,
         council,
