@@ -174,15 +174,6 @@ impl Folder {
         }
     }
 
-    /// The state so far (`None` before the genesis event).
-    pub fn state(&self) -> Option<&State> {
-        self.state.as_ref()
-    }
-
-    pub fn rejections(&self) -> &[Rejection] {
-        &self.rejections
-    }
-
     /// Whether the fold so far must be redone from the start (see [`Folder::finish`]).
     pub fn needs_restart(&self) -> bool {
         !self.new_voids.is_empty() || self.missing_clock
@@ -577,13 +568,9 @@ impl Folder {
     fn propose(&mut self, current: &Current<'_>, propose: payload::Propose) -> Verdict {
         self.authorise(&current.author(), &current.clock)?;
         check_text("title", &propose.title, 300)?;
-        check_text("text", &propose.text, 60_000).or_else(|e| {
-            if propose.text.is_empty() {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })?;
+        if !propose.text.is_empty() {
+            check_text("text", &propose.text, 60_000)?;
+        }
         for option in &propose.options {
             check_text("option", option, 300)?;
         }

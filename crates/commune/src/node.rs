@@ -91,14 +91,13 @@ impl Node {
         fs::create_dir_all(dir.join(KEYS))
             .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
         restrict(&dir.join(KEYS), 0o700)?;
-        let mut node = Node::open(dir)?;
+        let node = Node::open(dir)?;
         let created = if node.key_path(name)?.exists() {
             false
         } else {
             node.create_identity(name)?;
             true
         };
-        node.folds.clear();
         Ok((node, created))
     }
 

@@ -308,6 +308,12 @@ mod tests {
         )
     }
 
+    /// Posts signed event bytes to `/api/events`.
+    async fn submit(node: &Shared, bytes: &[u8]) -> (StatusCode, serde_json::Value) {
+        let body = serde_json::json!({ "event": data_encoding::HEXLOWER.encode(bytes) });
+        call(node, "POST", "/api/events", Body::from(body.to_string())).await
+    }
+
     fn event_count(fixture: &Fixture) -> u64 {
         fixture
             .node
@@ -365,15 +371,7 @@ mod tests {
         let last = forged.len() - 1;
         forged[last] ^= 1;
         let before = event_count(&fixture);
-        let (status, body) = call(
-            &fixture.node,
-            "POST",
-            "/api/events",
-            Body::from(
-                serde_json::json!({ "event": data_encoding::HEXLOWER.encode(&forged) }).to_string(),
-            ),
-        )
-        .await;
+        let (status, body) = submit(&fixture.node, &forged).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
             body["error"].as_str().unwrap().contains("signature"),
@@ -385,16 +383,7 @@ mod tests {
             "a forged event wrote nothing"
         );
 
-        let (status, body) = call(
-            &fixture.node,
-            "POST",
-            "/api/events",
-            Body::from(
-                serde_json::json!({ "event": data_encoding::HEXLOWER.encode(&event.bytes) })
-                    .to_string(),
-            ),
-        )
-        .await;
+        let (status, body) = submit(&fixture.node, &event.bytes).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(event_count(&fixture), before + 1);
         let (status, state) = call(
@@ -418,16 +407,7 @@ mod tests {
             let unsigned = node.draft(fixture.council, outsider.public(), &payload, now_ms());
             unsigned.unwrap().sign(&outsider)
         };
-        let (status, body) = call(
-            &fixture.node,
-            "POST",
-            "/api/events",
-            Body::from(
-                serde_json::json!({ "event": data_encoding::HEXLOWER.encode(&event.bytes) })
-                    .to_string(),
-            ),
-        )
-        .await;
+        let (status, body) = submit(&fixture.node, &event.bytes).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
             body["error"].as_str().unwrap().contains("not a member"),
