@@ -14,6 +14,7 @@ pub mod invite;
 pub mod keys;
 pub mod payload;
 pub mod state;
+pub mod sync;
 pub mod tally;
 
 pub use event::{Body, Event, EventError, ParentInfo, Unsigned};

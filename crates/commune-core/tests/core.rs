@@ -653,3 +653,5 @@ fn the_core_does_no_io() {
         }
     }
 }
+
+mod sync;
