@@ -36,6 +36,7 @@ pub enum SignatureError {
 
 /// A device's secret key. The seed never leaves this type except through [`Keypair::seed`],
 /// which the binary uses to write the key file.
+#[derive(Clone)]
 pub struct Keypair {
     signing_key: SigningKey,
     public: PublicKey,

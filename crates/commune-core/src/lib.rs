@@ -5,6 +5,7 @@
 //! randomness (time and entropy come in as arguments), no logging (errors and rejections are
 //! returned as data).
 
+pub mod bundle;
 pub mod clock;
 pub mod constitution;
 pub mod event;

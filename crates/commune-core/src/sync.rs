@@ -482,3 +482,30 @@ pub fn resolve(keyer: &Keyer, remote: &[Symbol], items: &[Item]) -> Option<Diffe
     let mine = encode(items, 0..remote.len() as u64, 0);
     peel(keyer, remote, &mine)
 }
+
+/// The last step of a sync: events the asker sends, and the events it wants, named by id
+/// prefixes (1 to 32 bytes; [`PREFIX_BYTES`] usually).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Encode, Decode)]
+pub struct Exchange {
+    #[n(0)]
+    pub want: Vec<minicbor::bytes::ByteVec>,
+    #[n(1)]
+    pub push: Vec<minicbor::bytes::ByteVec>,
+}
+
+/// The answer to an [`Exchange`]: the wanted events in (depth, id) order, and what became of
+/// the pushed ones.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Encode, Decode)]
+pub struct Delivery {
+    #[n(0)]
+    pub events: Vec<minicbor::bytes::ByteVec>,
+    #[n(1)]
+    pub new: u64,
+    #[n(2)]
+    pub duplicate: u64,
+    #[n(3)]
+    pub invalid: Vec<String>,
+    /// Parents the answerer lacks to store some pushed events: push them too.
+    #[n(4)]
+    pub missing: Vec<minicbor::bytes::ByteArray<32>>,
+}

@@ -112,6 +112,32 @@ impl Store {
         self.db.heads(council)
     }
 
+    /// The ids of a council's events, in (depth, id) order.
+    pub fn ids_of(&self, council: CouncilId) -> Result<Vec<EventId>, StoreError> {
+        self.db.ids(council)
+    }
+
+    /// The council's events whose id starts with `prefix` (up to 32 bytes): how a sync peer
+    /// names the events it wants in few bytes. Usually one event; a short prefix may match
+    /// several.
+    pub fn events_with_prefix(
+        &self,
+        council: CouncilId,
+        prefix: &[u8],
+    ) -> Result<Vec<Event>, StoreError> {
+        self.db
+            .events_with_prefix(council, prefix)?
+            .into_iter()
+            .map(|(id, bytes)| self.decode(id, &bytes))
+            .collect()
+    }
+
+    /// A number that changes whenever another process commits to the database, so that a
+    /// long-running process knows its caches are stale.
+    pub fn data_version(&self) -> Result<u64, StoreError> {
+        self.db.data_version()
+    }
+
     /// Every council with events in the store, sorted.
     pub fn councils(&self) -> Result<Vec<CouncilId>, StoreError> {
         self.db.councils()
@@ -169,6 +195,13 @@ impl Store {
     /// The projection saved under this name for the council.
     pub fn projection(&self, council: CouncilId, name: &str) -> Result<Option<String>, StoreError> {
         self.db.projection(council, name)
+    }
+
+    /// Drops the council's named projections (not its heads), for a writer that is about to
+    /// change the log and will save them again after: a crash in between leaves no stale
+    /// projection behind.
+    pub fn forget_projections(&mut self, council: CouncilId) -> Result<(), StoreError> {
+        self.db.forget_projections(council)
     }
 
     /// Empties every projection, heads included, leaving the log untouched. Call

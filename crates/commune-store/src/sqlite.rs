@@ -190,6 +190,52 @@ impl Db {
         Ok(())
     }
 
+    /// The ids of a council's events, in (depth, id) order: read from the index alone.
+    pub(crate) fn ids(&self, council: CouncilId) -> Result<Vec<EventId>, StoreError> {
+        let error = sql_error(&self.location);
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT id FROM events WHERE council = ?1 ORDER BY depth, id")
+            .map_err(&error)?;
+        let ids = statement
+            .query_map(params![council.0], |row| row.get(0).map(EventId))
+            .and_then(|rows| rows.collect())
+            .map_err(&error)?;
+        Ok(ids)
+    }
+
+    /// The id and bytes of the council's events whose id starts with `prefix`.
+    pub(crate) fn events_with_prefix(
+        &self,
+        council: CouncilId,
+        prefix: &[u8],
+    ) -> Result<Vec<(EventId, Vec<u8>)>, StoreError> {
+        let error = sql_error(&self.location);
+        let low = prefix_bound(prefix, 0x00);
+        let high = prefix_bound(prefix, 0xff);
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT id, bytes FROM events WHERE id >= ?1 AND id <= ?2 AND council = ?3",
+            )
+            .map_err(&error)?;
+        let found = statement
+            .query_map(params![low, high, council.0], |row| {
+                Ok((EventId(row.get(0)?), row.get(1)?))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(&error)?;
+        Ok(found)
+    }
+
+    /// A number that changes whenever another connection commits to the database.
+    pub(crate) fn data_version(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |row| row.get(0))
+            .map(uint)
+            .map_err(sql_error(&self.location))
+    }
+
     pub(crate) fn heads(&self, council: CouncilId) -> Result<Vec<EventId>, StoreError> {
         let error = sql_error(&self.location);
         let mut statement = self
@@ -299,6 +345,16 @@ impl Db {
                     .query_row(params![council.0, name], |row| row.get(0))
                     .optional()
             })
+            .map_err(sql_error(&self.location))
+    }
+
+    pub(crate) fn forget_projections(&mut self, council: CouncilId) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM projections WHERE council = ?1",
+                params![council.0],
+            )
+            .map(drop)
             .map_err(sql_error(&self.location))
     }
 
@@ -455,6 +511,13 @@ fn sql_error(location: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
 }
 
 /// The INTEGER with the same 64 bits as a u64 field, so that every value round-trips.
+/// A 32-byte id bound: `prefix` then `fill` bytes.
+fn prefix_bound(prefix: &[u8], fill: u8) -> Vec<u8> {
+    let mut bound = prefix[..prefix.len().min(32)].to_vec();
+    bound.resize(32, fill);
+    bound
+}
+
 fn int(value: u64) -> i64 {
     value as i64
 }

@@ -35,6 +35,9 @@ pub struct Node {
     dir: PathBuf,
     store: Store,
     folds: HashMap<CouncilId, Arc<Folded>>,
+    /// The store's data version when `folds` was last known fresh: another process (a CLI
+    /// command beside `commune serve`) may have written since.
+    seen_version: u64,
 }
 
 impl std::fmt::Debug for Node {
@@ -51,6 +54,39 @@ pub struct CouncilSummary {
     pub members: usize,
     pub open_proposals: usize,
     pub events: u64,
+}
+
+/// What became of events that came from another node (by sync or bundle).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    /// Events stored now that were not before.
+    pub new: usize,
+    /// Events this node already had.
+    pub duplicate: usize,
+    /// Events refused for good, each with the reason: malformed, forged, of another council,
+    /// or not fitting their parents.
+    pub invalid: Vec<String>,
+    /// Events held back because a parent is missing: fetch the parents and try again.
+    pub orphans: Vec<EventId>,
+    /// The missing parents of the orphans.
+    #[serde(skip)]
+    pub missing_parents: Vec<EventId>,
+    /// The councils that gained events.
+    #[serde(skip)]
+    pub touched: Vec<CouncilId>,
+}
+
+impl IngestReport {
+    pub fn add(&mut self, other: IngestReport) {
+        self.new += other.new;
+        self.duplicate += other.duplicate;
+        self.invalid.extend(other.invalid);
+        self.orphans.extend(other.orphans);
+        self.missing_parents.extend(other.missing_parents);
+        self.touched.extend(other.touched);
+        self.touched.sort();
+        self.touched.dedup();
+    }
 }
 
 /// What `verify` found.
@@ -110,10 +146,12 @@ impl Node {
             );
         }
         let store = Store::open(&dir.join(DATABASE))?;
+        let seen_version = store.data_version()?;
         Ok(Node {
             dir: dir.to_owned(),
             store,
             folds: HashMap::new(),
+            seen_version,
         })
     }
 
@@ -186,6 +224,11 @@ impl Node {
 
     /// The fold of a council, computed once per change.
     pub fn fold(&mut self, council: CouncilId) -> Result<Arc<Folded>> {
+        let version = self.store.data_version()?;
+        if version != self.seen_version {
+            self.folds.clear();
+            self.seen_version = version;
+        }
         if let Some(folded) = self.folds.get(&council) {
             return Ok(folded.clone());
         }
@@ -473,10 +516,111 @@ impl Node {
         Ok(councils)
     }
 
+    /// Stores events from another node: each is decoded strictly and its signature checked
+    /// (in one batch), then the batch is appended in one transaction. Events the fold rejects
+    /// are still stored: the log keeps them and the fold's rejections say why. With
+    /// `council`, events of any other council are refused.
+    ///
+    /// The projections of the councils that gained events are dropped before the append, and
+    /// [`Node::settle`] saves them again once a whole sync or import is in: folding a long
+    /// log after each batch would cost more than the batches.
+    pub fn ingest(&mut self, council: Option<CouncilId>, frames: &[&[u8]]) -> Result<IngestReport> {
+        let mut report = IngestReport::default();
+        let verified = check_frames(council, frames, &mut report.invalid);
+        self.append_checked(verified, report)
+    }
+
+    /// Appends events that [`check_frames`] passed, in one transaction; `report` already
+    /// holds the frames it refused.
+    pub fn append_checked(
+        &mut self,
+        verified: Vec<Event>,
+        mut report: IngestReport,
+    ) -> Result<IngestReport> {
+        let mut councils: Vec<CouncilId> = verified.iter().map(Event::council).collect();
+        councils.sort();
+        councils.dedup();
+        for council in &councils {
+            self.store.forget_projections(*council)?;
+        }
+        let appended = self.store.append(&verified)?;
+        report.new = appended.inserted.len();
+        report.duplicate = appended.duplicates;
+        for (id, error) in &appended.invalid {
+            report.invalid.push(format!("event {id}: {error}"));
+        }
+        let by_id: HashMap<EventId, &Event> = verified.iter().map(|e| (e.id, e)).collect();
+        for orphan in &appended.missing_parents {
+            report.orphans.push(*orphan);
+            if let Some(event) = by_id.get(orphan) {
+                for parent in &event.unsigned.parents {
+                    if !by_id.contains_key(parent) && !self.store.has(*parent)? {
+                        report.missing_parents.push(*parent);
+                    }
+                }
+            }
+        }
+        report.missing_parents.sort();
+        report.missing_parents.dedup();
+        // Projections are dropped for every council of the batch, so every one is settled.
+        report.touched = councils;
+        for council in &report.touched {
+            self.folds.remove(council);
+        }
+        Ok(report)
+    }
+
+    /// Folds the councils again and saves their projections: after [`Node::ingest`].
+    pub fn settle(&mut self, councils: &[CouncilId]) -> Result<()> {
+        for council in councils {
+            self.folds.remove(council);
+            let folded = self.fold(*council)?;
+            self.save_projection(*council, &folded)?;
+        }
+        Ok(())
+    }
+
     /// The rejections of a council's fold.
     pub fn rejections(&mut self, council: CouncilId) -> Result<Vec<Rejection>> {
         Ok(self.fold(council)?.rejections.clone())
     }
+}
+
+/// Decodes frames from another node strictly and checks their signatures in batches: the
+/// events that pass, in the order given. Each refused frame adds a reason to `invalid`.
+/// With `council`, events of any other council are refused.
+pub fn check_frames(
+    council: Option<CouncilId>,
+    frames: &[&[u8]],
+    invalid: &mut Vec<String>,
+) -> Vec<Event> {
+    let mut events = Vec::with_capacity(frames.len());
+    for bytes in frames {
+        match Event::decode(bytes) {
+            Ok(event) if council.is_some_and(|c| c != event.council()) => {
+                invalid.push(format!("event {} belongs to another council", event.id))
+            }
+            Ok(event) => events.push(event),
+            Err(error) => invalid.push(format!("event {}: {error}", EventId::of(bytes).short())),
+        }
+    }
+    verify_decoded(events, invalid)
+}
+
+/// The events whose signatures hold, checked in batches; each forged one adds a reason to
+/// `invalid`.
+pub fn verify_decoded(events: Vec<Event>, invalid: &mut Vec<String>) -> Vec<Event> {
+    let mut verified = Vec::with_capacity(events.len());
+    for chunk in events.chunks(4096) {
+        for (event, ok) in chunk.iter().zip(verify_events(chunk)) {
+            if ok {
+                verified.push(event.clone());
+            } else {
+                invalid.push(format!("event {}: the signature is forged", event.id));
+            }
+        }
+    }
+    verified
 }
 
 /// Folds a council's events as the store holds them, and `extra` after them.

@@ -28,12 +28,16 @@ pub struct ServeArgs {
     /// Fill an empty data directory with the example first (as `commune demo` does)
     #[arg(long)]
     pub demo: bool,
+    /// Sync with every peer (`commune peer add`) this often, in seconds; 0 turns it off.
+    /// An unreachable peer is tried again after twice as long each time, up to an hour.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub sync_every: u64,
 }
 
 /// The largest request body: one event with the largest inline body, hex-encoded, and room.
 const MAX_BODY: usize = 2 * commune_core::event::MAX_EVENT_BYTES + 4096;
 
-type Shared = Arc<Mutex<Node>>;
+pub(crate) type Shared = Arc<Mutex<Node>>;
 
 pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
     if args.demo {
@@ -52,7 +56,20 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
             node.dir().display(),
             listener.local_addr()?
         );
-        axum::serve(listener, router(Arc::new(Mutex::new(node))))
+        let keypair = node.identity(&invocation.identity);
+        let node = Arc::new(Mutex::new(node));
+        match keypair {
+            Ok(keypair) if args.sync_every > 0 => {
+                tokio::spawn(crate::transport::sync_loop(
+                    node.clone(),
+                    keypair,
+                    std::time::Duration::from_secs(args.sync_every),
+                ));
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "no identity to sign sync requests with: not syncing with peers"),
+        }
+        axum::serve(listener, router(node))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -74,12 +91,13 @@ pub fn router(node: Shared) -> Router {
         .route("/api/councils/{council}/drafts", post(draft))
         .route("/api/events", post(submit))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .merge(crate::transport::routes::router())
         .with_state(node)
 }
 
 /// An error for an HTTP client: a status and a message a person can act on.
 #[derive(Debug)]
-pub struct ApiError(StatusCode, String);
+pub struct ApiError(pub StatusCode, pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -95,7 +113,7 @@ fn not_found(error: anyhow::Error) -> ApiError {
     ApiError(StatusCode::NOT_FOUND, format!("{error:#}"))
 }
 
-fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
+pub(crate) fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
     text.parse().map_err(|_| {
         ApiError(
             StatusCode::BAD_REQUEST,
@@ -105,7 +123,7 @@ fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
 }
 
 /// Runs a use-case on a blocking thread, since the store is synchronous.
-async fn with_node<T: Send + 'static>(
+pub(crate) async fn with_node<T: Send + 'static>(
     node: Shared,
     f: impl FnOnce(&mut Node) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -133,7 +151,7 @@ async fn councils(State(node): State<Shared>) -> Result<Json<serde_json::Value>,
     .await
 }
 
-fn internal(error: anyhow::Error) -> ApiError {
+pub(crate) fn internal(error: anyhow::Error) -> ApiError {
     tracing::error!(error = %format!("{error:#}"), "request failed");
     ApiError(
         StatusCode::INTERNAL_SERVER_ERROR,

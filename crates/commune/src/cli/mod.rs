@@ -6,6 +6,7 @@
 mod council;
 mod proposal;
 mod record;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -72,6 +73,14 @@ pub enum Command {
     Verify(record::VerifyArgs),
     /// Recreate every projection (cached table) from the log
     Rebuild,
+    /// Manage the nodes this node syncs with
+    #[command(subcommand)]
+    Peer(sync::PeerCommand),
+    /// Sync councils with peers over HTTP
+    Sync(sync::SyncArgs),
+    /// Carry events on a USB stick: export, import, have-files
+    #[command(subcommand)]
+    Bundle(sync::BundleCommand),
     /// Serve the JSON HTTP API
     Serve(crate::server::ServeArgs),
     /// Fill a fresh data directory with an example: two councils with members and proposals
@@ -133,6 +142,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::StateHash(args) => record::state_hash(&invocation, args),
         Command::Verify(args) => record::verify(&invocation, args),
         Command::Rebuild => record::rebuild(&invocation),
+        Command::Peer(command) => sync::peer(&invocation, command),
+        Command::Sync(args) => sync::sync(&invocation, args),
+        Command::Bundle(command) => sync::bundle(&invocation, command),
         Command::Serve(args) => crate::server::serve(&invocation, args),
         Command::Demo => crate::demo::run(&invocation),
         Command::Bench(args) => crate::bench::run(&invocation, args),
