@@ -447,3 +447,5 @@ fn acknowledged_events_survive_kill_9() {
     }
     node.ok(&["verify"]);
 }
+
+mod sync;

@@ -125,7 +125,7 @@ pub fn sync(invocation: &Invocation, args: SyncArgs) -> Result<()> {
     }
     let node = Mutex::new(node);
     let mut results = Vec::new();
-    let mut failures = 0;
+    let mut problems = Vec::new();
     for url in &urls {
         let bar = config::progress_bar(0, "syncing", invocation.json);
         let outcome = client::sync_peer(
@@ -142,13 +142,14 @@ pub fn sync(invocation: &Invocation, args: SyncArgs) -> Result<()> {
         bar.finish_and_clear();
         match outcome {
             Ok(result) => {
-                failures += result.failed.len();
+                problems.extend(
+                    result.failed.iter().map(|(council, reason)| {
+                        format!("{} with {url}: {reason}", council.short())
+                    }),
+                );
                 results.push(result);
             }
-            Err(error) => {
-                failures += 1;
-                eprintln!("commune: {error:#}");
-            }
+            Err(error) => problems.push(format!("{error:#}")),
         }
     }
     invocation.print(&results, || {
@@ -170,14 +171,11 @@ pub fn sync(invocation: &Invocation, args: SyncArgs) -> Result<()> {
                     let _ = writeln!(out, "  refused: {reason}");
                 }
             }
-            for (council, reason) in &result.failed {
-                let _ = writeln!(out, "{} with {}: failed: {reason}", council.short(), result.peer);
-            }
         }
         out
     })?;
-    if failures > 0 {
-        bail!("{failures} sync(s) failed");
+    if !problems.is_empty() {
+        bail!("sync failed: {}", problems.join("; "));
     }
     Ok(())
 }
