@@ -168,7 +168,7 @@ pub fn run(invocation: &Invocation, args: BenchArgs) -> Result<()> {
 }
 
 /// A council's log of `events` signed events, as bytes, in (depth, id) order.
-fn generate(events: usize, members: usize, quiet: bool) -> Vec<Vec<u8>> {
+pub(crate) fn generate(events: usize, members: usize, quiet: bool) -> Vec<Vec<u8>> {
     let bar = progress_bar(events as u64, "generate", quiet);
     let keys: Vec<Keypair> = (0..members)
         .map(|i| Keypair::from_seed(*blake3::hash(&(i as u64).to_le_bytes()).as_bytes()))

@@ -1,6 +1,7 @@
 //! The `commune` binary: one program for the CLI, the HTTP API and the benchmarks.
 
 mod bench;
+mod bench_sync;
 mod cli;
 mod config;
 mod demo;

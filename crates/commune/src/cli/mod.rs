@@ -87,6 +87,8 @@ pub enum Command {
     Demo,
     /// Measure ingest and open times (see docs/benchmarks.md)
     Bench(crate::bench::BenchArgs),
+    /// Measure sync between two nodes against the negentropy anchor, and bundle import
+    BenchSync(crate::bench_sync::BenchSyncArgs),
 }
 
 /// What every command gets.
@@ -148,6 +150,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => crate::server::serve(&invocation, args),
         Command::Demo => crate::demo::run(&invocation),
         Command::Bench(args) => crate::bench::run(&invocation, args),
+        Command::BenchSync(args) => crate::bench_sync::run(&invocation, args),
     }
 }
 

@@ -49,6 +49,8 @@ pub struct CouncilSync {
     pub reconcile_round_trips: u64,
     /// Bytes of those requests and their answers, both ways.
     pub reconcile_bytes: u64,
+    /// Milliseconds until the difference was known.
+    pub reconcile_ms: u64,
     /// How many events differed, as the reconciliation found.
     pub difference: usize,
     /// What became of the events fetched from the peer.
@@ -158,6 +160,7 @@ pub fn sync_council(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<CouncilSync> {
     let start = peer.traffic;
+    let started = std::time::Instant::now();
     let salt = random_bytes();
     let keyer = Keyer::new(&salt);
     let (items, hello) = {
@@ -255,6 +258,7 @@ pub fn sync_council(
     report.reconcile_round_trips = reconciled.requests - start.requests;
     report.reconcile_bytes =
         reconciled.bytes_up + reconciled.bytes_down - start.bytes_up - start.bytes_down;
+    report.reconcile_ms = started.elapsed().as_millis() as u64;
     report.difference = want.len() + push_ids.len();
     let total = report.difference as u64;
     let mut moved = 0;
