@@ -215,16 +215,20 @@ impl Db {
         let high = prefix_bound(prefix, 0xff);
         let mut statement = self
             .conn
-            .prepare_cached(
-                "SELECT id, bytes FROM events WHERE id >= ?1 AND id <= ?2 AND council = ?3",
-            )
+            // The council is checked here, not in SQL: with it in the query, the planner
+            // may walk the council's whole index instead of the id range.
+            .prepare_cached("SELECT id, council, bytes FROM events WHERE id >= ?1 AND id <= ?2")
             .map_err(&error)?;
         let found = statement
-            .query_map(params![low, high, council.0], |row| {
-                Ok((EventId(row.get(0)?), row.get(1)?))
+            .query_map(params![low, high], |row| {
+                Ok((EventId(row.get(0)?), row.get::<_, [u8; 32]>(1)?, row.get(2)?))
             })
-            .and_then(|rows| rows.collect())
-            .map_err(&error)?;
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(&error)?
+            .into_iter()
+            .filter(|(_, c, _)| *c == council.0)
+            .map(|(id, _, bytes)| (id, bytes))
+            .collect();
         Ok(found)
     }
 
