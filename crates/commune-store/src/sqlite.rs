@@ -221,7 +221,11 @@ impl Db {
             .map_err(&error)?;
         let found = statement
             .query_map(params![low, high], |row| {
-                Ok((EventId(row.get(0)?), row.get::<_, [u8; 32]>(1)?, row.get(2)?))
+                Ok((
+                    EventId(row.get(0)?),
+                    row.get::<_, [u8; 32]>(1)?,
+                    row.get(2)?,
+                ))
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(&error)?
