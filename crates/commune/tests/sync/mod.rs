@@ -498,11 +498,53 @@ fn converge(seed: u64) {
     }
 }
 
+/// Three seeds by default; `COMMUNE_SYNC_SEEDS=N` runs seeds 1..=N.
 #[test]
 fn five_nodes_converge_after_random_partitions() {
-    for seed in 1..=3 {
+    let seeds: u64 = std::env::var("COMMUNE_SYNC_SEEDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
+    for seed in 1..=seeds {
         converge(seed);
     }
+}
+
+/// A "peer" that answers every request with 200 and junk: the sync fails with one clear
+/// line, and the node stores nothing.
+#[test]
+fn a_peer_that_answers_garbage_is_refused() {
+    let node = TestNode::new();
+    let council = found(&node, "Rent strike");
+    let before = node.log_len(&council);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let junk = std::thread::spawn(move || {
+        // Bounded: one connection per request the client makes, at most a few.
+        for stream in listener.incoming().take(4) {
+            let mut stream = stream.unwrap();
+            let mut request = [0u8; 65536];
+            let _ = stream.read(&mut request);
+            let body = b"\xa1\x00\xff not a sync answer";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/cbor\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(body);
+        }
+    });
+    let error = node.fails(&[
+        "sync",
+        "--peer",
+        &format!("http://{address}"),
+        "--council",
+        &council,
+    ]);
+    assert!(error.contains("bad sync message"), "{error}");
+    assert_eq!(node.log_len(&council), before);
+    node.ok(&["verify"]);
+    drop(junk);
 }
 
 /// `kill -9` of a sync at several points: the next sync finishes the job, and the log
