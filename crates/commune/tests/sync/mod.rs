@@ -17,8 +17,19 @@ struct Server {
 
 impl Server {
     fn start(node: &TestNode, ip: &str) -> Server {
+        Server::start_syncing(node, ip, 0)
+    }
+
+    /// With a background sync every `every` seconds (0: none).
+    fn start_syncing(node: &TestNode, ip: &str, every: u64) -> Server {
         let mut child = node
-            .command(&["serve", "--listen", &format!("{ip}:0"), "--sync-every", "0"])
+            .command(&[
+                "serve",
+                "--listen",
+                &format!("{ip}:0"),
+                "--sync-every",
+                &every.to_string(),
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -100,6 +111,28 @@ fn two_nodes_sync_both_ways_over_http() {
     assert_eq!(again[0]["councils"][0]["difference"], 0);
     assert_eq!(again[0]["councils"][0]["reconcile_round_trips"], 1);
     a.ok(&["verify"]);
+    b.ok(&["verify"]);
+}
+
+/// `commune serve` syncs with its peers by itself.
+#[test]
+fn serve_syncs_with_its_peers_in_the_background() {
+    let (a, b) = (TestNode::new(), TestNode::new());
+    let council = found(&a, "Neighbourhood assembly");
+    let server_a = Server::start(&a, "127.0.0.1");
+    join_by_bundle(&a, &server_a, &b, &council);
+    b.ok(&["peer", "add", &server_a.url()]);
+    let _server_b = Server::start_syncing(&b, "127.0.0.1", 1);
+    super::open_majority(&a, &council, "Plant trees on the square");
+    let wanted = state_hash(&a, &council);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while state_hash(&b, &council) != wanted {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background sync did not bring the proposal over"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     b.ok(&["verify"]);
 }
 
