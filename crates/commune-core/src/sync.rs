@@ -34,6 +34,9 @@ pub const MAX_LEVELS: usize = 13;
 pub const MAX_SYMBOLS: u64 = 1 << 20;
 /// Bytes of one symbol on the wire: 32 of id sum, 8 of checksum, 1 of count (mod 256).
 pub const SYMBOL_BYTES: usize = 41;
+/// Bytes of one estimator symbol above level 0: 8 of checksum, 4 of verifier, 1 of count.
+/// Counting a sample's difference needs no ids, only the checksums that place them.
+pub const LIGHT_BYTES: usize = 13;
 /// Bytes of an id prefix used to name an event across the wire.
 pub const PREFIX_BYTES: usize = 8;
 
@@ -79,15 +82,27 @@ impl Item {
     /// symbol `i` with probability 1/(1 + i/2); the arithmetic is IEEE (a square root and
     /// basic operations), so every platform draws the same indexes.
     fn indexes(&self) -> Indexes {
-        Indexes {
-            state: self.check,
-            next: 0,
-        }
+        indexes_of(self.check)
     }
 
     fn in_level(&self, level: usize) -> bool {
-        level == 0 || self.sample.leading_zeros() as usize >= 2 * level
+        self.sample.leading_zeros() as usize >= 2 * level
     }
+}
+
+fn indexes_of(check: u64) -> Indexes {
+    Indexes {
+        state: check,
+        next: 0,
+    }
+}
+
+/// A second, shorter checksum derived from the first, so that a light symbol can tell a
+/// single item from a mixture without its id.
+fn verifier(check: u64) -> u32 {
+    let mut z = check ^ 0xa076_1d64_78bd_642f;
+    z = (z ^ (z >> 32)).wrapping_mul(0xe703_7ed1_a0b4_28db);
+    (z >> 32) as u32
 }
 
 struct Indexes {
@@ -140,10 +155,10 @@ impl Symbol {
     }
 }
 
-/// The coded symbols `range` of the stream for `items` (restricted to an estimator level).
-pub fn encode(items: &[Item], range: Range<u64>, level: usize) -> Vec<Symbol> {
+/// The coded symbols `range` of the stream for `items`.
+pub fn encode(items: &[Item], range: Range<u64>) -> Vec<Symbol> {
     let mut symbols = vec![Symbol::default(); (range.end - range.start) as usize];
-    for item in items.iter().filter(|item| item.in_level(level)) {
+    for item in items {
         for index in item.indexes() {
             if index >= range.end {
                 break;
@@ -183,6 +198,95 @@ pub fn unpack(bytes: &[u8]) -> Option<Vec<Symbol>> {
             })
             .collect(),
     )
+}
+
+/// An estimator symbol above level 0: the XOR of the checksums of its items, of their
+/// verifiers, and their count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Light {
+    check: u64,
+    verify: u32,
+    count: i64,
+}
+
+impl Light {
+    fn toggle(&mut self, check: u64, sign: i64) {
+        self.check ^= check;
+        self.verify ^= verifier(check);
+        self.count += sign;
+    }
+}
+
+fn encode_light(items: &[Item], length: u64, level: usize) -> Vec<Light> {
+    let mut symbols = vec![Light::default(); length as usize];
+    for item in items.iter().filter(|item| item.in_level(level)) {
+        for index in item.indexes().take_while(|i| *i < length) {
+            symbols[index as usize].toggle(item.check, 1);
+        }
+    }
+    symbols
+}
+
+fn pack_light(symbols: &[Light]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(symbols.len() * LIGHT_BYTES);
+    for symbol in symbols {
+        bytes.extend_from_slice(&symbol.check.to_le_bytes());
+        bytes.extend_from_slice(&symbol.verify.to_le_bytes());
+        bytes.push(symbol.count as u8);
+    }
+    bytes
+}
+
+fn unpack_light(bytes: &[u8]) -> Option<Vec<Light>> {
+    if bytes.len() % LIGHT_BYTES != 0 {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(LIGHT_BYTES)
+            .map(|chunk| Light {
+                check: u64::from_le_bytes(chunk[..8].try_into().expect("8 bytes")),
+                verify: u32::from_le_bytes(chunk[8..12].try_into().expect("4 bytes")),
+                count: i64::from(chunk[12] as i8),
+            })
+            .collect(),
+    )
+}
+
+/// How many items differ between two light streams, if the difference peels.
+fn count_light(remote: &[Light], local: &[Light]) -> Option<u64> {
+    let mut cells: Vec<Light> = remote
+        .iter()
+        .zip(local)
+        .map(|(r, l)| Light {
+            check: r.check ^ l.check,
+            verify: r.verify ^ l.verify,
+            count: i64::from((r.count as u8).wrapping_sub(l.count as u8) as i8),
+        })
+        .collect();
+    let mut found = 0u64;
+    let mut queue: VecDeque<usize> = (0..cells.len()).collect();
+    while let Some(index) = queue.pop_front() {
+        if found > cells.len() as u64 {
+            return None;
+        }
+        let cell = cells[index];
+        if (cell.count != 1 && cell.count != -1) || cell.verify != verifier(cell.check) {
+            continue;
+        }
+        for at in indexes_of(cell.check) {
+            let Some(other) = cells.get_mut(at as usize) else {
+                break;
+            };
+            other.toggle(cell.check, -cell.count);
+            queue.push_back(at as usize);
+        }
+        found += 1;
+    }
+    cells
+        .iter()
+        .all(|c| c.check == 0 && c.verify == 0 && c.count as u8 == 0)
+        .then_some(found)
 }
 
 /// What peeling a difference found: the ids only the remote side has, and those only the
@@ -282,8 +386,9 @@ pub struct Hello {
     #[n(2)]
     #[cbor(with = "minicbor::bytes")]
     pub salt: [u8; 16],
-    /// Packed symbols per level: level 0 is the start of the whole stream, level k the start
-    /// of the stream of the ids sampled at 1/4^k.
+    /// Packed symbols per level: level 0 is the start of the whole stream
+    /// ([`SYMBOL_BYTES`] each), level k the start of the stream of the ids sampled at 1/4^k,
+    /// as light symbols ([`LIGHT_BYTES`] each).
     #[n(3)]
     pub levels: Vec<minicbor::bytes::ByteVec>,
 }
@@ -297,7 +402,10 @@ impl Hello {
             count: items.len() as u64,
             salt,
             levels: (0..levels_for(items.len() as u64))
-                .map(|level| pack(&encode(items, 0..ESTIMATOR_SYMBOLS as u64, level)).into())
+                .map(|level| match level {
+                    0 => pack(&encode(items, 0..ESTIMATOR_SYMBOLS as u64)).into(),
+                    _ => pack_light(&encode_light(items, ESTIMATOR_SYMBOLS as u64, level)).into(),
+                })
                 .collect(),
         }
     }
@@ -400,22 +508,29 @@ pub fn answer(hello: &Hello, heads_hash: [u8; 32], items: &[Item]) -> Result<Ans
     }
     let keyer = Keyer::new(&hello.salt);
     let mut estimate = None;
-    for (level, packed) in hello.levels.iter().enumerate() {
+    if let Some(packed) = hello.levels.first() {
         let theirs = unpack(packed).ok_or(SyncError::BadSymbols)?;
         if theirs.len() > ESTIMATOR_SYMBOLS {
             return Err(SyncError::BadSymbols);
         }
-        let mine = encode(items, 0..theirs.len() as u64, level);
+        let mine = encode(items, 0..theirs.len() as u64);
         // The answerer is "local" here: remote_only is what the asker has and we lack.
         if let Some(difference) = peel(&keyer, &theirs, &mine) {
-            if level == 0 {
-                let prefixes = |ids: &[EventId]| ids.iter().map(|id| prefix(id).into()).collect();
-                return Ok(Answer::Difference {
-                    asker_lacks: prefixes(&difference.local_only),
-                    answerer_lacks: prefixes(&difference.remote_only),
-                });
-            }
-            estimate = Some(difference.len() as u64 * 4u64.pow(level as u32));
+            let prefixes = |ids: &[EventId]| ids.iter().map(|id| prefix(id).into()).collect();
+            return Ok(Answer::Difference {
+                asker_lacks: prefixes(&difference.local_only),
+                answerer_lacks: prefixes(&difference.remote_only),
+            });
+        }
+    }
+    for (level, packed) in hello.levels.iter().enumerate().skip(1) {
+        let theirs = unpack_light(packed).ok_or(SyncError::BadSymbols)?;
+        if theirs.len() > ESTIMATOR_SYMBOLS {
+            return Err(SyncError::BadSymbols);
+        }
+        let mine = encode_light(items, theirs.len() as u64, level);
+        if let Some(count) = count_light(&theirs, &mine) {
+            estimate = Some(count * 4u64.pow(level as u32));
             break;
         }
     }
@@ -433,7 +548,7 @@ pub fn answer(hello: &Hello, heads_hash: [u8; 32], items: &[Item]) -> Result<Ans
     }
     Ok(Answer::Symbols {
         count: items.len() as u64,
-        symbols: pack(&encode(items, 0..length, 0)).into(),
+        symbols: pack(&encode(items, 0..length)).into(),
     })
 }
 
@@ -449,7 +564,7 @@ pub fn more(request: &More, items: &[Item]) -> Result<Vec<u8>, SyncError> {
     if request.from >= request.to || request.to - request.from > MAX_SYMBOLS {
         return Err(SyncError::BadRange(request.from, request.to));
     }
-    Ok(pack(&encode(items, request.from..request.to, 0)))
+    Ok(pack(&encode(items, request.from..request.to)))
 }
 
 /// The asker's side of a [`Answer::Listing`]: the prefixes it lacks, and its ids the
@@ -479,7 +594,7 @@ pub fn listing_difference(
 /// The asker's side: the symbols received so far (from 0) against its own items. `None`
 /// means ask for more.
 pub fn resolve(keyer: &Keyer, remote: &[Symbol], items: &[Item]) -> Option<Difference> {
-    let mine = encode(items, 0..remote.len() as u64, 0);
+    let mine = encode(items, 0..remote.len() as u64);
     peel(keyer, remote, &mine)
 }
 
