@@ -271,14 +271,17 @@ fn count_light(remote: &[Light], local: &[Light]) -> Option<u64> {
             return None;
         }
         let cell = cells[index];
-        if (cell.count != 1 && cell.count != -1) || cell.verify != verifier(cell.check) {
+        let Some(sign) = single(cell.count) else {
+            continue;
+        };
+        if cell.verify != verifier(cell.check) {
             continue;
         }
         for at in indexes_of(cell.check) {
             let Some(other) = cells.get_mut(at as usize) else {
                 break;
             };
-            other.toggle(cell.check, -cell.count);
+            other.toggle(cell.check, -sign);
             queue.push_back(at as usize);
         }
         found += 1;
@@ -287,6 +290,18 @@ fn count_light(remote: &[Light], local: &[Light]) -> Option<u64> {
         .iter()
         .all(|c| c.check == 0 && c.verify == 0 && c.count as u8 == 0)
         .then_some(found)
+}
+
+/// The sign of a cell that may hold a single item. Counts travel modulo 256, so a busy cell's
+/// count is known only modulo 256 and is compared that way (the check sorts out the rest):
+/// comparing it as a small signed number would never find a cell pure again once its true
+/// count had passed 127, and the items only such cells hold would never peel.
+fn single(count: i64) -> Option<i64> {
+    match count.rem_euclid(256) {
+        1 => Some(1),
+        255 => Some(-1),
+        _ => None,
+    }
 }
 
 /// What peeling a difference found: the ids only the remote side has, and those only the
@@ -333,14 +348,13 @@ pub fn peel(keyer: &Keyer, remote: &[Symbol], local: &[Symbol]) -> Option<Differ
             return None;
         }
         let cell = cells[index];
-        if cell.count != 1 && cell.count != -1 {
+        let Some(sign) = single(cell.count) else {
             continue;
-        }
+        };
         let item = keyer.item(EventId(cell.sum));
         if item.check != cell.check {
             continue;
         }
-        let sign = cell.count;
         for at in item.indexes() {
             let Some(other) = cells.get_mut(at as usize) else {
                 break;

@@ -166,3 +166,18 @@ fn malformed_sync_messages_are_refused() {
     };
     assert_eq!(sync::more(&more, &[]), Err(SyncError::BadRange(5, 5)));
 }
+
+/// Busy cells carry counts past 127; they must still peel (counts travel modulo 256).
+#[test]
+fn a_large_difference_peels_in_one_or_two_round_trips() {
+    let base = ids(8, 20_000);
+    let mut answerer = base.clone();
+    answerer.extend(ids(9, 15_000));
+    let (lacks, extra, round_trips, symbols) = reconcile(&base, &answerer);
+    assert_eq!((lacks.len(), extra.len()), (15_000, 0));
+    assert!(round_trips <= 2, "{round_trips} round trips");
+    assert!(
+        symbols <= 15_000 * 2,
+        "{symbols} symbols for 15,000 differences"
+    );
+}
