@@ -6,14 +6,14 @@ use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use commune_core::payload::{self, Action, Payload};
 use commune_core::state::{Proposal, State};
-use commune_core::tally::{Choice, Method, Position, Quorum, YesNo};
+use commune_core::tally::{Availability, Choice, Method, Position, Quorum, YesNo};
 
 use super::{Invocation, print_event};
 
 #[derive(Debug, Subcommand)]
 pub enum ProposalCommand {
     /// Put a question to a council
-    Open(OpenArgs),
+    Open(Box<OpenArgs>),
     /// List a council's proposals
     List(super::record::CouncilArg),
     /// Show a proposal: text, ballots, discussion, result
@@ -38,6 +38,18 @@ pub enum MethodArg {
     Supermajority,
     /// Choose among options: each approves any number, the most approved wins
     Approval,
+    /// Choose among options: each scores every option from 0 to --max-score, the highest total wins
+    Score,
+    /// Rank the options; the Schulze (Condorcet) winner, optionally against a --status-quo
+    Schulze,
+    /// Rank the options; instant-runoff voting elects one
+    Irv,
+    /// Rank the candidates; STV by Meek's method elects --seats
+    StvMeek,
+    /// Rank the candidates; STV by the Scottish local election rules elects --seats
+    StvScottish,
+    /// Find a time: the options are slots, each voter says yes, maybe or no to each
+    TimePoll,
 }
 
 #[derive(Debug, Args)]
@@ -55,9 +67,18 @@ pub struct OpenArgs {
     /// An option to choose among (approval); repeat for each
     #[arg(long = "option", value_name = "TEXT")]
     pub options: Vec<String>,
-    /// How many options win (approval)
+    /// How many options win (approval, score)
     #[arg(long, default_value_t = 1)]
     pub winners: u32,
+    /// The highest score (score)
+    #[arg(long, default_value_t = 5)]
+    pub max_score: u32,
+    /// How many seats to fill (stv-meek, stv-scottish)
+    #[arg(long, default_value_t = 1)]
+    pub seats: u32,
+    /// The option that stands for "no change", which a winner must beat (schulze)
+    #[arg(long, value_name = "OPTION")]
+    pub status_quo: Option<String>,
     /// How many objections consent tolerates
     #[arg(long, default_value_t = 0)]
     pub max_objections: u32,
@@ -90,7 +111,9 @@ pub struct VoteArgs {
     pub council: String,
     /// The proposal (id or id prefix)
     pub proposal: String,
-    /// Your ballot: yes/no/abstain; agree/abstain/object/block; or the options you approve
+    /// Your ballot: yes/no/abstain; agree/abstain/object/block; the options you approve; the
+    /// options in order of preference, equal ones joined by `=` (a b=c d); OPTION=SCORE for
+    /// each option you score; SLOT=yes|maybe|no for each slot (unnamed slots are no)
     #[arg(required = true, num_args = 1..)]
     pub choice: Vec<String>,
     /// Why (required to object or block)
@@ -121,7 +144,7 @@ pub struct CloseArgs {
 
 pub fn run(invocation: &Invocation, command: ProposalCommand) -> Result<()> {
     match command {
-        ProposalCommand::Open(args) => open(invocation, args),
+        ProposalCommand::Open(args) => open(invocation, *args),
         ProposalCommand::List(args) => {
             let mut node = invocation.open()?;
             let council = node.resolve_council(&args.council)?;
@@ -254,6 +277,21 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
         Some(MethodArg::Approval) => Some(Method::Approval {
             winners: args.winners,
         }),
+        Some(MethodArg::Score) => Some(Method::Score {
+            max: args.max_score,
+            winners: args.winners,
+        }),
+        Some(MethodArg::Schulze) => Some(Method::Schulze {
+            status_quo: args
+                .status_quo
+                .as_deref()
+                .map(|word| option_index(word, &args.options))
+                .transpose()?,
+        }),
+        Some(MethodArg::Irv) => Some(Method::Irv),
+        Some(MethodArg::StvMeek) => Some(Method::StvMeek { seats: args.seats }),
+        Some(MethodArg::StvScottish) => Some(Method::StvScottish { seats: args.seats }),
+        Some(MethodArg::TimePoll) => Some(Method::TimePoll),
     };
     let quorum = match (args.quorum, args.quorum_percent) {
         (None, None) => None,
@@ -390,25 +428,72 @@ fn parse_choice(args: &VoteArgs, proposal: &Proposal) -> Result<Choice> {
         Method::Approval { .. } => {
             let mut approved = Vec::new();
             for word in &args.choice {
-                let index = proposal
-                    .options
-                    .iter()
-                    .position(|o| o.eq_ignore_ascii_case(word))
-                    .or_else(|| word.parse::<usize>().ok().and_then(|n| n.checked_sub(1)))
-                    .filter(|&i| i < proposal.options.len())
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "{word:?} is not an option; the options are: {}",
-                            proposal.options.join(", ")
-                        )
-                    })?;
-                approved.push(index as u32);
+                approved.push(option_index(word, &proposal.options)?);
             }
             approved.sort_unstable();
             approved.dedup();
             Choice::Approval { approved }
         }
+        Method::Schulze { .. }
+        | Method::Irv
+        | Method::StvMeek { .. }
+        | Method::StvScottish { .. } => Choice::Ranked {
+            ranks: args
+                .choice
+                .iter()
+                .map(|word| {
+                    word.split('=')
+                        .map(|option| option_index(option, &proposal.options))
+                        .collect()
+                })
+                .collect::<Result<_>>()?,
+        },
+        Method::Score { max, .. } => {
+            let mut scores = vec![0; proposal.options.len()];
+            for word in &args.choice {
+                let (option, score) = word
+                    .rsplit_once('=')
+                    .ok_or_else(|| anyhow!("score each option as OPTION=SCORE, not {word:?}"))?;
+                scores[option_index(option, &proposal.options)? as usize] =
+                    score.parse().map_err(|_| {
+                        anyhow!("a score is a whole number from 0 to {max}, not {score:?}")
+                    })?;
+            }
+            Choice::Score { scores }
+        }
+        Method::TimePoll => {
+            let mut answers = vec![Availability::No; proposal.options.len()];
+            for word in &args.choice {
+                let (slot, answer) = word.rsplit_once('=').ok_or_else(|| {
+                    anyhow!("answer each slot as SLOT=yes|maybe|no, not {word:?}")
+                })?;
+                answers[option_index(slot, &proposal.options)? as usize] =
+                    match answer.to_lowercase().as_str() {
+                        "yes" => Availability::Yes,
+                        "maybe" => Availability::Maybe,
+                        "no" => Availability::No,
+                        other => bail!("a slot is answered yes, maybe or no, not {other:?}"),
+                    };
+            }
+            Choice::TimePoll { answers }
+        }
     })
+}
+
+/// An option named by its text (any case) or its number from 1.
+fn option_index(word: &str, options: &[String]) -> Result<u32> {
+    options
+        .iter()
+        .position(|o| o.eq_ignore_ascii_case(word))
+        .or_else(|| word.parse::<usize>().ok().and_then(|n| n.checked_sub(1)))
+        .filter(|&i| i < options.len())
+        .map(|i| i as u32)
+        .ok_or_else(|| {
+            anyhow!(
+                "{word:?} is not an option; the options are: {}",
+                options.join(", ")
+            )
+        })
 }
 
 /// The node, council, proposal and key a command on a proposal acts with.
