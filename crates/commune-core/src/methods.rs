@@ -409,9 +409,9 @@ impl Report {
     pub fn explain(&self, names: &[String]) -> Vec<String> {
         let name = |c: u32| names.get(c as usize).map_or("?", String::as_str);
         let list = |cs: &[u32]| cs.iter().map(|&c| name(c)).collect::<Vec<_>>().join(", ");
-        let mut lines: Vec<String> = self.notes.iter().map(|n| substitute(n, names)).collect();
+        let mut lines: Vec<String> = self.notes.iter().map(|n| with_names(n, names)).collect();
         for (i, round) in self.rounds.iter().enumerate() {
-            let mut line = format!("round {}: {}", i + 1, substitute(&round.action, names));
+            let mut line = format!("round {}: {}", i + 1, with_names(&round.action, names));
             let votes: Vec<String> = round
                 .votes
                 .iter()
@@ -426,6 +426,9 @@ impl Report {
             }
             if let Some(threshold) = round.threshold {
                 line.push_str(&format!("; threshold {threshold}"));
+            }
+            if !round.elected.is_empty() {
+                line.push_str(&format!("; elected: {}", list(&round.elected)));
             }
             if !round.keep_factors.is_empty() {
                 let factors: Vec<String> = round
@@ -465,8 +468,8 @@ impl Report {
     }
 }
 
-/// Replaces each `{n}` in `text` with candidate n's name.
-fn substitute(text: &str, names: &[String]) -> String {
+/// Replaces each `{n}` in `text` (a round's action, a note) with candidate n's name.
+pub fn with_names(text: &str, names: &[String]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('{') {

@@ -436,6 +436,17 @@ pub fn tally(input: &TallyInput<'_>) -> Outcome {
     }
 }
 
+/// Counts a ranked profile by a ranked method; `None` for a method that does not rank.
+pub fn count_ranked(method: &Method, profile: &Profile, tie: &TieOrder) -> Option<Report> {
+    Some(match method {
+        Method::Schulze { status_quo } => methods::schulze::count(profile, *status_quo, tie),
+        Method::Irv => methods::irv::count(profile, tie),
+        Method::StvMeek { seats } => methods::meek::count(profile, *seats, tie),
+        Method::StvScottish { seats } => methods::scottish::count(profile, *seats, tie),
+        _ => return None,
+    })
+}
+
 /// The methods of [`crate::methods`]: a profile or score sheet from the choices, the count,
 /// and what it means for the proposal.
 fn counted(input: &TallyInput<'_>) -> (Tallied, Report) {
@@ -472,15 +483,8 @@ fn counted(input: &TallyInput<'_>) -> (Tallied, Report) {
                     }
                 }
             }
-            match method {
-                Method::Schulze { status_quo } => {
-                    methods::schulze::count(&profile, *status_quo, &tie)
-                }
-                Method::Irv => methods::irv::count(&profile, &tie),
-                Method::StvMeek { seats } => methods::meek::count(&profile, *seats, &tie),
-                Method::StvScottish { seats } => methods::scottish::count(&profile, *seats, &tie),
-                other => unreachable!("{} is tallied in `tally`", other.name()),
-            }
+            count_ranked(method, &profile, &tie)
+                .unwrap_or_else(|| unreachable!("{} is tallied in `tally`", method.name()))
         }
     };
     let counts: Vec<u64> = match (input.method, report.rounds.first()) {

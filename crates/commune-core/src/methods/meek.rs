@@ -253,14 +253,10 @@ pub fn count(profile: &Profile, seats: u32, tie: &TieOrder) -> Report {
         if !elected.is_empty() {
             to_elect -= elected.len();
             report.winners.extend(&elected);
-            let names: Vec<String> = elected.iter().map(|c| format!("{{{c}}}")).collect();
             let mut round = count.round(
                 exhausted,
                 threshold,
-                format!(
-                    "{} reach the threshold after {iterations} iteration(s) and are elected",
-                    names.join(", ")
-                ),
+                format!("the threshold is reached after {iterations} iteration(s)"),
             );
             round.elected = elected;
             report.rounds.push(round);
@@ -306,14 +302,10 @@ pub fn count(profile: &Profile, seats: u32, tie: &TieOrder) -> Report {
             count.status[c as usize] = Status::Elected;
         }
         report.winners.extend(&rest);
-        let names: Vec<String> = rest.iter().map(|c| format!("{{{c}}}")).collect();
         let mut round = count.round(
             exhausted,
             threshold,
-            format!(
-                "{} elected: as many hopefuls are left as seats",
-                names.join(", ")
-            ),
+            "as many hopefuls are left as seats: they are elected".into(),
         );
         round.elected = rest;
         report.rounds.push(round);

@@ -109,7 +109,6 @@ pub fn count(profile: &Profile, seats: u32, tie: &TieOrder) -> Report {
                 status[c as usize] = Status::Elected;
             }
             elected.extend(&hopefuls);
-            let names: Vec<String> = hopefuls.iter().map(|c| format!("{{{c}}}")).collect();
             report.rounds.push(Round {
                 votes: report
                     .rounds
@@ -117,10 +116,7 @@ pub fn count(profile: &Profile, seats: u32, tie: &TieOrder) -> Report {
                     .map(|r| r.votes.clone())
                     .unwrap_or_default(),
                 elected: hopefuls,
-                action: format!(
-                    "{} elected: as many continuing candidates as seats left",
-                    names.join(", ")
-                ),
+                action: "as many continuing candidates as seats left: they are elected".into(),
                 ..Round::default()
             });
             break;

@@ -18,6 +18,26 @@ pub enum ProposalCommand {
     List(super::record::CouncilArg),
     /// Show a proposal: text, ballots, discussion, result
     Show(ProposalRef),
+    /// Print a decided proposal's counted ballots (without voters) as BLT or PrefLib, to
+    /// recount with another tool
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub proposal: ProposalRef,
+    /// The file format
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// BLT (OpenSTV, Droop, stv-rs and most STV counters)
+    Blt,
+    /// PrefLib, orders with ties, incomplete (.toi)
+    Preflib,
 }
 
 #[derive(Debug, Args)]
@@ -52,6 +72,71 @@ pub enum MethodArg {
     TimePoll,
 }
 
+/// The parameters of the methods; each is used by some methods only.
+#[derive(Debug, Args)]
+pub struct MethodParams {
+    /// How many options win (approval, score)
+    #[arg(long, default_value_t = 1)]
+    pub winners: u32,
+    /// The highest score (score)
+    #[arg(long, default_value_t = 5)]
+    pub max_score: u32,
+    /// How many seats to fill (stv-meek, stv-scottish) [default: the ballot file's, or 1]
+    #[arg(long)]
+    pub seats: Option<u32>,
+    /// The option that stands for "no change", which a winner must beat (schulze)
+    #[arg(long, value_name = "OPTION")]
+    pub status_quo: Option<String>,
+    /// How many objections consent tolerates
+    #[arg(long, default_value_t = 0)]
+    pub max_objections: u32,
+    /// The share yes must reach (supermajority), as N/D
+    #[arg(long, default_value = "2/3")]
+    pub threshold: String,
+}
+
+impl MethodParams {
+    /// The method `arg` with these parameters, for `options`; `seats` when none are given.
+    pub fn method(&self, arg: MethodArg, options: &[String], seats: Option<u32>) -> Result<Method> {
+        let seats = self.seats.or(seats).unwrap_or(1);
+        Ok(match arg {
+            MethodArg::Consent => Method::Consent {
+                max_objections: self.max_objections,
+            },
+            MethodArg::Majority => Method::Majority,
+            MethodArg::Supermajority => {
+                let (numerator, denominator) = self
+                    .threshold
+                    .split_once('/')
+                    .and_then(|(n, d)| Some((n.trim().parse().ok()?, d.trim().parse().ok()?)))
+                    .ok_or_else(|| anyhow!("a threshold is written N/D, such as 2/3"))?;
+                Method::Supermajority {
+                    numerator,
+                    denominator,
+                }
+            }
+            MethodArg::Approval => Method::Approval {
+                winners: self.winners,
+            },
+            MethodArg::Score => Method::Score {
+                max: self.max_score,
+                winners: self.winners,
+            },
+            MethodArg::Schulze => Method::Schulze {
+                status_quo: self
+                    .status_quo
+                    .as_deref()
+                    .map(|word| option_index(word, options))
+                    .transpose()?,
+            },
+            MethodArg::Irv => Method::Irv,
+            MethodArg::StvMeek => Method::StvMeek { seats },
+            MethodArg::StvScottish => Method::StvScottish { seats },
+            MethodArg::TimePoll => Method::TimePoll,
+        })
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct OpenArgs {
     /// The council (id, id prefix or name)
@@ -64,27 +149,11 @@ pub struct OpenArgs {
     /// How it is decided [default: the constitution's for this kind of question]
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
-    /// An option to choose among (approval); repeat for each
+    /// An option to choose among (methods with options); repeat for each
     #[arg(long = "option", value_name = "TEXT")]
     pub options: Vec<String>,
-    /// How many options win (approval, score)
-    #[arg(long, default_value_t = 1)]
-    pub winners: u32,
-    /// The highest score (score)
-    #[arg(long, default_value_t = 5)]
-    pub max_score: u32,
-    /// How many seats to fill (stv-meek, stv-scottish)
-    #[arg(long, default_value_t = 1)]
-    pub seats: u32,
-    /// The option that stands for "no change", which a winner must beat (schulze)
-    #[arg(long, value_name = "OPTION")]
-    pub status_quo: Option<String>,
-    /// How many objections consent tolerates
-    #[arg(long, default_value_t = 0)]
-    pub max_objections: u32,
-    /// The share yes must reach (supermajority), as N/D
-    #[arg(long, default_value = "2/3")]
-    pub threshold: String,
+    #[command(flatten)]
+    pub params: MethodParams,
     /// The fewest ballots for a valid decision [default: the constitution's]
     #[arg(long)]
     pub quorum: Option<u32>,
@@ -162,6 +231,7 @@ pub fn run(invocation: &Invocation, command: ProposalCommand) -> Result<()> {
             })
         }
         ProposalCommand::Show(args) => show(invocation, args),
+        ProposalCommand::Export(args) => export(invocation, args),
     }
 }
 
@@ -257,42 +327,10 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
     } else {
         Action::None
     };
-    let method = match args.method {
-        None => None,
-        Some(MethodArg::Consent) => Some(Method::Consent {
-            max_objections: args.max_objections,
-        }),
-        Some(MethodArg::Majority) => Some(Method::Majority),
-        Some(MethodArg::Supermajority) => {
-            let (numerator, denominator) = args
-                .threshold
-                .split_once('/')
-                .and_then(|(n, d)| Some((n.trim().parse().ok()?, d.trim().parse().ok()?)))
-                .ok_or_else(|| anyhow!("a threshold is written N/D, such as 2/3"))?;
-            Some(Method::Supermajority {
-                numerator,
-                denominator,
-            })
-        }
-        Some(MethodArg::Approval) => Some(Method::Approval {
-            winners: args.winners,
-        }),
-        Some(MethodArg::Score) => Some(Method::Score {
-            max: args.max_score,
-            winners: args.winners,
-        }),
-        Some(MethodArg::Schulze) => Some(Method::Schulze {
-            status_quo: args
-                .status_quo
-                .as_deref()
-                .map(|word| option_index(word, &args.options))
-                .transpose()?,
-        }),
-        Some(MethodArg::Irv) => Some(Method::Irv),
-        Some(MethodArg::StvMeek) => Some(Method::StvMeek { seats: args.seats }),
-        Some(MethodArg::StvScottish) => Some(Method::StvScottish { seats: args.seats }),
-        Some(MethodArg::TimePoll) => Some(Method::TimePoll),
-    };
+    let method = args
+        .method
+        .map(|arg| args.params.method(arg, &args.options, None))
+        .transpose()?;
     let quorum = match (args.quorum, args.quorum_percent) {
         (None, None) => None,
         (count, percent) => Some(Quorum {
@@ -396,6 +434,51 @@ fn show(invocation: &Invocation, args: ProposalRef) -> Result<()> {
     })
 }
 
+/// Prints the counted ballots of a decided proposal with a ranked method. Ballots are merged
+/// and sorted (see `ballot_file::write_blt`), so no voter or order of voting can be read back.
+fn export(invocation: &Invocation, args: ExportArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.proposal.council)?;
+    let id = node.resolve_proposal(council, &args.proposal.proposal)?;
+    let folded = node.fold(council)?;
+    let proposal = &folded.state.proposals[&id];
+    let Some(decision) = &proposal.decision else {
+        bail!("the proposal is still open: ballots are exported once it is decided");
+    };
+    if !proposal.method.is_ranked() {
+        bail!(
+            "{} ballots do not rank the options: BLT and PrefLib hold rankings (schulze, irv, stv-meek, stv-scottish)",
+            proposal.method.name()
+        );
+    }
+    let choices: std::collections::HashMap<_, _> = proposal
+        .ballots
+        .values()
+        .flatten()
+        .map(|cast| (cast.event, &cast.choice))
+        .collect();
+    let mut profile = commune_core::methods::Profile::new(proposal.options.clone());
+    for event in &decision.counted {
+        if let Some(Choice::Ranked { ranks }) = choices.get(event) {
+            profile
+                .push(1, ranks.iter().map(|group| group.iter().copied()))
+                .map_err(|e| anyhow!("a counted ballot does not fit: {e}"))?;
+        }
+    }
+    let seats = match proposal.method {
+        Method::StvMeek { seats } | Method::StvScottish { seats } => seats,
+        _ => 1,
+    };
+    print!(
+        "{}",
+        match args.format {
+            ExportFormat::Blt => crate::ballot_file::write_blt(&proposal.title, &profile, seats),
+            ExportFormat::Preflib => crate::ballot_file::write_preflib(&proposal.title, &profile),
+        }
+    );
+    Ok(())
+}
+
 fn parse_choice(args: &VoteArgs, proposal: &Proposal) -> Result<Choice> {
     let words: Vec<String> = args.choice.iter().map(|w| w.to_lowercase()).collect();
     let single = || -> Result<&str> {
@@ -481,7 +564,7 @@ fn parse_choice(args: &VoteArgs, proposal: &Proposal) -> Result<Choice> {
 }
 
 /// An option named by its text (any case) or its number from 1.
-fn option_index(word: &str, options: &[String]) -> Result<u32> {
+pub fn option_index(word: &str, options: &[String]) -> Result<u32> {
     options
         .iter()
         .position(|o| o.eq_ignore_ascii_case(word))
