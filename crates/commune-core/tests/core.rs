@@ -10,6 +10,9 @@ use commune_core::{CouncilId, Event, EventId, Keypair, Unsigned, fold};
 use expect_test::{Expect, expect};
 use proptest::prelude::*;
 
+#[path = "core/methods.rs"]
+mod methods;
+
 /// A little world of members writing one council's log, each from their own view.
 struct Sim {
     keys: BTreeMap<String, Keypair>,
