@@ -709,4 +709,74 @@ mod tests {
                 .is_err()
         );
     }
+
+    #[test]
+    fn new_methods_and_choices_have_their_wire_indexes() {
+        let hex = |bytes: Vec<u8>| {
+            bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let method = |m: Method| hex(minicbor::to_vec(m).unwrap());
+        assert_eq!(method(Method::Score { max: 5, winners: 1 }), "83 04 05 01");
+        // A trailing absent field is left out of the array, as minicbor writes it.
+        assert_eq!(method(Method::Schulze { status_quo: None }), "81 05");
+        assert_eq!(
+            method(Method::Schulze {
+                status_quo: Some(2)
+            }),
+            "82 05 02"
+        );
+        assert_eq!(method(Method::Irv), "81 06");
+        assert_eq!(method(Method::StvMeek { seats: 3 }), "82 07 03");
+        assert_eq!(method(Method::StvScottish { seats: 3 }), "82 08 03");
+        assert_eq!(method(Method::TimePoll), "81 09");
+        let choice = |c: Choice| hex(minicbor::to_vec(c).unwrap());
+        let ranks = vec![vec![0], vec![1, 2]];
+        assert_eq!(choice(Choice::Ranked { ranks }), "82 03 82 81 00 82 01 02");
+        assert_eq!(
+            choice(Choice::Score { scores: vec![5, 0] }),
+            "82 04 82 05 00"
+        );
+        let answers = vec![Availability::Yes, Availability::Maybe, Availability::No];
+        assert_eq!(choice(Choice::TimePoll { answers }), "82 05 83 00 01 02");
+    }
+
+    #[test]
+    fn ranked_ballots_are_checked_and_counted() {
+        let method = Method::Schulze {
+            status_quo: Some(0),
+        };
+        let options = ["keep", "paint", "tile"];
+        let names: Vec<String> = options.iter().map(|s| s.to_string()).collect();
+        let ranked = |ranks: Vec<Vec<u32>>| Choice::Ranked { ranks };
+        assert!(
+            ranked(vec![vec![1], vec![1]])
+                .check(&method, &names)
+                .is_err()
+        );
+        assert!(ranked(vec![vec![3]]).check(&method, &names).is_err());
+        assert!(ranked(vec![vec![]]).check(&method, &names).is_err());
+        assert!(
+            Choice::YesNo { vote: YesNo::Yes }
+                .check(&method, &names)
+                .is_err()
+        );
+        // Two of three prefer painting to keeping things as they are: paint wins.
+        let ballots = [
+            ranked(vec![vec![1], vec![0]]),
+            ranked(vec![vec![1, 2], vec![0]]),
+            ranked(vec![vec![0], vec![2], vec![1]]),
+        ];
+        let outcome = run(method.clone(), &options, 3, &ballots);
+        assert!(outcome.passed);
+        assert_eq!(outcome.winners, vec![1]);
+        assert_eq!(outcome.counts[1], ("paint".into(), 1));
+        assert!(outcome.report.is_some());
+        // The status quo that nobody's choice beats stays, and the proposal does not pass.
+        let outcome = run(method, &options, 3, &ballots[2..]);
+        assert!(!outcome.passed && outcome.winners.is_empty());
+    }
 }

@@ -33,9 +33,11 @@ const ONE: u64 = 1_000_000_000;
 const PLACES: u8 = 9;
 const OMEGA: i128 = 1_000;
 
-/// A node of the prefix tree: one group of a ballot, and the ballots that share the path.
+/// A node of the prefix tree: one group of a ballot, and the ballots that share the path; or,
+/// where only one distinct ballot goes on, all of its remaining groups (so the tree has about
+/// one node per distinct ballot, not one per mark).
 pub(super) struct Node<'a> {
-    pub group: &'a [u32],
+    pub marks: &'a [u32],
     /// The weight of the ballots through this node.
     pub weight: u64,
     pub first_child: usize,
@@ -46,7 +48,7 @@ pub(super) struct Node<'a> {
 /// one flat vector with each node's children side by side; node 0 is the root.
 pub(super) fn tree<'a>(ballots: &[(u64, &'a [u32])]) -> Vec<Node<'a>> {
     let mut nodes = vec![Node {
-        group: &[],
+        marks: &[],
         weight: ballots.iter().map(|b| b.0).sum(),
         first_child: 0,
         children: 0,
@@ -79,14 +81,17 @@ pub(super) fn tree<'a>(ballots: &[(u64, &'a [u32])]) -> Vec<Node<'a>> {
                 weight += ballots[j].0;
                 j += 1;
             }
+            let alone = j == i + 1;
             let child = nodes.len();
             nodes.push(Node {
-                group,
+                marks: if alone { &marks[offset..] } else { group },
                 weight,
                 first_child: 0,
                 children: 0,
             });
-            stack.push((child, i..j, end));
+            if !alone {
+                stack.push((child, i..j, end));
+            }
             i = j;
         }
         nodes[node].first_child = first_child;
@@ -118,25 +123,34 @@ impl Count<'_> {
         let mut stack: Vec<(usize, u64)> = vec![(0, ONE)];
         while let Some((node, power)) = stack.pop() {
             let Node {
-                group,
+                marks,
                 weight,
                 first_child,
                 children,
             } = self.nodes[node];
-            let mut live = group
-                .iter()
-                .map(|&m| m & !TIED)
-                .filter(|&c| self.keep[c as usize] > 0);
-            let remaining = match (live.next(), live.next()) {
-                (None, _) => power,
-                (Some(_), Some(_)) => 0,
-                (Some(candidate), None) => {
-                    let keep = self.keep[candidate as usize];
-                    let used = mul(power, keep);
-                    self.votes[candidate as usize] += u128::from(used) * u128::from(weight);
-                    mul(power, ONE - keep)
-                }
-            };
+            let mut remaining = power;
+            let mut at = 0;
+            while at < marks.len() && remaining > 0 {
+                let end = marks[at + 1..]
+                    .iter()
+                    .position(|&m| m & TIED == 0)
+                    .map_or(marks.len(), |p| at + 1 + p);
+                let mut live = marks[at..end]
+                    .iter()
+                    .map(|&m| m & !TIED)
+                    .filter(|&c| self.keep[c as usize] > 0);
+                remaining = match (live.next(), live.next()) {
+                    (None, _) => remaining,
+                    (Some(_), Some(_)) => 0,
+                    (Some(candidate), None) => {
+                        let keep = self.keep[candidate as usize];
+                        let used = mul(remaining, keep);
+                        self.votes[candidate as usize] += u128::from(used) * u128::from(weight);
+                        mul(remaining, ONE - keep)
+                    }
+                };
+                at = end;
+            }
             if remaining > 0 {
                 for child in first_child..first_child + children {
                     stack.push((child, remaining));
@@ -331,12 +345,13 @@ mod tests {
         let top: Vec<(Vec<u32>, u64)> = (root.first_child..root.first_child + root.children)
             .map(|i| {
                 (
-                    nodes[i].group.iter().map(|m| m & !TIED).collect(),
+                    nodes[i].marks.iter().map(|m| m & !TIED).collect(),
                     nodes[i].weight,
                 )
             })
             .collect();
-        assert_eq!(top, vec![(vec![0], 4), (vec![1], 1), (vec![1, 2], 3)]);
+        // A's three distinct ballots share a node; each other ballot is one node to its end.
+        assert_eq!(top, vec![(vec![0], 4), (vec![1], 1), (vec![1, 2, 0], 3)]);
     }
 
     #[test]
