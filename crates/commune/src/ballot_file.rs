@@ -124,16 +124,20 @@ impl<R: BufRead> Lines<R> {
         Ok(Some(self.line.trim_end_matches(['\n', '\r'])))
     }
 
-    /// The words of the next line that has any outside a `#` comment (BLT's numeric lines).
-    fn next_tokens(&mut self) -> Result<Option<Vec<String>>> {
-        while let Some(line) = self.next_filled()? {
-            let words = line.split('#').next().unwrap_or("");
-            let tokens: Vec<String> = words.split_whitespace().map(str::to_owned).collect();
-            if !tokens.is_empty() {
-                return Ok(Some(tokens));
+    /// The next line with anything outside a `#` comment, without the comment and trimmed
+    /// (BLT's numeric lines).
+    fn next_data(&mut self) -> Result<Option<&str>> {
+        loop {
+            if self.next()?.is_none() {
+                return Ok(None);
+            }
+            let data = &self.line[..self.line.find('#').unwrap_or(self.line.len())];
+            let start = data.len() - data.trim_start().len();
+            let end = data.trim_end().len();
+            if start < end {
+                return Ok(Some(&self.line[start..end]));
             }
         }
-        Ok(None)
     }
 
     /// The next line that is not blank.
@@ -331,9 +335,11 @@ fn preflib(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
 /// ballot lines `weight c1 c2=c3 … 0`, a line `0`, one quoted name per candidate, a quoted
 /// title. `#` starts a comment on the numeric lines.
 fn blt(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
-    let header = lines
-        .next_tokens()?
-        .ok_or_else(|| anyhow!("the file is empty"))?;
+    let header: Vec<&str> = lines
+        .next_data()?
+        .ok_or_else(|| anyhow!("the file is empty"))?
+        .split_whitespace()
+        .collect();
     let [n, seats] = header.as_slice() else {
         bail!("the first line is `candidates seats`, found {header:?}");
     };
@@ -348,13 +354,12 @@ fn blt(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
     let mut first = true;
     let mut profile = Profile::new((1..=n).map(|i| i.to_string()).collect());
     loop {
-        let tokens = lines
-            .next_tokens()?
+        let line = lines
+            .next_data()?
             .ok_or_else(|| anyhow!("the ballots do not end with a line `0`"))?;
-        let line = tokens.join(" ");
-        if first && tokens[0].starts_with('-') {
+        if first && line.starts_with('-') {
             first = false;
-            for token in &tokens {
+            for token in line.split_whitespace() {
                 let number: usize = token
                     .strip_prefix('-')
                     .and_then(|t| t.parse().ok())
@@ -369,10 +374,10 @@ fn blt(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
             continue;
         }
         first = false;
-        if tokens == ["0"] {
+        if line == "0" {
             break;
         }
-        let mut tokens = tokens.iter().map(String::as_str).peekable();
+        let mut tokens = line.split_whitespace().peekable();
         if tokens.peek().is_some_and(|t| t.starts_with('(')) {
             tokens.next();
         }
