@@ -500,29 +500,24 @@ fn standing(profile: &Profile) -> Vec<u32> {
         .collect()
 }
 
-/// Among `tied`, those best (`better`) at the most recent earlier round where their votes
-/// differ; all of them if they never differed. Used by IRV and Scottish STV.
+/// Narrows a tie by earlier rounds: going back from the most recent, at each round where the
+/// candidates still tied had unequal votes, keeps those with the fewest (`lowest`) or the most.
+/// Returns one candidate, or those still tied at every earlier round. Used by IRV and
+/// Scottish STV ("the most recent preceding stage at which they had unequal values").
 fn look_back(rounds: &[Round], tied: &[u32], lowest: bool) -> Vec<u32> {
+    let mut tied = tied.to_vec();
     for round in rounds.iter().rev() {
+        if tied.len() < 2 {
+            break;
+        }
         let value = |c: u32| round.votes[c as usize].map_or(0, |v| v.units);
-        let values: Vec<u128> = tied.iter().map(|&c| value(c)).collect();
-        let target = if lowest {
-            values.iter().min()
-        } else {
-            values.iter().max()
-        };
-        let Some(&target) = target else {
+        let values = tied.iter().map(|&c| value(c));
+        let Some(target) = (if lowest { values.min() } else { values.max() }) else {
             break;
         };
-        if values.iter().any(|&v| v != target) {
-            return tied
-                .iter()
-                .copied()
-                .filter(|&c| value(c) == target)
-                .collect();
-        }
+        tied.retain(|&c| value(c) == target);
     }
-    tied.to_vec()
+    tied
 }
 
 #[cfg(test)]
