@@ -501,6 +501,23 @@ fn published_ballot_files_give_their_published_results() {
     );
     assert_eq!(irv["rounds"][2]["votes"]["Knoxville"], "58");
 
+    // A real election: Minneapolis, mayor, 2017; the official first and last rounds.
+    let minneapolis = tally(&node, "minneapolis-2017-mayor.toi", "irv", &[]);
+    assert_eq!(names(&minneapolis["winners"]), ["Jacob Frey"]);
+    let rounds = minneapolis["rounds"].as_array().unwrap();
+    for (name, votes) in [
+        ("Jacob Frey", "26116"),
+        ("Tom Hoch", "20125"),
+        ("Betsy Hodges", "18915"),
+        ("Raymond Dehn", "18101"),
+        ("Nekima Levy-Pounds", "15716"),
+    ] {
+        assert_eq!(rounds[0]["votes"][name], votes, "{name}");
+    }
+    let last = rounds.last().unwrap();
+    assert_eq!(last["votes"]["Jacob Frey"], "46716");
+    assert_eq!(last["votes"]["Raymond Dehn"], "34971");
+
     for method in ["stv-scottish", "stv-meek"] {
         let food = tally(&node, "food.blt", method, &[]);
         let mut winners = names(&food["winners"]);
