@@ -13,6 +13,7 @@ pub mod fold;
 pub mod id;
 pub mod invite;
 pub mod keys;
+pub mod methods;
 pub mod payload;
 pub mod state;
 pub mod sync;

@@ -6,12 +6,16 @@
 //! Tie-break, for every method that picks among options: tied options are ordered by
 //! BLAKE3(proposal id ‖ option index as 4 big-endian bytes), lowest first. The proposal id is
 //! fixed before anyone votes, so the order is reproducible from the log and cannot be steered
-//! by whoever closes.
+//! by whoever closes. The ranked, scored and time-poll methods are counted by
+//! [`crate::methods`] with that same order.
 
 use minicbor::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use crate::id::EventId;
+use crate::methods::{self, Profile, Report, TieOrder};
+
+pub use crate::methods::time_poll::Availability;
 
 /// How a proposal is decided. New methods are new variants; the wire index of each is fixed.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -43,6 +47,40 @@ pub enum Method {
         #[n(0)]
         winners: u32,
     },
+    /// Each voter gives every option a score from 0 to `max`; the `winners` options with the
+    /// highest totals win.
+    #[n(4)]
+    Score {
+        #[n(0)]
+        max: u32,
+        #[n(1)]
+        winners: u32,
+    },
+    /// Ranked ballots, the Schulze method. `status_quo`: the option that stands for "no
+    /// change", which a winner must beat.
+    #[n(5)]
+    Schulze {
+        #[n(0)]
+        status_quo: Option<u32>,
+    },
+    /// Ranked ballots, instant-runoff voting: one winner.
+    #[n(6)]
+    Irv,
+    /// Ranked ballots, STV by Meek's method: `seats` winners.
+    #[n(7)]
+    StvMeek {
+        #[n(0)]
+        seats: u32,
+    },
+    /// Ranked ballots, STV by the Scottish local government rules: `seats` winners.
+    #[n(8)]
+    StvScottish {
+        #[n(0)]
+        seats: u32,
+    },
+    /// Yes / maybe / no for each option (a time slot); the slot with the most yes wins.
+    #[n(9)]
+    TimePoll,
 }
 
 impl Method {
@@ -53,12 +91,32 @@ impl Method {
             Method::Majority => "majority",
             Method::Supermajority { .. } => "supermajority",
             Method::Approval { .. } => "approval",
+            Method::Score { .. } => "score",
+            Method::Schulze { .. } => "schulze",
+            Method::Irv => "irv",
+            Method::StvMeek { .. } => "stv-meek",
+            Method::StvScottish { .. } => "stv-scottish",
+            Method::TimePoll => "time-poll",
         }
     }
 
     /// Whether the method chooses among a proposal's own options (rather than yes or no).
     pub fn has_options(&self) -> bool {
-        matches!(self, Method::Approval { .. })
+        !matches!(
+            self,
+            Method::Consent { .. } | Method::Majority | Method::Supermajority { .. }
+        )
+    }
+
+    /// Whether ballots rank the options ([`Choice::Ranked`]).
+    pub fn is_ranked(&self) -> bool {
+        matches!(
+            self,
+            Method::Schulze { .. }
+                | Method::Irv
+                | Method::StvMeek { .. }
+                | Method::StvScottish { .. }
+        )
     }
 
     /// Checks the method's own parameters and its fit with the proposal's options.
@@ -91,6 +149,35 @@ impl Method {
                 "{} decides yes or no; it takes no options",
                 self.name()
             )),
+            _ if self.has_options() && options.len() < 2 => {
+                Err(format!("{} needs at least two options", self.name()))
+            }
+            Method::Score { max, winners } => {
+                if *max == 0 {
+                    Err("the highest score must be at least 1".into())
+                } else if *winners == 0 || *winners as usize >= options.len() {
+                    Err(format!(
+                        "score picks at least one and fewer than {} winners",
+                        options.len()
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            Method::Schulze {
+                status_quo: Some(status_quo),
+            } if *status_quo as usize >= options.len() => Err(format!(
+                "the status quo must be one of the {} options",
+                options.len()
+            )),
+            Method::StvMeek { seats } | Method::StvScottish { seats }
+                if *seats == 0 || *seats as usize >= options.len() =>
+            {
+                Err(format!(
+                    "an STV election fills at least one and fewer than {} seats",
+                    options.len()
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -148,6 +235,25 @@ pub enum Choice {
         #[n(0)]
         approved: Vec<u32>,
     },
+    /// Option indexes in order of preference: each inner list is a group of equally ranked
+    /// options, most preferred first. Options left out rank below every listed one.
+    #[n(3)]
+    Ranked {
+        #[n(0)]
+        ranks: Vec<Vec<u32>>,
+    },
+    /// One score per option, in option order.
+    #[n(4)]
+    Score {
+        #[n(0)]
+        scores: Vec<u32>,
+    },
+    /// One answer per option (time slot), in option order.
+    #[n(5)]
+    TimePoll {
+        #[n(0)]
+        answers: Vec<Availability>,
+    },
 }
 
 impl Choice {
@@ -178,6 +284,45 @@ impl Choice {
                     Ok(())
                 }
             }
+            (method, Choice::Ranked { ranks }) if method.is_ranked() => {
+                let mut seen = vec![false; options.len()];
+                for option in ranks.iter().flatten() {
+                    match seen.get_mut(*option as usize) {
+                        None => {
+                            return Err(format!(
+                                "a ranked option is out of range: there are {} options",
+                                options.len()
+                            ));
+                        }
+                        Some(true) => return Err("rank each option at most once".into()),
+                        Some(seen) => *seen = true,
+                    }
+                }
+                if ranks.iter().any(Vec::is_empty) {
+                    Err("a rank names at least one option".into())
+                } else {
+                    Ok(())
+                }
+            }
+            (Method::Score { max, .. }, Choice::Score { scores }) => {
+                if scores.len() != options.len() {
+                    Err(format!(
+                        "give one score per option: there are {} options",
+                        options.len()
+                    ))
+                } else if scores.iter().any(|score| score > max) {
+                    Err(format!("a score is from 0 to {max}"))
+                } else {
+                    Ok(())
+                }
+            }
+            (Method::TimePoll, Choice::TimePoll { answers }) if answers.len() != options.len() => {
+                Err(format!(
+                    "answer yes, maybe or no for each of the {} slots",
+                    options.len()
+                ))
+            }
+            (Method::TimePoll, Choice::TimePoll { .. }) => Ok(()),
             _ => Err(format!(
                 "this ballot does not fit the {} method: {}",
                 method.name(),
@@ -193,6 +338,12 @@ impl Method {
             Method::Consent { .. } => "say agree, abstain, object or block",
             Method::Majority | Method::Supermajority { .. } => "say yes, no or abstain",
             Method::Approval { .. } => "list the options you approve",
+            Method::Score { .. } => "give each option a score",
+            Method::Schulze { .. }
+            | Method::Irv
+            | Method::StvMeek { .. }
+            | Method::StvScottish { .. } => "rank the options, most preferred first",
+            Method::TimePoll => "answer yes, maybe or no for each slot",
         }
     }
 }
@@ -239,6 +390,9 @@ pub struct Outcome {
     /// Indexes of winning options (methods with options only), in order of rank.
     pub winners: Vec<u32>,
     pub explanation: Vec<String>,
+    /// The structured count of the methods in [`crate::methods`] (absent for the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<Report>,
 }
 
 /// Tallies the ballots. Ballots must already have passed [`Choice::check`]; any that do not
@@ -253,6 +407,7 @@ pub fn tally(input: &TallyInput<'_>) -> Outcome {
         input.quorum.min_ballots,
         input.quorum.min_share_permille,
     )];
+    let mut report = None;
     let (decided, counts, winners) = match input.method {
         Method::Consent { max_objections } => consent(input, *max_objections, &mut explanation),
         Method::Majority => yes_no(input, 1, 2, true, &mut explanation),
@@ -261,6 +416,12 @@ pub fn tally(input: &TallyInput<'_>) -> Outcome {
             denominator,
         } => yes_no(input, *numerator, *denominator, false, &mut explanation),
         Method::Approval { winners } => approval(input, *winners, &mut explanation),
+        _ => {
+            let (tallied, counted) = counted(input);
+            explanation.extend(counted.explain(input.options));
+            report = Some(counted);
+            tallied
+        }
     };
     Outcome {
         method: input.method.name().to_owned(),
@@ -271,7 +432,83 @@ pub fn tally(input: &TallyInput<'_>) -> Outcome {
         counts,
         winners,
         explanation,
+        report,
     }
+}
+
+/// Counts a ranked profile by a ranked method; `None` for a method that does not rank.
+pub fn count_ranked(method: &Method, profile: &Profile, tie: &TieOrder) -> Option<Report> {
+    Some(match method {
+        Method::Schulze { status_quo } => methods::schulze::count(profile, *status_quo, tie),
+        Method::Irv => methods::irv::count(profile, tie),
+        Method::StvMeek { seats } => methods::meek::count(profile, *seats, tie),
+        Method::StvScottish { seats } => methods::scottish::count(profile, *seats, tie),
+        _ => return None,
+    })
+}
+
+/// The methods of [`crate::methods`]: a profile or score sheet from the choices, the count,
+/// and what it means for the proposal.
+fn counted(input: &TallyInput<'_>) -> (Tallied, Report) {
+    let tie = TieOrder::from_seed(input.proposal.as_bytes(), input.options.len());
+    let n = input.options.len();
+    let mut first = vec![0u64; n];
+    let mut any_ranked = false;
+    let report = match input.method {
+        Method::Score { max, winners } => {
+            let sheets = input.choices.iter().filter_map(|choice| match choice {
+                Choice::Score { scores } => Some((1, scores.as_slice())),
+                _ => None,
+            });
+            methods::score::count(n, *max, *winners, sheets, &tie)
+        }
+        Method::TimePoll => {
+            let sheets = input.choices.iter().filter_map(|choice| match choice {
+                Choice::TimePoll { answers } => Some((1, answers.as_slice())),
+                _ => None,
+            });
+            methods::time_poll::count(input.options, sheets, &tie)
+        }
+        method => {
+            let mut profile = Profile::new(input.options.to_vec());
+            for choice in input.choices {
+                if let Choice::Ranked { ranks } = choice
+                    && profile
+                        .push(1, ranks.iter().map(|g| g.iter().copied()))
+                        .is_ok()
+                {
+                    any_ranked |= !ranks.is_empty();
+                    if let [only] = ranks.first().map_or(&[][..], Vec::as_slice) {
+                        first[*only as usize] += 1;
+                    }
+                }
+            }
+            count_ranked(method, &profile, &tie)
+                .unwrap_or_else(|| unreachable!("{} is tallied in `tally`", method.name()))
+        }
+    };
+    let counts: Vec<u64> = match (input.method, report.rounds.first()) {
+        (Method::Score { .. } | Method::TimePoll, Some(round)) => round
+            .votes
+            .iter()
+            .map(|v| v.map_or(0, |v| v.units as u64))
+            .collect(),
+        _ => first,
+    };
+    let decided = match input.method {
+        Method::Schulze {
+            status_quo: Some(status_quo),
+        } => any_ranked && report.winners.first() != Some(status_quo),
+        method if method.is_ranked() => any_ranked,
+        _ => counts.iter().any(|&c| c > 0),
+    };
+    let winners = if decided {
+        report.winners.clone()
+    } else {
+        Vec::new()
+    };
+    let labels = input.options.iter().cloned().zip(counts).collect();
+    ((decided, labels, winners), report)
 }
 
 type Tallied = (bool, Vec<(String, u64)>, Vec<u32>);
@@ -359,7 +596,7 @@ fn approval(input: &TallyInput<'_>, winners: u32, explanation: &mut Vec<String>)
     order.sort_by_key(|&option| {
         (
             std::cmp::Reverse(approvals[option as usize]),
-            tie_break_key(input.proposal, option),
+            methods::tie_break_key(input.proposal.as_bytes(), option),
         )
     });
     let chosen: Vec<u32> = order.iter().copied().take(winners as usize).collect();
@@ -385,14 +622,6 @@ fn approval(input: &TallyInput<'_>, winners: u32, explanation: &mut Vec<String>)
         input.options.iter().cloned().zip(approvals).collect(),
         if passed { chosen } else { Vec::new() },
     )
-}
-
-/// The tie-break order of an option (see the module documentation).
-pub fn tie_break_key(proposal: EventId, option: u32) -> [u8; 32] {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(proposal.as_bytes());
-    hasher.update(&option.to_be_bytes());
-    *hasher.finalize().as_bytes()
 }
 
 #[cfg(test)]
@@ -466,11 +695,8 @@ mod tests {
             3,
             &[ballot(vec![0, 1]), ballot(vec![1, 2]), ballot(vec![0])],
         );
-        let first = if tie_break_key(EventId([1; 32]), 0) < tie_break_key(EventId([1; 32]), 1) {
-            0
-        } else {
-            1
-        };
+        let key = |option| methods::tie_break_key(&[1; 32], option);
+        let first = if key(0) < key(1) { 0 } else { 1 };
         assert_eq!(outcome.winners, vec![first]);
         assert!(
             ballot(vec![1, 0])
@@ -482,5 +708,75 @@ mod tests {
                 .check(&method, &["a".into(), "b".into()])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn new_methods_and_choices_have_their_wire_indexes() {
+        let hex = |bytes: Vec<u8>| {
+            bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let method = |m: Method| hex(minicbor::to_vec(m).unwrap());
+        assert_eq!(method(Method::Score { max: 5, winners: 1 }), "83 04 05 01");
+        // A trailing absent field is left out of the array, as minicbor writes it.
+        assert_eq!(method(Method::Schulze { status_quo: None }), "81 05");
+        assert_eq!(
+            method(Method::Schulze {
+                status_quo: Some(2)
+            }),
+            "82 05 02"
+        );
+        assert_eq!(method(Method::Irv), "81 06");
+        assert_eq!(method(Method::StvMeek { seats: 3 }), "82 07 03");
+        assert_eq!(method(Method::StvScottish { seats: 3 }), "82 08 03");
+        assert_eq!(method(Method::TimePoll), "81 09");
+        let choice = |c: Choice| hex(minicbor::to_vec(c).unwrap());
+        let ranks = vec![vec![0], vec![1, 2]];
+        assert_eq!(choice(Choice::Ranked { ranks }), "82 03 82 81 00 82 01 02");
+        assert_eq!(
+            choice(Choice::Score { scores: vec![5, 0] }),
+            "82 04 82 05 00"
+        );
+        let answers = vec![Availability::Yes, Availability::Maybe, Availability::No];
+        assert_eq!(choice(Choice::TimePoll { answers }), "82 05 83 00 01 02");
+    }
+
+    #[test]
+    fn ranked_ballots_are_checked_and_counted() {
+        let method = Method::Schulze {
+            status_quo: Some(0),
+        };
+        let options = ["keep", "paint", "tile"];
+        let names: Vec<String> = options.iter().map(|s| s.to_string()).collect();
+        let ranked = |ranks: Vec<Vec<u32>>| Choice::Ranked { ranks };
+        assert!(
+            ranked(vec![vec![1], vec![1]])
+                .check(&method, &names)
+                .is_err()
+        );
+        assert!(ranked(vec![vec![3]]).check(&method, &names).is_err());
+        assert!(ranked(vec![vec![]]).check(&method, &names).is_err());
+        assert!(
+            Choice::YesNo { vote: YesNo::Yes }
+                .check(&method, &names)
+                .is_err()
+        );
+        // Two of three prefer painting to keeping things as they are: paint wins.
+        let ballots = [
+            ranked(vec![vec![1], vec![0]]),
+            ranked(vec![vec![1, 2], vec![0]]),
+            ranked(vec![vec![0], vec![2], vec![1]]),
+        ];
+        let outcome = run(method.clone(), &options, 3, &ballots);
+        assert!(outcome.passed);
+        assert_eq!(outcome.winners, vec![1]);
+        assert_eq!(outcome.counts[1], ("paint".into(), 1));
+        assert!(outcome.report.is_some());
+        // The status quo that nobody's choice beats stays, and the proposal does not pass.
+        let outcome = run(method, &options, 3, &ballots[2..]);
+        assert!(!outcome.passed && outcome.winners.is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! The `commune` binary: one program for the CLI, the HTTP API and the benchmarks.
 
+mod ballot_file;
 mod bench;
 mod bench_sync;
 mod cli;

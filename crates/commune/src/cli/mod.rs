@@ -7,6 +7,7 @@ mod council;
 mod proposal;
 mod record;
 mod sync;
+mod tally;
 
 use std::path::PathBuf;
 
@@ -63,6 +64,8 @@ pub enum Command {
     Comment(proposal::CommentArgs),
     /// Close a proposal and record its decision
     Close(proposal::CloseArgs),
+    /// Count a ballot file (PrefLib, BLT or commune JSON) with any method, and explain it
+    Tally(tally::TallyArgs),
     /// Show a council's event log
     Log(record::LogArgs),
     /// Print a council's whole state (JSON)
@@ -139,6 +142,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Vote(args) => proposal::vote(&invocation, args),
         Command::Comment(args) => proposal::comment(&invocation, args),
         Command::Close(args) => proposal::close(&invocation, args),
+        Command::Tally(args) => tally::run(&invocation, args),
         Command::Log(args) => record::log(&invocation, args),
         Command::State(args) => record::state(&invocation, args),
         Command::StateHash(args) => record::state_hash(&invocation, args),

@@ -6,18 +6,38 @@ use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use commune_core::payload::{self, Action, Payload};
 use commune_core::state::{Proposal, State};
-use commune_core::tally::{Choice, Method, Position, Quorum, YesNo};
+use commune_core::tally::{Availability, Choice, Method, Position, Quorum, YesNo};
 
 use super::{Invocation, print_event};
 
 #[derive(Debug, Subcommand)]
 pub enum ProposalCommand {
     /// Put a question to a council
-    Open(OpenArgs),
+    Open(Box<OpenArgs>),
     /// List a council's proposals
     List(super::record::CouncilArg),
     /// Show a proposal: text, ballots, discussion, result
     Show(ProposalRef),
+    /// Print a decided proposal's counted ballots (without voters) as BLT or PrefLib, to
+    /// recount with another tool
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub proposal: ProposalRef,
+    /// The file format
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// BLT (OpenSTV, Droop, stv-rs and most STV counters)
+    Blt,
+    /// PrefLib, orders with ties, incomplete (.toi)
+    Preflib,
 }
 
 #[derive(Debug, Args)]
@@ -38,6 +58,83 @@ pub enum MethodArg {
     Supermajority,
     /// Choose among options: each approves any number, the most approved wins
     Approval,
+    /// Choose among options: each scores every option from 0 to --max-score, the highest total wins
+    Score,
+    /// Rank the options; the Schulze (Condorcet) winner, optionally against a --status-quo
+    Schulze,
+    /// Rank the options; instant-runoff voting elects one
+    Irv,
+    /// Rank the candidates; STV by Meek's method elects --seats
+    StvMeek,
+    /// Rank the candidates; STV by the Scottish local election rules elects --seats
+    StvScottish,
+    /// Find a time: the options are slots, each voter says yes, maybe or no to each
+    TimePoll,
+}
+
+/// The parameters of the methods; each is used by some methods only.
+#[derive(Debug, Args)]
+pub struct MethodParams {
+    /// How many options win (approval, score)
+    #[arg(long, default_value_t = 1)]
+    pub winners: u32,
+    /// The highest score (score)
+    #[arg(long, default_value_t = 5)]
+    pub max_score: u32,
+    /// How many seats to fill (stv-meek, stv-scottish) [default: the ballot file's, or 1]
+    #[arg(long)]
+    pub seats: Option<u32>,
+    /// The option that stands for "no change", which a winner must beat (schulze)
+    #[arg(long, value_name = "OPTION")]
+    pub status_quo: Option<String>,
+    /// How many objections consent tolerates
+    #[arg(long, default_value_t = 0)]
+    pub max_objections: u32,
+    /// The share yes must reach (supermajority), as N/D
+    #[arg(long, default_value = "2/3")]
+    pub threshold: String,
+}
+
+impl MethodParams {
+    /// The method `arg` with these parameters, for `options`; `seats` when none are given.
+    pub fn method(&self, arg: MethodArg, options: &[String], seats: Option<u32>) -> Result<Method> {
+        let seats = self.seats.or(seats).unwrap_or(1);
+        Ok(match arg {
+            MethodArg::Consent => Method::Consent {
+                max_objections: self.max_objections,
+            },
+            MethodArg::Majority => Method::Majority,
+            MethodArg::Supermajority => {
+                let (numerator, denominator) = self
+                    .threshold
+                    .split_once('/')
+                    .and_then(|(n, d)| Some((n.trim().parse().ok()?, d.trim().parse().ok()?)))
+                    .ok_or_else(|| anyhow!("a threshold is written N/D, such as 2/3"))?;
+                Method::Supermajority {
+                    numerator,
+                    denominator,
+                }
+            }
+            MethodArg::Approval => Method::Approval {
+                winners: self.winners,
+            },
+            MethodArg::Score => Method::Score {
+                max: self.max_score,
+                winners: self.winners,
+            },
+            MethodArg::Schulze => Method::Schulze {
+                status_quo: self
+                    .status_quo
+                    .as_deref()
+                    .map(|word| option_index(word, options))
+                    .transpose()?,
+            },
+            MethodArg::Irv => Method::Irv,
+            MethodArg::StvMeek => Method::StvMeek { seats },
+            MethodArg::StvScottish => Method::StvScottish { seats },
+            MethodArg::TimePoll => Method::TimePoll,
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -52,18 +149,11 @@ pub struct OpenArgs {
     /// How it is decided [default: the constitution's for this kind of question]
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
-    /// An option to choose among (approval); repeat for each
+    /// An option to choose among (methods with options); repeat for each
     #[arg(long = "option", value_name = "TEXT")]
     pub options: Vec<String>,
-    /// How many options win (approval)
-    #[arg(long, default_value_t = 1)]
-    pub winners: u32,
-    /// How many objections consent tolerates
-    #[arg(long, default_value_t = 0)]
-    pub max_objections: u32,
-    /// The share yes must reach (supermajority), as N/D
-    #[arg(long, default_value = "2/3")]
-    pub threshold: String,
+    #[command(flatten)]
+    pub params: MethodParams,
     /// The fewest ballots for a valid decision [default: the constitution's]
     #[arg(long)]
     pub quorum: Option<u32>,
@@ -90,7 +180,9 @@ pub struct VoteArgs {
     pub council: String,
     /// The proposal (id or id prefix)
     pub proposal: String,
-    /// Your ballot: yes/no/abstain; agree/abstain/object/block; or the options you approve
+    /// Your ballot: yes/no/abstain; agree/abstain/object/block; the options you approve; the
+    /// options in order of preference, equal ones joined by `=` (a b=c d); OPTION=SCORE for
+    /// each option you score; SLOT=yes|maybe|no for each slot (unnamed slots are no)
     #[arg(required = true, num_args = 1..)]
     pub choice: Vec<String>,
     /// Why (required to object or block)
@@ -121,7 +213,7 @@ pub struct CloseArgs {
 
 pub fn run(invocation: &Invocation, command: ProposalCommand) -> Result<()> {
     match command {
-        ProposalCommand::Open(args) => open(invocation, args),
+        ProposalCommand::Open(args) => open(invocation, *args),
         ProposalCommand::List(args) => {
             let mut node = invocation.open()?;
             let council = node.resolve_council(&args.council)?;
@@ -139,6 +231,7 @@ pub fn run(invocation: &Invocation, command: ProposalCommand) -> Result<()> {
             })
         }
         ProposalCommand::Show(args) => show(invocation, args),
+        ProposalCommand::Export(args) => export(invocation, args),
     }
 }
 
@@ -234,27 +327,10 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
     } else {
         Action::None
     };
-    let method = match args.method {
-        None => None,
-        Some(MethodArg::Consent) => Some(Method::Consent {
-            max_objections: args.max_objections,
-        }),
-        Some(MethodArg::Majority) => Some(Method::Majority),
-        Some(MethodArg::Supermajority) => {
-            let (numerator, denominator) = args
-                .threshold
-                .split_once('/')
-                .and_then(|(n, d)| Some((n.trim().parse().ok()?, d.trim().parse().ok()?)))
-                .ok_or_else(|| anyhow!("a threshold is written N/D, such as 2/3"))?;
-            Some(Method::Supermajority {
-                numerator,
-                denominator,
-            })
-        }
-        Some(MethodArg::Approval) => Some(Method::Approval {
-            winners: args.winners,
-        }),
-    };
+    let method = args
+        .method
+        .map(|arg| args.params.method(arg, &args.options, None))
+        .transpose()?;
     let quorum = match (args.quorum, args.quorum_percent) {
         (None, None) => None,
         (count, percent) => Some(Quorum {
@@ -358,6 +434,51 @@ fn show(invocation: &Invocation, args: ProposalRef) -> Result<()> {
     })
 }
 
+/// Prints the counted ballots of a decided proposal with a ranked method. Ballots are merged
+/// and sorted (see `ballot_file::write_blt`), so no voter or order of voting can be read back.
+fn export(invocation: &Invocation, args: ExportArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.proposal.council)?;
+    let id = node.resolve_proposal(council, &args.proposal.proposal)?;
+    let folded = node.fold(council)?;
+    let proposal = &folded.state.proposals[&id];
+    let Some(decision) = &proposal.decision else {
+        bail!("the proposal is still open: ballots are exported once it is decided");
+    };
+    if !proposal.method.is_ranked() {
+        bail!(
+            "{} ballots do not rank the options: BLT and PrefLib hold rankings (schulze, irv, stv-meek, stv-scottish)",
+            proposal.method.name()
+        );
+    }
+    let choices: std::collections::HashMap<_, _> = proposal
+        .ballots
+        .values()
+        .flatten()
+        .map(|cast| (cast.event, &cast.choice))
+        .collect();
+    let mut profile = commune_core::methods::Profile::new(proposal.options.clone());
+    for event in &decision.counted {
+        if let Some(Choice::Ranked { ranks }) = choices.get(event) {
+            profile
+                .push(1, ranks.iter().map(|group| group.iter().copied()))
+                .map_err(|e| anyhow!("a counted ballot does not fit: {e}"))?;
+        }
+    }
+    let seats = match proposal.method {
+        Method::StvMeek { seats } | Method::StvScottish { seats } => seats,
+        _ => 1,
+    };
+    print!(
+        "{}",
+        match args.format {
+            ExportFormat::Blt => crate::ballot_file::write_blt(&proposal.title, &profile, seats),
+            ExportFormat::Preflib => crate::ballot_file::write_preflib(&proposal.title, &profile),
+        }
+    );
+    Ok(())
+}
+
 fn parse_choice(args: &VoteArgs, proposal: &Proposal) -> Result<Choice> {
     let words: Vec<String> = args.choice.iter().map(|w| w.to_lowercase()).collect();
     let single = || -> Result<&str> {
@@ -390,25 +511,72 @@ fn parse_choice(args: &VoteArgs, proposal: &Proposal) -> Result<Choice> {
         Method::Approval { .. } => {
             let mut approved = Vec::new();
             for word in &args.choice {
-                let index = proposal
-                    .options
-                    .iter()
-                    .position(|o| o.eq_ignore_ascii_case(word))
-                    .or_else(|| word.parse::<usize>().ok().and_then(|n| n.checked_sub(1)))
-                    .filter(|&i| i < proposal.options.len())
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "{word:?} is not an option; the options are: {}",
-                            proposal.options.join(", ")
-                        )
-                    })?;
-                approved.push(index as u32);
+                approved.push(option_index(word, &proposal.options)?);
             }
             approved.sort_unstable();
             approved.dedup();
             Choice::Approval { approved }
         }
+        Method::Schulze { .. }
+        | Method::Irv
+        | Method::StvMeek { .. }
+        | Method::StvScottish { .. } => Choice::Ranked {
+            ranks: args
+                .choice
+                .iter()
+                .map(|word| {
+                    word.split('=')
+                        .map(|option| option_index(option, &proposal.options))
+                        .collect()
+                })
+                .collect::<Result<_>>()?,
+        },
+        Method::Score { max, .. } => {
+            let mut scores = vec![0; proposal.options.len()];
+            for word in &args.choice {
+                let (option, score) = word
+                    .rsplit_once('=')
+                    .ok_or_else(|| anyhow!("score each option as OPTION=SCORE, not {word:?}"))?;
+                scores[option_index(option, &proposal.options)? as usize] =
+                    score.parse().map_err(|_| {
+                        anyhow!("a score is a whole number from 0 to {max}, not {score:?}")
+                    })?;
+            }
+            Choice::Score { scores }
+        }
+        Method::TimePoll => {
+            let mut answers = vec![Availability::No; proposal.options.len()];
+            for word in &args.choice {
+                let (slot, answer) = word.rsplit_once('=').ok_or_else(|| {
+                    anyhow!("answer each slot as SLOT=yes|maybe|no, not {word:?}")
+                })?;
+                answers[option_index(slot, &proposal.options)? as usize] =
+                    match answer.to_lowercase().as_str() {
+                        "yes" => Availability::Yes,
+                        "maybe" => Availability::Maybe,
+                        "no" => Availability::No,
+                        other => bail!("a slot is answered yes, maybe or no, not {other:?}"),
+                    };
+            }
+            Choice::TimePoll { answers }
+        }
     })
+}
+
+/// An option named by its text (any case) or its number from 1.
+pub fn option_index(word: &str, options: &[String]) -> Result<u32> {
+    options
+        .iter()
+        .position(|o| o.eq_ignore_ascii_case(word))
+        .or_else(|| word.parse::<usize>().ok().and_then(|n| n.checked_sub(1)))
+        .filter(|&i| i < options.len())
+        .map(|i| i as u32)
+        .ok_or_else(|| {
+            anyhow!(
+                "{word:?} is not an option; the options are: {}",
+                options.join(", ")
+            )
+        })
 }
 
 /// The node, council, proposal and key a command on a proposal acts with.

@@ -1,0 +1,301 @@
+//! The decision methods: properties on random profiles, and independent implementations as
+//! oracles (stv-rs for Meek, linked as a dev-dependency; pref_voting, a Python package run as
+//! a separate program, for Schulze, IRV and Scottish STV).
+
+use commune_core::methods::{self, Profile, Report, TieOrder};
+use proptest::prelude::*;
+
+/// A small deterministic generator (splitmix64), so that oracle runs are reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Strict rankings: `(weight, candidates in order)`.
+type Ballots = Vec<(u64, Vec<u32>)>;
+
+fn random_ballots(rng: &mut Rng, candidates: u32, ballots: usize, truncate: bool) -> Ballots {
+    (0..ballots)
+        .map(|_| {
+            let mut order: Vec<u32> = (0..candidates).collect();
+            for i in (1..order.len()).rev() {
+                order.swap(i, rng.below(i as u64 + 1) as usize);
+            }
+            if truncate {
+                order.truncate(1 + rng.below(u64::from(candidates)) as usize);
+            }
+            (1 + rng.below(40), order)
+        })
+        .collect()
+}
+
+fn profile_of(candidates: u32, ballots: &Ballots) -> Profile {
+    let mut profile = Profile::new((0..candidates).map(|c| format!("c{c}")).collect());
+    for (weight, order) in ballots {
+        profile.push(*weight, order.iter().map(|&c| [c])).unwrap();
+    }
+    profile
+}
+
+fn tie(n: u32) -> TieOrder {
+    TieOrder::from_seed(&[7; 32], n as usize)
+}
+
+fn every_method(profile: &Profile, seats: u32) -> Vec<Report> {
+    let n = profile.candidates.len() as u32;
+    vec![
+        methods::schulze::count(profile, None, &tie(n)),
+        methods::irv::count(profile, &tie(n)),
+        methods::meek::count(profile, seats, &tie(n)),
+        methods::scottish::count(profile, seats, &tie(n)),
+    ]
+}
+
+/// `(candidates, seats, ballots)`: small elections, rankings possibly truncated.
+fn elections() -> impl Strategy<Value = (u32, u32, Ballots)> {
+    (2u32..7).prop_flat_map(|n| {
+        let ballot = (
+            1u64..20,
+            Just((0..n).collect::<Vec<u32>>()).prop_shuffle(),
+            1..=n as usize,
+        )
+            .prop_map(|(weight, order, keep)| (weight, order[..keep].to_vec()));
+        (Just(n), 1..n, prop::collection::vec(ballot, 1..25))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn a_condorcet_winner_wins_schulze((n, _, ballots) in elections()) {
+        let profile = profile_of(n, &ballots);
+        let d = methods::schulze::preferences(&profile);
+        let condorcet = (0..n as usize).find(|&a| (0..n as usize).all(|b| a == b || d[a][b] > d[b][a]));
+        if let Some(winner) = condorcet {
+            let report = methods::schulze::count(&profile, None, &tie(n));
+            prop_assert_eq!(report.ranking.unwrap()[0].clone(), vec![winner as u32]);
+        }
+    }
+
+    #[test]
+    fn a_majority_of_first_preferences_wins_irv_at_once((n, _, ballots) in elections()) {
+        let profile = profile_of(n, &ballots);
+        let total: u64 = ballots.iter().map(|b| b.0).sum();
+        let mut first = vec![0u64; n as usize];
+        for (weight, order) in &ballots {
+            first[order[0] as usize] += weight;
+        }
+        if let Some(leader) = (0..n).find(|&c| 2 * first[c as usize] > total) {
+            let report = methods::irv::count(&profile, &tie(n));
+            prop_assert_eq!(report.winners, vec![leader]);
+            prop_assert_eq!(report.rounds.len(), 1);
+            // So do both STV rules with one seat.
+            prop_assert_eq!(methods::meek::count(&profile, 1, &tie(n)).winners, vec![leader]);
+            prop_assert_eq!(methods::scottish::count(&profile, 1, &tie(n)).winners, vec![leader]);
+        }
+    }
+
+    #[test]
+    fn stv_with_a_seat_for_everyone_elects_everyone((n, _, ballots) in elections()) {
+        let profile = profile_of(n, &ballots);
+        for report in [
+            methods::meek::count(&profile, n, &tie(n)),
+            methods::scottish::count(&profile, n, &tie(n)),
+        ] {
+            let mut winners = report.winners.clone();
+            winners.sort();
+            prop_assert_eq!(winners, (0..n).collect::<Vec<_>>(), "{}", report.method);
+        }
+    }
+
+    #[test]
+    fn results_do_not_depend_on_ballot_order((n, seats, ballots) in elections(), seed in any::<u64>()) {
+        let mut shuffled = ballots.clone();
+        let mut rng = Rng(seed);
+        for i in (1..shuffled.len()).rev() {
+            shuffled.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        prop_assert_eq!(
+            every_method(&profile_of(n, &ballots), seats),
+            every_method(&profile_of(n, &shuffled), seats)
+        );
+    }
+
+    #[test]
+    fn meek_and_scottish_agree_without_transfers(
+        counts in prop::collection::btree_set(1u64..500, 2..7),
+        seats in 1u32..4,
+    ) {
+        // Every ballot names one candidate and vote totals differ: no ballot ever moves, and
+        // both rules elect the candidates with the most votes.
+        let counts: Vec<u64> = counts.into_iter().collect();
+        let n = counts.len() as u32;
+        let seats = seats.min(n - 1);
+        let ballots: Ballots = counts.iter().enumerate().map(|(c, &w)| (w, vec![c as u32])).collect();
+        let profile = profile_of(n, &ballots);
+        let mut top: Vec<u32> = (0..n).collect();
+        top.sort_by_key(|&c| std::cmp::Reverse(counts[c as usize]));
+        top.truncate(seats as usize);
+        top.sort();
+        for report in [
+            methods::meek::count(&profile, seats, &tie(n)),
+            methods::scottish::count(&profile, seats, &tie(n)),
+        ] {
+            let mut winners = report.winners.clone();
+            winners.sort();
+            prop_assert_eq!(&winners, &top, "{}", report.method);
+        }
+    }
+}
+
+/// Meek against stv-rs (which reproduces Droop's transcripts) on thousands of random
+/// elections, with stv-rs given our tie-break order.
+#[test]
+fn meek_agrees_with_stv_rs() {
+    use stv_rs::arithmetic::{FixedDecimal9, Integer64};
+    use stv_rs::types::{Ballot, Candidate, Election};
+    let mut rng = Rng(2026);
+    for round in 0..2000 {
+        let n = 3 + rng.below(6) as u32;
+        let seats = 1 + rng.below(u64::from(n) - 1) as u32;
+        let voters = 1 + rng.below(30) as usize;
+        let ballots = random_ballots(&mut rng, n, voters, true);
+        let order = tie(n);
+        let mut favoured: Vec<u32> = (0..n).collect();
+        order.sort(&mut favoured);
+        // stv-rs defeats the candidate earliest in its order: our least favoured.
+        let defeat_first: Vec<usize> = favoured.iter().rev().map(|&c| c as usize).collect();
+        let election = Election::builder()
+            .title("random")
+            .num_seats(seats as usize)
+            .candidates(
+                (0..n)
+                    .map(|c| Candidate::new(format!("c{c}"), false))
+                    .collect::<Vec<_>>(),
+            )
+            .ballots(
+                ballots
+                    .iter()
+                    .map(|(w, o)| Ballot::new(*w as usize, o.iter().map(|&c| [c as usize])))
+                    .collect::<Vec<_>>(),
+            )
+            .tie_order(defeat_first)
+            .build();
+        let theirs = stv_rs::meek::stv_droop::<Integer64, FixedDecimal9>(
+            &mut std::io::sink(),
+            &election,
+            "commune",
+            6,
+            stv_rs::cli::Parallel::No,
+            None,
+            false,
+            false,
+            false,
+        )
+        .unwrap();
+        let ours = methods::meek::count(&profile_of(n, &ballots), seats, &order);
+        let mut expected: Vec<u32> = theirs.elected.iter().map(|&c| c as u32).collect();
+        let mut got = ours.winners.clone();
+        expected.sort();
+        got.sort();
+        assert_eq!(
+            got, expected,
+            "election {round}: {ballots:?}, {seats} seat(s)"
+        );
+    }
+}
+
+/// Whether a count had a tie for fewest at some exclusion: pref_voting breaks those
+/// differently (IRV: excludes all tied at once; Scottish STV: by lot), so they are skipped.
+fn tied_exclusion(report: &Report) -> bool {
+    !report.tie_breaks.is_empty()
+        || report.rounds.iter().any(|round| {
+            round.excluded.iter().any(|&out| {
+                let value = |c: usize| round.votes[c].map(|v| v.units);
+                round.votes.iter().enumerate().any(|(c, v)| {
+                    c != out as usize && v.is_some() && value(c) <= value(out as usize)
+                })
+            })
+        })
+}
+
+/// Schulze, IRV and Scottish STV against pref_voting on thousands of random elections.
+/// .ci/run installs pref_voting; without it this test fails and says how to install it.
+#[test]
+fn schulze_irv_and_scottish_stv_agree_with_pref_voting() {
+    let mut rng = Rng(45);
+    let mut elections = Vec::new();
+    let mut ours = Vec::new();
+    for i in 0..4500 {
+        let method = ["schulze", "irv", "stv-scottish"][i % 3];
+        let n = 3 + rng.below(5) as u32;
+        let seats = if method == "stv-scottish" {
+            1 + rng.below(u64::from(n) - 1) as u32
+        } else {
+            1
+        };
+        // pref_voting's Schulze compares ranked and unranked candidates its own way: give it
+        // complete rankings.
+        let voters = 1 + rng.below(25) as usize;
+        let ballots = random_ballots(&mut rng, n, voters, method != "schulze");
+        let profile = profile_of(n, &ballots);
+        let report = match method {
+            "schulze" => methods::schulze::count(&profile, None, &tie(n)),
+            "irv" => methods::irv::count(&profile, &tie(n)),
+            _ => methods::scottish::count(&profile, seats, &tie(n)),
+        };
+        if method != "schulze" && tied_exclusion(&report) {
+            continue;
+        }
+        let mut winners = match method {
+            "schulze" => report.ranking.as_ref().unwrap()[0].clone(),
+            _ => report.winners.clone(),
+        };
+        winners.sort();
+        ours.push((method, ballots.clone(), seats, winners));
+        elections.push(serde_json::json!({
+            "method": method,
+            "candidates": n,
+            "seats": seats,
+            "ballots": ballots,
+        }));
+    }
+    assert!(
+        elections.len() > 3000,
+        "enough elections without ties: {}",
+        elections.len()
+    );
+    let dir = std::env::temp_dir().join(format!("commune-oracle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("elections.json");
+    std::fs::write(&input, serde_json::to_vec(&elections).unwrap()).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/core/oracle.py");
+    let output = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&input)
+        .output()
+        .expect("python3 runs the pref_voting oracle: install Python 3");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        output.status.success(),
+        "the pref_voting oracle did not run ({}): install it with `pip install pref_voting==1.18.2` (.ci/run does)",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    let theirs: Vec<Vec<u32>> = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(theirs.len(), ours.len());
+    for ((method, ballots, seats, winners), expected) in ours.iter().zip(&theirs) {
+        assert_eq!(winners, expected, "{method}, {seats} seat(s): {ballots:?}");
+    }
+}
