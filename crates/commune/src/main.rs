@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod node;
 mod server;
+mod web;
 
 use clap::Parser;
 

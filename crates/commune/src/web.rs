@@ -1,0 +1,57 @@
+//! The web app: server-rendered pages that read with JavaScript off, forms that the small
+//! signing script turns into signed events, live updates, and the static assets, all served
+//! by the binary itself (no CDN, no external fonts or scripts).
+//!
+//! The node never signs here either: a form post returns a draft, the member's browser signs
+//! it with a key the node never sees, and the signed bytes go to `POST /api/events` like any
+//! event from outside. Must not hold a member's private key, nor write to the store except
+//! through `Node` use-cases.
+
+mod forms;
+pub mod guard;
+mod live;
+pub mod openapi;
+mod pages;
+#[cfg(test)]
+mod tests;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use crate::server::Shared;
+
+const STYLE: &str = include_str!("web/static/style.css");
+const SCRIPT: &str = include_str!("web/static/sign.js");
+
+/// The web app's routes; `server::router` merges them with the JSON API.
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/keys", get(pages::keys))
+        .route("/join", get(pages::join).post(forms::join))
+        .route("/found", post(forms::found))
+        .route("/invitations", post(forms::seal_invitation))
+        .route("/c/{council}", get(pages::council))
+        .route("/c/{council}/live", get(live::changes))
+        .route("/c/{council}/new", get(pages::new_proposal))
+        .route("/c/{council}/invitations", post(forms::invite))
+        .route("/c/{council}/proposals", post(forms::propose))
+        .route("/c/{council}/p/{proposal}", get(pages::proposal))
+        .route("/c/{council}/p/{proposal}/ballot", post(forms::ballot))
+        .route("/c/{council}/p/{proposal}/comment", post(forms::comment))
+        .route("/c/{council}/p/{proposal}/close", post(forms::close))
+        .route("/static/style.css", get(|| asset("text/css", STYLE)))
+        .route("/static/sign.js", get(|| asset("text/javascript", SCRIPT)))
+}
+
+async fn asset(content_type: &'static str, text: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        text,
+    )
+}
