@@ -7,6 +7,7 @@
 //! event from outside. Must not hold a member's private key, nor write to the store except
 //! through `Node` use-cases.
 
+pub mod bench;
 mod forms;
 pub mod guard;
 mod live;
@@ -44,6 +45,22 @@ pub fn routes() -> Router<Shared> {
         .route("/c/{council}/p/{proposal}/close", post(forms::close))
         .route("/static/style.css", get(|| asset("text/css", STYLE)))
         .route("/static/sign.js", get(|| asset("text/javascript", SCRIPT)))
+}
+
+/// The signed event from a draft's signing message and its signature, as `sign.js` builds
+/// it: the signed message is the domain (17 bytes) and the 10-element array of the first
+/// envelope fields; the event is that array with one more element, the 64-byte signature.
+pub(crate) fn assemble_event(
+    signing_message: &[u8],
+    signature: &commune_core::Signature,
+) -> Vec<u8> {
+    let fields = &signing_message[commune_core::event::SIGNATURE_DOMAIN.len() + 1..];
+    let mut event = Vec::with_capacity(fields.len() + 67);
+    event.push(0x8b);
+    event.extend_from_slice(fields);
+    event.extend_from_slice(&[0x58, 0x40]);
+    event.extend_from_slice(&signature.0);
+    event
 }
 
 async fn asset(content_type: &'static str, text: &'static str) -> impl IntoResponse {

@@ -78,6 +78,8 @@ pub enum Command {
     Demo,
     /// Measure ingest and open times (see docs/benchmarks.md)
     Bench(crate::bench::BenchArgs),
+    /// Measure the web pages and ballots under load (see docs/benchmarks.md)
+    BenchWeb(crate::web::bench::BenchWebArgs),
 }
 
 /// What every command gets.
@@ -136,6 +138,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => crate::server::serve(&invocation, args),
         Command::Demo => crate::demo::run(&invocation),
         Command::Bench(args) => crate::bench::run(&invocation, args),
+        Command::BenchWeb(args) => crate::web::bench::run(&invocation, args),
     }
 }
 

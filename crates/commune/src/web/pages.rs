@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use commune_core::constitution::Admission;
 use commune_core::invite::Invitation;
+use commune_core::payload::Action;
 use commune_core::state::{Proposal, State as CouncilState};
 use commune_core::tally::{Choice, Method, Outcome, Position, YesNo};
 use commune_core::{CouncilId, EventId, PublicKey};
@@ -446,6 +447,9 @@ pub async fn proposal(
             @for paragraph in p.text.split("\n\n").filter(|t| !t.trim().is_empty()) {
                 p.text { (paragraph) }
             }
+            @if let Some(effect) = action_words(state, &p.action) {
+                p { strong { "If it passes: " } (effect) }
+            }
             p { strong { "How it is decided: " } (method_words(&p.method)) ". Quorum: " (quorum_words(p.quorum)) "." }
             @if !p.options.is_empty() {
                 h2 { "Options" }
@@ -514,6 +518,23 @@ pub async fn proposal(
         },
         Some(council),
     ))
+}
+
+/// What a decision does beyond its own record, in plain words.
+fn action_words(state: &CouncilState, action: &Action) -> Option<String> {
+    match action {
+        Action::None => None,
+        Action::Admit { member } => {
+            Some(format!("{} becomes a member.", member_name(state, member)))
+        }
+        Action::Remove { member } => Some(format!(
+            "{} is removed from the council.",
+            member_name(state, member)
+        )),
+        Action::Amend { .. } => {
+            Some("the council's rules are replaced by the ones proposed.".into())
+        }
+    }
 }
 
 fn outcome_markup(proposal: &Proposal, outcome: &Outcome) -> Markup {

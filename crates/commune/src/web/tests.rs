@@ -31,18 +31,17 @@ async fn post_form(fixture: &Fixture, uri: &str, form: &str) -> (StatusCode, Val
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-/// Builds the signed event from a draft exactly as `sign.js` does: the signed array without
-/// the domain, one element longer, with the signature appended.
+/// Signs a draft and builds the event the way `sign.js` does.
 fn sign_like_the_script(draft: &Value, keypair: &Keypair) -> Vec<u8> {
     let message = data_encoding::HEXLOWER
         .decode(draft["signing_message"].as_str().unwrap().as_bytes())
         .unwrap();
     assert_eq!(&message[..17], b"commune/event/v1\0");
     assert_eq!(message[17], 0x8a);
-    let mut event = vec![0x8b];
-    event.extend_from_slice(&message[18..]);
-    event.extend_from_slice(&[0x58, 0x40]);
-    event.extend_from_slice(&keypair.sign(&message).0);
+    let event = super::assemble_event(&message, &keypair.sign(&message));
+    // The script's bytes are the event the core itself would sign.
+    let decoded = commune_core::Event::decode_verified(&event).unwrap();
+    assert_eq!(decoded.unsigned.signing_message(), message);
     event
 }
 
@@ -241,10 +240,13 @@ async fn acts_without_their_members_signature_are_refused_and_nothing_is_stored(
     let before = event_count(&fixture);
     let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
     // Signed by someone else, in the member's name.
-    let mut forged = signed.clone();
-    let at = forged.len() - 64;
-    forged[at..].copy_from_slice(&Keypair::from_seed([8; 32]).sign(&signed[..at]).0);
+    let message = data_encoding::HEXLOWER
+        .decode(draft["signing_message"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let forger = Keypair::from_seed([8; 32]);
+    let forged = super::assemble_event(&message, &forger.sign(&message));
     cases.push(("another key's signature", forged));
+    let at = signed.len() - 64;
     // No signature: zeros.
     let mut zeros = signed.clone();
     zeros[at..].fill(0);

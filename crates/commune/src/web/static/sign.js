@@ -206,6 +206,9 @@
   }
 
   async function restoreFromForm(form) {
+    const held = await myKey();
+    if (held && !form.elements.backup.value.includes(held.public)
+      && !confirm('This browser holds another key. Replace it? (Download its backup first.)')) return 'Kept the key you had.';
     await restore(form.elements.backup.value, form.elements.passphrase.value);
     form.reset();
     await showKey();
