@@ -39,6 +39,22 @@ pub struct Node {
     changes: tokio::sync::broadcast::Sender<CouncilId>,
 }
 
+/// An event from outside that does not build on the council's current heads: its author
+/// drafted it before another event arrived, and should draft it again.
+#[derive(Debug)]
+pub struct StaleHeads;
+
+impl std::fmt::Display for StaleHeads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "the event is refused: it must build on the council's current heads (the council \
+             moved on while it was signed: draft it again, or sync first)",
+        )
+    }
+}
+
+impl std::error::Error for StaleHeads {}
+
 /// What became of an event submitted from outside.
 #[derive(Debug)]
 pub enum Submitted {
@@ -373,9 +389,7 @@ impl Node {
             max_depth.is_some_and(|depth| event.unsigned.depth > depth)
         };
         if !on_heads {
-            bail!(
-                "the event is refused: it must build on the council's current heads (sync first)"
-            );
+            return Err(StaleHeads.into());
         }
         self.commit(council, event).map(Submitted::Recorded)
     }

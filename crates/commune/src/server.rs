@@ -18,7 +18,7 @@ use commune_core::{CouncilId, EventId, Payload, PublicKey};
 use serde::Deserialize;
 
 use crate::cli::Invocation;
-use crate::node::{Node, Submitted, now_ms};
+use crate::node::{Node, StaleHeads, Submitted, now_ms};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -300,7 +300,7 @@ pub(crate) struct SubmitRequest {
         (status = 201, description = "`{event, council}`: recorded", body = Object),
         (status = 400, description = "Malformed JSON, or not hex", body = Object),
         (status = 403, description = "Posted from another site's page", body = Object),
-        (status = 409, description = "Already recorded: nothing changed", body = Object),
+        (status = 409, description = "Already recorded: nothing changed; or `{error, redraft: true}`: the council moved on while the event was signed, so draft and sign it again", body = Object),
         (status = 413, description = "Too large", body = Object),
         (status = 422, description = "Refused: bad or missing signature, not canonical, not authorised, …", body = Object),
     ))]
@@ -312,12 +312,18 @@ pub(crate) async fn submit(
     let bytes = data_encoding::HEXLOWER_PERMISSIVE
         .decode(request.event.as_bytes())
         .map_err(|_| ApiError(StatusCode::BAD_REQUEST, "the event is not hex".into()))?;
-    with_node(node, move |node| match node.submit(&bytes).map_err(bad_request)? {
-        Submitted::Recorded(event) => Ok((
+    with_node(node, move |node| match node.submit(&bytes) {
+        // Drafting again is the fix, so say so in a field a program can read.
+        Err(error) if error.is::<StaleHeads>() => Ok((
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({ "error": format!("{error:#}"), "redraft": true })),
+        )),
+        Err(error) => Err(bad_request(error)),
+        Ok(Submitted::Recorded(event)) => Ok((
             StatusCode::CREATED,
             Json(serde_json::json!({ "event": event.id, "council": event.council() })),
         )),
-        Submitted::AlreadyRecorded(event) => Err(ApiError(
+        Ok(Submitted::AlreadyRecorded(event)) => Err(ApiError(
             StatusCode::CONFLICT,
             format!(
                 "event {} is already recorded: a signed act counts once, and sending it again changes nothing",

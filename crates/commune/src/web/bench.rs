@@ -395,9 +395,7 @@ fn cast_load(
                                 client.send("POST", "/api/events", Some(&body))?;
                             match status {
                                 201 => break,
-                                422 if String::from_utf8_lossy(&answer)
-                                    .contains("current heads") =>
-                                {
+                                409 if asks_to_redraft(&answer) => {
                                     retries.fetch_add(1, Ordering::Relaxed);
                                 }
                                 _ => bail!(
@@ -423,6 +421,12 @@ fn cast_load(
         started.elapsed(),
         retries.into_inner(),
     ))
+}
+
+/// Whether a refusal asks for the event to be drafted again (the heads moved).
+fn asks_to_redraft(answer: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(answer)
+        .is_ok_and(|answer| answer["redraft"] == true)
 }
 
 fn summarise(

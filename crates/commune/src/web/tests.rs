@@ -278,6 +278,38 @@ async fn acts_without_their_members_signature_are_refused_and_nothing_is_stored(
     assert_eq!(event_count(&fixture), before + 1);
 }
 
+/// Two members sign drafts on the same heads: the first lands, the second is asked to draft
+/// again (the signing script does so by itself) and nothing of it is stored.
+#[tokio::test]
+async fn an_act_signed_on_old_heads_is_sent_back_to_be_drafted_again() {
+    let fixture = fixture();
+    let uri = format!("/c/{}/proposals", fixture.council);
+    let form = |title: &str| {
+        format!(
+            "title={title}&method=majority&author={}",
+            fixture.keypair.public()
+        )
+    };
+    let (_, first) = post_form(&fixture, &uri, &form("First")).await;
+    let (_, second) = post_form(&fixture, &uri, &form("Second")).await;
+    let (status, _) = submit(
+        &fixture.node,
+        &sign_like_the_script(&first, &fixture.keypair),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let before = event_count(&fixture);
+    let (status, answer) = submit(
+        &fixture.node,
+        &sign_like_the_script(&second, &fixture.keypair),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["redraft"], true, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("draft it again"));
+    assert_eq!(event_count(&fixture), before);
+}
+
 #[tokio::test]
 async fn bad_form_posts_get_clear_client_errors_and_store_nothing() {
     let fixture = fixture();

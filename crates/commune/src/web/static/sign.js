@@ -137,7 +137,11 @@
       credentials: 'same-origin',
     });
     const answer = await response.json().catch(() => ({ error: `the node answered ${response.status}` }));
-    if (!response.ok) throw new Error(answer.error || `the node answered ${response.status}`);
+    if (!response.ok) {
+      const error = new Error(answer.error || `the node answered ${response.status}`);
+      error.redraft = answer.redraft === true;
+      throw error;
+    }
     return answer;
   }
 
@@ -187,12 +191,20 @@
       output.select();
       return 'Here is the link: hand it to the person you invite.';
     }
-    const draft = await post(form.action, fields, 'application/x-www-form-urlencoded');
-    const message = unhex(draft.signing_message);
-    const event = assemble(message, await sign(record, message));
-    const done = await post('/api/events', JSON.stringify({ event: hex(event) }), 'application/json');
-    location.assign(draft.next.replace('{event}', done.event).replace('{council}', done.council));
-    return 'Signed and recorded.';
+    // Someone else's act may land between our draft and our signature: then the node asks
+    // for a new draft, and we sign that one.
+    for (let attempt = 1; ; attempt++) {
+      const draft = await post(form.action, fields, 'application/x-www-form-urlencoded');
+      const message = unhex(draft.signing_message);
+      const event = assemble(message, await sign(record, message));
+      try {
+        const done = await post('/api/events', JSON.stringify({ event: hex(event) }), 'application/json');
+        location.assign(draft.next.replace('{event}', done.event).replace('{council}', done.council));
+        return 'Signed and recorded.';
+      } catch (error) {
+        if (!error.redraft || attempt === 5) throw error;
+      }
+    }
   }
 
   async function makeFromForm(form) {
