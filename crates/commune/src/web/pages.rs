@@ -135,10 +135,6 @@ pub fn needs_script() -> Markup {
     )
 }
 
-fn member_name(state: &CouncilState, member: &PublicKey) -> String {
-    state.member_name(member)
-}
-
 /// A method in plain words.
 fn method_words(method: &Method) -> String {
     match method {
@@ -405,9 +401,21 @@ fn verdict(proposal: &Proposal) -> String {
 
 // ---------------------------------------------------------------- a proposal
 
+/// Comments per page of a discussion: a long thread stays light on a phone.
+const COMMENTS_PER_PAGE: usize = 50;
+/// Voters named on a proposal's page; beyond them, a count.
+const VOTERS_NAMED: usize = 100;
+
+#[derive(Debug, Deserialize)]
+pub struct ProposalQuery {
+    /// The page of the discussion, from 1; the latest by default.
+    page: Option<usize>,
+}
+
 pub async fn proposal(
     State(node): State<Shared>,
     Path((council, proposal)): Path<(String, String)>,
+    Query(query): Query<ProposalQuery>,
     headers: HeaderMap,
 ) -> Result<Page, Page> {
     let council: CouncilId = parse(&council, "council")?;
@@ -423,17 +431,19 @@ pub async fn proposal(
     };
     let member = me.is_some_and(|me| state.members.contains_key(&me));
     let voter = me.filter(|me| p.electorate.contains(me));
-    let current: Vec<(&PublicKey, String)> = p
-        .current_ballots()
-        .map(|(who, latest)| {
-            let words = match latest.as_slice() {
+    let mine = voter.and_then(|me| {
+        p.current_ballots()
+            .find(|(who, _)| **who == me)
+            .map(|(_, latest)| match latest.as_slice() {
                 [only] => choice_words(p, &only.choice),
                 _ => "two ballots at once: void".into(),
-            };
-            (who, words)
-        })
-        .collect();
-    let mine = voter.and_then(|me| current.iter().find(|(who, _)| **who == me));
+            })
+    });
+    let pages = p.comments.len().div_ceil(COMMENTS_PER_PAGE).max(1);
+    let page = query.page.unwrap_or(pages).clamp(1, pages);
+    let shown = &p.comments[((page - 1) * COMMENTS_PER_PAGE).min(p.comments.len())
+        ..(page * COMMENTS_PER_PAGE).min(p.comments.len())];
+    let here = format!("/c/{council}/p/{id}");
     let action = |what: &str| format!("/c/{council}/p/{id}/{what}");
     ok(layout(
         &p.title,
@@ -441,7 +451,7 @@ pub async fn proposal(
             p.meta { a href={ "/c/" (council) } { "← " (state.name) } }
             h1 { (p.title) }
             p.meta {
-                "Proposed by " (member_name(state, &p.proposer)) " on " (format_time(p.opened_ms))
+                "Proposed by " (state.member_name(&p.proposer)) " on " (format_time(p.opened_ms))
                 " · " (p.question.name()) " question"
             }
             @for paragraph in p.text.split("\n\n").filter(|t| !t.trim().is_empty()) {
@@ -468,22 +478,28 @@ pub async fn proposal(
                         @if !decision.contested_by.is_empty() {
                             p.note { "Contested: another close, made at the same time, reached another result. The earliest close stands." }
                         }
-                        p.meta { "Closed by " (member_name(state, &decision.closed_by)) }
+                        p.meta { "Closed by " (state.member_name(&decision.closed_by)) }
                         (outcome_markup(p, &decision.outcome))
                     }
                 }
-                h3 { "Who voted (" (current.len()) " of " (p.electorate.len()) ")" }
-                @if current.is_empty() { p { "Nobody yet." } }
-                ul { @for (who, _) in &current { li { (member_name(state, who)) } } }
-                @if let Some((_, words)) = mine {
+                h3 { "Who voted (" (p.ballots.len()) " of " (p.electorate.len()) ")" }
+                @if p.ballots.is_empty() { p { "Nobody yet." } }
+                ul { @for who in p.ballots.keys().take(VOTERS_NAMED) { li { (state.member_name(who)) } } }
+                @if p.ballots.len() > VOTERS_NAMED {
+                    p.meta { "and " (p.ballots.len() - VOTERS_NAMED) " more" }
+                }
+                @if let Some(words) = &mine {
                     p.yours { "Your ballot: " strong { (words) } }
                 }
                 h2 { "Discussion (" (p.comments.len()) ")" }
                 @if p.comments.is_empty() { p { "No comments yet." } }
-                ol.comments {
-                    @for c in &p.comments {
+                @if pages > 1 {
+                    (comment_pages(&here, page, pages))
+                }
+                ol.comments start=((page - 1) * COMMENTS_PER_PAGE + 1) {
+                    @for c in shown {
                         li {
-                            p.meta { (member_name(state, &c.author)) " · " (format_time(c.time_ms)) }
+                            p.meta { (state.member_name(&c.author)) " · " (format_time(c.time_ms)) }
                             p.text { (c.text) }
                         }
                     }
@@ -520,16 +536,27 @@ pub async fn proposal(
     ))
 }
 
+/// Links between the pages of a long discussion.
+fn comment_pages(here: &str, page: usize, pages: usize) -> Markup {
+    html! {
+        nav.pages aria-label="Pages of the discussion" {
+            @if page > 1 { a href={ (here) "?page=" (page - 1) } { "← Earlier comments" } " " }
+            span.meta { "page " (page) " of " (pages) }
+            @if page < pages { " " a href={ (here) "?page=" (page + 1) } { "Later comments →" } }
+        }
+    }
+}
+
 /// What a decision does beyond its own record, in plain words.
 fn action_words(state: &CouncilState, action: &Action) -> Option<String> {
     match action {
         Action::None => None,
         Action::Admit { member } => {
-            Some(format!("{} becomes a member.", member_name(state, member)))
+            Some(format!("{} becomes a member.", state.member_name(member)))
         }
         Action::Remove { member } => Some(format!(
             "{} is removed from the council.",
-            member_name(state, member)
+            state.member_name(member)
         )),
         Action::Amend { .. } => {
             Some("the council's rules are replaced by the ones proposed.".into())
@@ -734,7 +761,7 @@ pub async fn join(
         &format!("Join {}", state.name),
         html! {
             h1 { "Join " (state.name) }
-            p { (member_name(state, &inviter)) " invites you. The council has " (state.members.len()) " member(s)." }
+            p { (state.member_name(&inviter)) " invites you. The council has " (state.members.len()) " member(s)." }
             @if invitation.expires_ms < now_ms() { p.note { "This invitation has expired: ask for a new one." } }
             form method="post" action="/join" data-sign {
                 input type="hidden" name="invitation" value=(text);

@@ -525,3 +525,34 @@ async fn the_openapi_document_describes_every_json_route() {
     }
     assert!(paths["/api/events"]["post"]["responses"]["409"].is_object());
 }
+
+#[tokio::test]
+async fn a_long_discussion_comes_in_pages_latest_first() {
+    let fixture = fixture();
+    let page = open_proposal(&fixture, "title=Long+talk&method=majority").await;
+    let proposal: EventId = page.rsplit('/').next().unwrap().parse().unwrap();
+    {
+        let mut node = fixture.node.lock().unwrap();
+        for n in 1..=55 {
+            let comment = commune_core::Payload::Comment(commune_core::payload::Comment {
+                proposal,
+                reply_to: None,
+                text: format!("remark number {n}."),
+            });
+            node.act(&fixture.keypair, fixture.council, comment)
+                .unwrap();
+        }
+    }
+    let (_, latest) = get(&fixture, &page).await;
+    assert!(latest.contains("Discussion (55)") && latest.contains("page 2 of 2"));
+    assert!(latest.contains("remark number 55.") && !latest.contains("remark number 5."));
+    assert!(
+        latest.contains(&format!(r#"href="{page}?page=1""#)),
+        "{latest}"
+    );
+    let (_, first) = get(&fixture, &format!("{page}?page=1")).await;
+    assert!(first.contains("remark number 1.") && first.contains("remark number 50."));
+    assert!(!first.contains("remark number 51."));
+    let (status, _) = get(&fixture, &format!("{page}?page=99")).await;
+    assert_eq!(status, StatusCode::OK, "a page past the end shows the last");
+}
