@@ -397,6 +397,27 @@ fn two_members_found_invite_vote_and_close_in_real_browsers() {
     );
     assert!(ana.text("#live").contains("Who voted (2 of 2)"));
 
+    // A reader with JavaScript off reads the same result, and the discussion, as plain HTML.
+    let mut reader = Browser::launch("reader");
+    reader.command(
+        "Emulation.setScriptExecutionDisabled",
+        json!({ "value": true }),
+    );
+    reader.goto(&proposal_page);
+    assert!(
+        reader.text("#live h2").starts_with("Result: passed"),
+        "{}",
+        reader.text("main")
+    );
+    assert!(
+        reader
+            .text("main")
+            .contains("Two of us cannot cover forty beds.")
+    );
+    // The script really is off: on the key page it would have replaced this line.
+    reader.goto(&format!("{base}/keys"));
+    assert!(reader.text("#key-status").contains("Looking for a key"));
+
     // The node's own view agrees: the decision is in the log, signed by the members' keys.
     let state: Value = serde_json::from_str(
         &super::http_get(
