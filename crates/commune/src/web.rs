@@ -17,8 +17,8 @@ mod pages;
 mod tests;
 
 use axum::Router;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::server::Shared;
@@ -45,6 +45,29 @@ pub fn routes() -> Router<Shared> {
         .route("/c/{council}/p/{proposal}/close", post(forms::close))
         .route("/static/style.css", get(|| asset("text/css", STYLE)))
         .route("/static/sign.js", get(|| asset("text/javascript", SCRIPT)))
+        .layer(axum::middleware::map_response(protect))
+}
+
+/// Headers for every page and asset: only this node's own script, style and connections;
+/// no framing; no referrer (an invitation link carries its token in the address).
+async fn protect(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+             img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// The signed event from a draft's signing message and its signature, as `sign.js` builds

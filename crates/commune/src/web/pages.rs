@@ -308,7 +308,7 @@ pub async fn council(
                             a href={ "/c/" (council) "/p/" (p.id) } { (p.title) }
                             br;
                             span.meta {
-                                (p.method.name()) " · closes " (format_time(p.deadline_ms))
+                                (p.method.name()) " · closes " (when(p.deadline_ms))
                                 " · " (p.ballots.len()) " of " (p.electorate.len()) " voted"
                             }
                         }
@@ -321,7 +321,10 @@ pub async fn council(
                         li {
                             a href={ "/c/" (council) "/p/" (p.id) } { (p.title) }
                             br;
-                            span.meta { (verdict(p)) }
+                            span.meta {
+                                (verdict(p))
+                                @if let Some(decision) = &p.decision { " · " (when(decision.time_ms)) }
+                            }
                         }
                     }
                 }
@@ -396,7 +399,14 @@ fn verdict(proposal: &Proposal) -> String {
     if !decision.contested_by.is_empty() {
         words.push_str(" · contested");
     }
-    format!("{words} · {}", format_time(decision.time_ms))
+    words
+}
+
+/// A time: UTC in the page, shown in the reader's own zone by the script when it runs.
+fn when(ms: u64) -> Markup {
+    let text = format_time(ms);
+    let iso = format!("{}Z", text.trim_end_matches(" UTC").replacen(' ', "T", 1));
+    html! { time datetime=(iso) { (text) } }
 }
 
 // ---------------------------------------------------------------- a proposal
@@ -451,7 +461,7 @@ pub async fn proposal(
             p.meta { a href={ "/c/" (council) } { "← " (state.name) } }
             h1 { (p.title) }
             p.meta {
-                "Proposed by " (state.member_name(&p.proposer)) " on " (format_time(p.opened_ms))
+                "Proposed by " (state.member_name(&p.proposer)) " on " (when(p.opened_ms))
                 " · " (p.question.name()) " question"
             }
             @for paragraph in p.text.split("\n\n").filter(|t| !t.trim().is_empty()) {
@@ -468,7 +478,7 @@ pub async fn proposal(
             div #live {
                 @match &p.decision {
                     None => {
-                        h2 { "Open until " (format_time(p.deadline_ms)) }
+                        h2 { "Open until " (when(p.deadline_ms)) }
                         @if p.deadline_ms <= now_ms() { p.note { "The deadline has passed: a member may close it now." } }
                         h3 { "Running tally" }
                         (outcome_markup(p, &p.running_tally()))
@@ -478,7 +488,7 @@ pub async fn proposal(
                         @if !decision.contested_by.is_empty() {
                             p.note { "Contested: another close, made at the same time, reached another result. The earliest close stands." }
                         }
-                        p.meta { "Closed by " (state.member_name(&decision.closed_by)) }
+                        p.meta { "Closed by " (state.member_name(&decision.closed_by)) " on " (when(decision.time_ms)) }
                         (outcome_markup(p, &decision.outcome))
                     }
                 }
@@ -499,7 +509,7 @@ pub async fn proposal(
                 ol.comments start=((page - 1) * COMMENTS_PER_PAGE + 1) {
                     @for c in shown {
                         li {
-                            p.meta { (state.member_name(&c.author)) " · " (format_time(c.time_ms)) }
+                            p.meta { (state.member_name(&c.author)) " · " (when(c.time_ms)) }
                             p.text { (c.text) }
                         }
                     }

@@ -475,6 +475,16 @@ async fn unknown_and_malformed_ids_get_pages_that_say_so() {
         let (status, _) = get(&fixture, uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
     }
+    // Pages allow only this node's own script, and send no referrer.
+    let response = crate::server::router(fixture.node.clone())
+        .oneshot(Request::get("/keys").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(policy.contains("script-src 'self'") && policy.contains("default-src 'none'"));
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
 }
 
 #[tokio::test]

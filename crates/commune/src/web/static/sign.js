@@ -284,6 +284,14 @@
     document.getElementById('key-backup').hidden = !record;
   }
 
+  /** Shows times in the reader's own time zone (the page says UTC without the script). */
+  function localTimes(root) {
+    const format = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    for (const time of root.querySelectorAll('time[datetime]')) {
+      time.textContent = format.format(new Date(time.getAttribute('datetime')));
+    }
+  }
+
   /** Live updates: when the council changes, fetch this page again and swap its live part. */
   function listen() {
     const url = document.body.dataset.live;
@@ -295,7 +303,10 @@
       if (!response.ok) return;
       const page = new DOMParser().parseFromString(await response.text(), 'text/html');
       const fresh = page.getElementById('live');
-      if (fresh) live.replaceChildren(...fresh.childNodes);
+      if (fresh) {
+        live.replaceChildren(...fresh.childNodes);
+        localTimes(live);
+      }
     });
   }
 
@@ -312,6 +323,7 @@
       const status = document.getElementById('key-status');
       if (status) status.textContent = error.message;
     });
+    localTimes(document);
     listen();
   }
 
