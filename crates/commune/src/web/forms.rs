@@ -208,10 +208,28 @@ pub async fn propose(
                 "a proposal stays open between one hour and a year".into(),
             ));
         }
+        // Admitting or removing a member: the constitution's method decides it.
+        let member = || -> Result<commune_core::MemberId, ApiError> {
+            fields
+                .required("member", "Member")?
+                .parse()
+                .map_err(|_| invalid("the member is not a public key (64 hex characters)".into()))
+        };
+        let action = match fields.get("action").unwrap_or("none") {
+            "none" => Action::None,
+            "admit" => Action::Admit { member: member()? },
+            "remove" => Action::Remove { member: member()? },
+            other => return Err(invalid(format!("no action called {other:?}"))),
+        };
+        if action != Action::None && method.is_some() {
+            return Err(invalid(
+                "admissions and removals are decided by the council's own method".into(),
+            ));
+        }
         Ok(Payload::Propose(payload::Propose {
             title: fields.required("title", "Title")?,
             text: fields.get("text").unwrap_or_default().trim().to_owned(),
-            action: Action::None,
+            action,
             method,
             options,
             quorum: None,
@@ -328,11 +346,21 @@ pub async fn close(
     .await
 }
 
+/// Joins with an invitation, or without one where the council admits openly or by vote
+/// (then the form names the `council`, and a vote may follow).
 pub async fn join(State(node): State<Shared>, posted: Posted) -> Answer {
     let fields = fields(posted)?;
-    let invitation = Invitation::from_text(&fields.required("invitation", "Invitation")?)
-        .map_err(|error| invalid(format!("this invitation does not work: {error}")))?;
-    let council = invitation.council;
+    let (council, invitation) = match fields.get("invitation").filter(|t| !t.trim().is_empty()) {
+        Some(text) => {
+            let invitation = Invitation::from_text(text)
+                .map_err(|error| invalid(format!("this invitation does not work: {error}")))?;
+            (invitation.council, Some(invitation))
+        }
+        None => (
+            parse(&fields.required("council", "Council")?, "council")?,
+            None,
+        ),
+    };
     draft(
         node,
         council,
@@ -341,7 +369,7 @@ pub async fn join(State(node): State<Shared>, posted: Posted) -> Answer {
         move |_, fields| {
             Ok(Payload::Join(payload::Join {
                 name: fields.required("name", "Your name in the council")?,
-                invitation: Some(invitation),
+                invitation,
             }))
         },
     )

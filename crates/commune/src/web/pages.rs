@@ -296,8 +296,21 @@ pub async fn council(
             @if member {
                 p.meta { "You are a member." }
                 p { a.button href={ "/c/" (council) "/new" } { "Put a question to the council" } }
+            } @else if me.is_some_and(|me| state.applicants.contains_key(&me)) {
+                p.meta { "You asked to join: the council decides." }
             } @else if me.is_some() {
-                p.meta { "You are not a member of this council. Ask a member for an invitation link." }
+                @match state.constitution.admission {
+                    Admission::Invitation => p.meta { "You are not a member of this council. Ask a member for an invitation link." },
+                    admission => {
+                        form method="post" action="/join" data-sign {
+                            input type="hidden" name="council" value=(council);
+                            label for="ask-name" { "Your name in the council" }
+                            input #ask-name name="name" required maxlength="100" autocomplete="nickname";
+                            button { @if admission == Admission::Open { "Sign and join" } @else { "Sign and ask to join" } }
+                            (status())
+                        }
+                    }
+                }
             }
             div #live {
                 h2 { "Open proposals" }
@@ -328,10 +341,31 @@ pub async fn council(
                         }
                     }
                 }
+                @if !state.applicants.is_empty() {
+                    h2 { "Asking to join" }
+                    ul.members {
+                        @for (key, applicant) in &state.applicants {
+                            li {
+                                (applicant.name) " " span.key title={ (key) } { (key.short()) }
+                                @if member {
+                                    (member_proposal(council, "admit", key, &format!("Admit {}", applicant.name), "Propose to admit"))
+                                }
+                            }
+                        }
+                    }
+                }
                 h2 { "Members (" (members.len()) ")" }
                 ul.members {
                     @for (key, name) in &members {
-                        li { (name) " " span.key title={ (key) } { (key.short()) } }
+                        li {
+                            (name) " " span.key title={ (key) } { (key.short()) }
+                            @if member && me != Some(**key) {
+                                details {
+                                    summary { "Propose to remove " (name) }
+                                    (member_proposal(council, "remove", key, &format!("Remove {name}"), "Sign and propose the removal"))
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -367,6 +401,28 @@ pub async fn council(
         },
         Some(council),
     ))
+}
+
+/// A one-button form that puts a member's admission or removal to the council, decided by
+/// the constitution's method for it, open for the shortest time the rules allow (and at
+/// least a day).
+fn member_proposal(
+    council: CouncilId,
+    action: &str,
+    member: &PublicKey,
+    title: &str,
+    button: &str,
+) -> Markup {
+    html! {
+        form.inline method="post" action={ "/c/" (council) "/proposals" } data-sign {
+            input type="hidden" name="action" value=(action);
+            input type="hidden" name="member" value=(member);
+            input type="hidden" name="title" value=(title);
+            input type="hidden" name="open_for" value="72";
+            button { (button) }
+            (status())
+        }
+    }
 }
 
 fn quorum_words(quorum: commune_core::tally::Quorum) -> String {

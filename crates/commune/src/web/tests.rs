@@ -566,3 +566,91 @@ async fn a_long_discussion_comes_in_pages_latest_first() {
     let (status, _) = get(&fixture, &format!("{page}?page=99")).await;
     assert_eq!(status, StatusCode::OK, "a page past the end shows the last");
 }
+
+#[tokio::test]
+async fn a_council_that_admits_by_vote_is_asked_and_decides_from_its_pages() {
+    let fixture = fixture();
+    let founder = Keypair::from_seed([11; 32]);
+    let constitution = commune_core::constitution::Constitution {
+        admission: commune_core::constitution::Admission::Vote,
+        ..Default::default()
+    };
+    let council = fixture
+        .node
+        .lock()
+        .unwrap()
+        .found(&founder, "Bakery workers", "Amina", constitution)
+        .unwrap()
+        .council();
+    let page = format!("/c/{council}");
+    let newcomer = Keypair::from_seed([12; 32]);
+    let viewed_by = |key: &Keypair| {
+        let request = Request::get(&page)
+            .header("cookie", format!("commune_member={}", key.public()))
+            .body(Body::empty())
+            .unwrap();
+        send(&fixture.node, request)
+    };
+    let (_, html) = viewed_by(&newcomer).await;
+    assert!(html.contains("Sign and ask to join"), "{html}");
+    act(
+        &fixture,
+        &newcomer,
+        "/join",
+        &format!("council={council}&name=Farid"),
+    )
+    .await;
+    let (_, html) = viewed_by(&founder).await;
+    assert!(html.contains("Asking to join") && html.contains("Propose to admit"));
+
+    // The form the page shows puts the admission to the council's own method (consent).
+    let proposal = act(
+        &fixture,
+        &founder,
+        &format!("/c/{council}/proposals"),
+        &format!(
+            "action=admit&member={}&title=Admit+Farid",
+            newcomer.public()
+        ),
+    )
+    .await;
+    let (_, html) = get(&fixture, &proposal).await;
+    assert!(html.contains("Farid becomes a member.") && html.contains("consent"));
+    act(
+        &fixture,
+        &founder,
+        &format!("{proposal}/ballot"),
+        "position=agree",
+    )
+    .await;
+    act(&fixture, &founder, &format!("{proposal}/close"), "").await;
+    let (_, html) = viewed_by(&founder).await;
+    assert!(html.contains("Members (2)") && html.contains("Propose to remove Farid"));
+
+    // A removal names its member, and may not pick its own method.
+    let (status, refused) = post_form(
+        &fixture,
+        &format!("/c/{council}/proposals"),
+        &format!(
+            "action=remove&member={}&title=Remove&method=majority&author={}",
+            newcomer.public(),
+            founder.public()
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let removal = act(
+        &fixture,
+        &founder,
+        &format!("/c/{council}/proposals"),
+        &format!(
+            "action=remove&member={}&title=Remove+Farid&open_for=72",
+            newcomer.public()
+        ),
+    )
+    .await;
+    let (_, html) = get(&fixture, &removal).await;
+    assert!(
+        html.contains("Farid is removed from the council.") && html.contains("removal question")
+    );
+}
