@@ -55,19 +55,34 @@ impl Invitation {
         nonce: [u8; 16],
         expires_ms: u64,
     ) -> Invitation {
-        let mut invitation = Invitation {
-            council,
-            council_name,
-            inviter: inviter.public(),
-            nonce,
-            expires_ms,
-            signature: [0; 64],
-        };
+        let mut invitation =
+            Invitation::unsigned(council, council_name, inviter.public(), nonce, expires_ms);
         invitation.signature = inviter.sign(&invitation.signed_message()).0;
         invitation
     }
 
-    fn signed_message(&self) -> Vec<u8> {
+    /// An invitation whose signature is still zero, for an inviter whose key is elsewhere
+    /// (a browser): they sign [`Invitation::signed_message`] and fill in `signature`.
+    pub fn unsigned(
+        council: CouncilId,
+        council_name: String,
+        inviter: PublicKey,
+        nonce: [u8; 16],
+        expires_ms: u64,
+    ) -> Invitation {
+        Invitation {
+            council,
+            council_name,
+            inviter,
+            nonce,
+            expires_ms,
+            signature: [0; 64],
+        }
+    }
+
+    /// The message the inviter signs: the domain and the CBOR of every field but the
+    /// signature.
+    pub fn signed_message(&self) -> Vec<u8> {
         let mut message = DOMAIN.to_vec();
         let unsigned = (
             self.council,

@@ -12,6 +12,8 @@ use proptest::prelude::*;
 
 #[path = "core/methods.rs"]
 mod methods;
+#[path = "core/sync.rs"]
+mod sync;
 
 /// A little world of members writing one council's log, each from their own view.
 struct Sim {
@@ -663,5 +665,3 @@ fn the_core_does_no_io() {
         }
     }
 }
-
-mod sync;

@@ -9,6 +9,7 @@ mod demo;
 mod node;
 mod server;
 mod transport;
+mod web;
 
 use clap::Parser;
 

@@ -38,6 +38,33 @@ pub struct Node {
     /// The store's data version when `folds` was last known fresh: another process (a CLI
     /// command beside `commune serve`) may have written since.
     seen_version: u64,
+    /// Tells listeners (live web pages) which council just took a new event.
+    changes: tokio::sync::broadcast::Sender<CouncilId>,
+}
+
+/// An event from outside that does not build on the council's current heads: its author
+/// drafted it before another event arrived, and should draft it again.
+#[derive(Debug)]
+pub struct StaleHeads;
+
+impl std::fmt::Display for StaleHeads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "the event is refused: it must build on the council's current heads (the council \
+             moved on while it was signed: draft it again, or sync first)",
+        )
+    }
+}
+
+impl std::error::Error for StaleHeads {}
+
+/// What became of an event submitted from outside.
+#[derive(Debug)]
+pub enum Submitted {
+    /// The event is new and now in the log.
+    Recorded(Event),
+    /// The node already held these exact bytes: nothing was written.
+    AlreadyRecorded(Event),
 }
 
 impl std::fmt::Debug for Node {
@@ -152,6 +179,7 @@ impl Node {
             store,
             folds: HashMap::new(),
             seen_version,
+            changes: tokio::sync::broadcast::channel(64).0,
         })
     }
 
@@ -317,16 +345,8 @@ impl Node {
         founder_name: &str,
         constitution: Constitution,
     ) -> Result<Event> {
-        constitution
-            .check()
-            .map_err(|error| anyhow!("the constitution does not work: {error}"))?;
-        let body = Payload::Found(payload::Found {
-            name: name.to_owned(),
-            constitution,
-            founder_name: founder_name.to_owned(),
-        });
-        let event =
-            Unsigned::genesis(keypair.public(), now_ms(), body.kind(), body.encode()).sign(keypair);
+        let event = draft_found(keypair.public(), name, founder_name, constitution, now_ms())?
+            .sign(keypair);
         self.commit(event.council(), event)
     }
 
@@ -395,11 +415,11 @@ impl Node {
     }
 
     /// Takes a signed event from outside (the HTTP API): checks it, then commits it.
-    pub fn submit(&mut self, bytes: &[u8]) -> Result<Event> {
+    pub fn submit(&mut self, bytes: &[u8]) -> Result<Submitted> {
         let event = Event::decode_verified(bytes)
             .map_err(|error| anyhow!("the event is refused: {error}"))?;
         if self.store.has(event.id)? {
-            return Ok(event);
+            return Ok(Submitted::AlreadyRecorded(event));
         }
         let council = event.council();
         let on_heads = event.unsigned.is_genesis() || {
@@ -412,11 +432,9 @@ impl Node {
             max_depth.is_some_and(|depth| event.unsigned.depth > depth)
         };
         if !on_heads {
-            bail!(
-                "the event is refused: it must build on the council's current heads (sync first)"
-            );
+            return Err(StaleHeads.into());
         }
-        self.commit(council, event)
+        self.commit(council, event).map(Submitted::Recorded)
     }
 
     /// Appends an event the fold accepts, and refreshes the projection. Nothing is written
@@ -439,7 +457,19 @@ impl Node {
         }
         self.save_projection(council, &folded)?;
         self.folds.insert(council, Arc::new(folded));
+        // Nobody listening is not an error.
+        let _ = self.changes.send(council);
         Ok(event)
+    }
+
+    /// Listens for the councils that take new events from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<CouncilId> {
+        self.changes.subscribe()
+    }
+
+    /// Ends every listener's stream (at shutdown, so that live pages let the server stop).
+    pub fn close_subscriptions(&mut self) {
+        self.changes = tokio::sync::broadcast::channel(64).0;
     }
 
     fn save_projection(&mut self, council: CouncilId, folded: &Folded) -> Result<()> {
@@ -460,17 +490,29 @@ impl Node {
         council: CouncilId,
         valid_ms: u64,
     ) -> Result<Invitation> {
+        let mut invitation = self.draft_invitation(council, keypair.public(), valid_ms)?;
+        invitation.signature = keypair.sign(&invitation.signed_message()).0;
+        Ok(invitation)
+    }
+
+    /// An unsigned invitation from `inviter`, which must be a member: its holder signs it.
+    pub fn draft_invitation(
+        &mut self,
+        council: CouncilId,
+        inviter: PublicKey,
+        valid_ms: u64,
+    ) -> Result<Invitation> {
         let folded = self.fold(council)?;
-        if !folded.state.members.contains_key(&keypair.public()) {
+        if !folded.state.members.contains_key(&inviter) {
             bail!(
                 "only a member can invite, and you are not a member of {}",
                 folded.state.name
             );
         }
-        Ok(Invitation::new(
+        Ok(Invitation::unsigned(
             council,
             folded.state.name.clone(),
-            keypair,
+            inviter,
             random_bytes(),
             now_ms().saturating_add(valid_ms),
         ))
@@ -576,6 +618,8 @@ impl Node {
             self.folds.remove(council);
             let folded = self.fold(*council)?;
             self.save_projection(*council, &folded)?;
+            // Live pages show what sync and bundles bring, as they show local acts.
+            let _ = self.changes.send(*council);
         }
         Ok(())
     }
@@ -621,6 +665,25 @@ pub fn verify_decoded(events: Vec<Event>, invalid: &mut Vec<String>) -> Vec<Even
         }
     }
     verified
+}
+
+/// The genesis event `author` would sign to found a council.
+pub fn draft_found(
+    author: PublicKey,
+    name: &str,
+    founder_name: &str,
+    constitution: Constitution,
+    now: u64,
+) -> Result<Unsigned> {
+    constitution
+        .check()
+        .map_err(|error| anyhow!("the constitution does not work: {error}"))?;
+    let body = Payload::Found(payload::Found {
+        name: name.to_owned(),
+        constitution,
+        founder_name: founder_name.to_owned(),
+    });
+    Ok(Unsigned::genesis(author, now, body.kind(), body.encode()))
 }
 
 /// Folds a council's events as the store holds them, and `extra` after them.

@@ -18,7 +18,7 @@ use commune_core::{CouncilId, EventId, Payload, PublicKey};
 use serde::Deserialize;
 
 use crate::cli::Invocation;
-use crate::node::{Node, now_ms};
+use crate::node::{Node, StaleHeads, Submitted, now_ms};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -69,9 +69,14 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "no identity to sign sync requests with: not syncing with peers"),
         }
+        let live = node.clone();
         axum::serve(listener, router(node))
-            .with_graceful_shutdown(async {
+            .with_graceful_shutdown(async move {
                 let _ = tokio::signal::ctrl_c().await;
+                // Live pages hold their streams open; ending them lets the server stop.
+                live.lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .close_subscriptions();
             })
             .await
             .context("the server stopped")
@@ -80,6 +85,7 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
 
 pub fn router(node: Shared) -> Router {
     Router::new()
+        .merge(crate::web::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/councils", get(councils))
         .route("/api/councils/{council}", get(council))
@@ -90,6 +96,8 @@ pub fn router(node: Shared) -> Router {
         .route("/api/councils/{council}/rejections", get(rejections))
         .route("/api/councils/{council}/drafts", post(draft))
         .route("/api/events", post(submit))
+        .route("/api/openapi.json", get(crate::web::openapi::document))
+        .layer(axum::middleware::from_fn(crate::web::guard::same_origin))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .merge(crate::transport::routes::router())
         .with_state(node)
@@ -105,11 +113,11 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn bad_request(error: anyhow::Error) -> ApiError {
+pub(crate) fn bad_request(error: anyhow::Error) -> ApiError {
     ApiError(StatusCode::UNPROCESSABLE_ENTITY, format!("{error:#}"))
 }
 
-fn not_found(error: anyhow::Error) -> ApiError {
+pub(crate) fn not_found(error: anyhow::Error) -> ApiError {
     ApiError(StatusCode::NOT_FOUND, format!("{error:#}"))
 }
 
@@ -141,7 +149,13 @@ pub(crate) async fn with_node<T: Send + 'static>(
     })?
 }
 
-async fn councils(State(node): State<Shared>) -> Result<Json<serde_json::Value>, ApiError> {
+/// The councils this node holds.
+#[utoipa::path(get, path = "/api/councils", responses(
+    (status = 200, description = "`[{id, name, members, open_proposals, events}]`", body = Object),
+))]
+pub(crate) async fn councils(
+    State(node): State<Shared>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     with_node(node, |node| {
         let list = node.councils().map_err(internal)?;
         Ok(Json(
@@ -159,7 +173,15 @@ pub(crate) fn internal(error: anyhow::Error) -> ApiError {
     )
 }
 
-async fn council(
+/// A council's whole folded state and its state hash.
+#[utoipa::path(get, path = "/api/councils/{council}",
+    params(("council" = String, Path, description = "The council id (64 hex characters)")),
+    responses(
+        (status = 200, description = "`{state, state_hash}`", body = Object),
+        (status = 400, description = "Not a council id", body = Object),
+        (status = 404, description = "No such council on this node", body = Object),
+    ))]
+pub(crate) async fn council(
     State(node): State<Shared>,
     Path(council): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -174,7 +196,18 @@ async fn council(
     .await
 }
 
-async fn proposal(
+/// One proposal, with its running tally while it is open.
+#[utoipa::path(get, path = "/api/councils/{council}/proposals/{proposal}",
+    params(
+        ("council" = String, Path, description = "The council id"),
+        ("proposal" = String, Path, description = "The proposal id (the id of its event)"),
+    ),
+    responses(
+        (status = 200, description = "`{proposal, running_tally}` (`running_tally` is null once decided)", body = Object),
+        (status = 400, description = "Not an id", body = Object),
+        (status = 404, description = "No such council or proposal", body = Object),
+    ))]
+pub(crate) async fn proposal(
     State(node): State<Shared>,
     Path((council, proposal)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -196,7 +229,14 @@ async fn proposal(
     .await
 }
 
-async fn rejections(
+/// The events the council's fold ignored, each with its reason.
+#[utoipa::path(get, path = "/api/councils/{council}/rejections",
+    params(("council" = String, Path, description = "The council id")),
+    responses(
+        (status = 200, description = "`[{event, kind, author, reason}]`", body = Object),
+        (status = 404, description = "No such council", body = Object),
+    ))]
+pub(crate) async fn rejections(
     State(node): State<Shared>,
     Path(council): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -208,14 +248,27 @@ async fn rejections(
     .await
 }
 
-#[derive(Debug, Deserialize)]
-struct DraftRequest {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct DraftRequest {
+    /// The author's public key (64 hex characters).
+    #[schema(value_type = String)]
     author: PublicKey,
+    /// The act, as `commune_core::Payload` in JSON: `{"kind": "ballot", ...}`.
+    #[schema(value_type = Object)]
     payload: Payload,
 }
 
 /// The unsigned event a client should sign: the bytes to sign and the fields.
-async fn draft(
+#[utoipa::path(post, path = "/api/councils/{council}/drafts",
+    params(("council" = String, Path, description = "The council id")),
+    request_body = DraftRequest,
+    responses(
+        (status = 200, description = "`{signing_message, seq, depth, time_ms, parents, kind, body}`: sign `signing_message` (hex) and build the event as docs/event-format.md says", body = Object),
+        (status = 400, description = "Malformed JSON", body = Object),
+        (status = 404, description = "No such council", body = Object),
+        (status = 422, description = "A payload that is not an act", body = Object),
+    ))]
+pub(crate) async fn draft(
     State(node): State<Shared>,
     Path(council): Path<String>,
     request: Result<Json<DraftRequest>, axum::extract::rejection::JsonRejection>,
@@ -226,17 +279,22 @@ async fn draft(
         let unsigned = node
             .draft(council, request.author, &request.payload, now_ms())
             .map_err(not_found)?;
-        Ok(Json(serde_json::json!({
-            "signing_message": data_encoding::HEXLOWER.encode(&unsigned.signing_message()),
-            "seq": unsigned.seq,
-            "depth": unsigned.depth,
-            "time_ms": unsigned.time_ms,
-            "parents": unsigned.parents,
-            "kind": unsigned.kind,
-            "body": data_encoding::HEXLOWER.encode(unsigned_body(&unsigned)),
-        })))
+        Ok(Json(draft_json(&unsigned)))
     })
     .await
+}
+
+/// A draft as clients get it: the bytes to sign (hex) and the event's fields.
+pub(crate) fn draft_json(unsigned: &commune_core::Unsigned) -> serde_json::Value {
+    serde_json::json!({
+        "signing_message": data_encoding::HEXLOWER.encode(&unsigned.signing_message()),
+        "seq": unsigned.seq,
+        "depth": unsigned.depth,
+        "time_ms": unsigned.time_ms,
+        "parents": unsigned.parents,
+        "kind": unsigned.kind,
+        "body": data_encoding::HEXLOWER.encode(unsigned_body(unsigned)),
+    })
 }
 
 fn unsigned_body(unsigned: &commune_core::Unsigned) -> &[u8] {
@@ -246,13 +304,24 @@ fn unsigned_body(unsigned: &commune_core::Unsigned) -> &[u8] {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct SubmitRequest {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct SubmitRequest {
     /// The signed event's bytes, in hex.
     event: String,
 }
 
-async fn submit(
+/// Verifies, folds and stores a signed event.
+#[utoipa::path(post, path = "/api/events",
+    request_body = SubmitRequest,
+    responses(
+        (status = 201, description = "`{event, council}`: recorded", body = Object),
+        (status = 400, description = "Malformed JSON, or not hex", body = Object),
+        (status = 403, description = "Posted from another site's page", body = Object),
+        (status = 409, description = "Already recorded: nothing changed; or `{error, redraft: true}`: the council moved on while the event was signed, so draft and sign it again", body = Object),
+        (status = 413, description = "Too large", body = Object),
+        (status = 422, description = "Refused: bad or missing signature, not canonical, not authorised, …", body = Object),
+    ))]
+pub(crate) async fn submit(
     State(node): State<Shared>,
     request: Result<Json<SubmitRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
@@ -260,18 +329,30 @@ async fn submit(
     let bytes = data_encoding::HEXLOWER_PERMISSIVE
         .decode(request.event.as_bytes())
         .map_err(|_| ApiError(StatusCode::BAD_REQUEST, "the event is not hex".into()))?;
-    with_node(node, move |node| {
-        let event = node.submit(&bytes).map_err(bad_request)?;
-        Ok((
+    with_node(node, move |node| match node.submit(&bytes) {
+        // Drafting again is the fix, so say so in a field a program can read.
+        Err(error) if error.is::<StaleHeads>() => Ok((
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({ "error": format!("{error:#}"), "redraft": true })),
+        )),
+        Err(error) => Err(bad_request(error)),
+        Ok(Submitted::Recorded(event)) => Ok((
             StatusCode::CREATED,
             Json(serde_json::json!({ "event": event.id, "council": event.council() })),
-        ))
+        )),
+        Ok(Submitted::AlreadyRecorded(event)) => Err(ApiError(
+            StatusCode::CONFLICT,
+            format!(
+                "event {} is already recorded: a signed act counts once, and sending it again changes nothing",
+                event.id
+            ),
+        )),
     })
     .await
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use axum::body::Body;
     use axum::http::Request;
     use commune_core::constitution::Constitution;
@@ -280,14 +361,15 @@ mod tests {
 
     use super::*;
 
-    struct Fixture {
+    /// A node in a temporary directory with one council, founded by `keypair`.
+    pub(crate) struct Fixture {
         _dir: tempfile::TempDir,
-        node: Shared,
-        keypair: Keypair,
-        council: CouncilId,
+        pub(crate) node: Shared,
+        pub(crate) keypair: Keypair,
+        pub(crate) council: CouncilId,
     }
 
-    fn fixture() -> Fixture {
+    pub(crate) fn fixture() -> Fixture {
         let dir = tempfile::TempDir::new().unwrap();
         let (mut node, _) = Node::init(dir.path(), "me").unwrap();
         let keypair = node.identity("me").unwrap();
@@ -303,7 +385,17 @@ mod tests {
         }
     }
 
-    async fn call(
+    /// Sends a request through the whole router; returns the status and the body as text.
+    pub(crate) async fn send(node: &Shared, request: Request<Body>) -> (StatusCode, String) {
+        let response = router(node.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    pub(crate) async fn call(
         node: &Shared,
         method: &str,
         uri: &str,
@@ -315,24 +407,20 @@ mod tests {
             .header("content-type", "application/json")
             .body(body)
             .unwrap();
-        let response = router(node.clone()).oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
+        let (status, text) = send(node, request).await;
         (
             status,
-            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
         )
     }
 
     /// Posts signed event bytes to `/api/events`.
-    async fn submit(node: &Shared, bytes: &[u8]) -> (StatusCode, serde_json::Value) {
+    pub(crate) async fn submit(node: &Shared, bytes: &[u8]) -> (StatusCode, serde_json::Value) {
         let body = serde_json::json!({ "event": data_encoding::HEXLOWER.encode(bytes) });
         call(node, "POST", "/api/events", Body::from(body.to_string())).await
     }
 
-    fn event_count(fixture: &Fixture) -> u64 {
+    pub(crate) fn event_count(fixture: &Fixture) -> u64 {
         fixture
             .node
             .lock()

@@ -1,5 +1,10 @@
 //! Integration tests: the real `commune` binary on temporary data directories.
 
+#[path = "cli/browser.rs"]
+mod browser;
+#[path = "cli/sync.rs"]
+mod sync;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -76,6 +81,32 @@ impl TestNode {
 
     fn log_len(&self, council: &str) -> usize {
         self.ok(&["log", council]).as_array().unwrap().len()
+    }
+
+    /// Starts `commune serve` on a free loopback port; returns the server and its address.
+    fn serve(&self) -> (Server, String) {
+        let mut child = self
+            .command(&["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let address = line.trim().rsplit("http://").next().unwrap().to_owned();
+        (Server(child), address)
+    }
+}
+
+/// A running `commune serve`, stopped when dropped (also when a test fails).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -364,17 +395,7 @@ fn http_get(address: &str, path: &str) -> (u16, String) {
 fn serve_answers_on_loopback() {
     let node = TestNode::new();
     let council = council_of_two(&node);
-    let mut server = node
-        .command(&["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line.trim().rsplit("http://").next().unwrap().to_owned();
+    let (_server, address) = node.serve();
     let (status, body) = http_get(&address, "/healthz");
     assert_eq!((status, body.as_str()), (200, "ok"));
     let (status, body) = http_get(&address, &format!("/api/councils/{council}"));
@@ -383,8 +404,6 @@ fn serve_answers_on_loopback() {
     assert_eq!(state["state"]["name"], "Strike committee");
     let (status, _) = http_get(&address, "/api/councils/nonsense");
     assert_eq!(status, 400);
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
 
 /// `kill -9` during a burst of writes: every event acknowledged before the kill is in the log
@@ -666,5 +685,3 @@ fn a_ranked_decision_is_exported_and_recounted() {
         assert_eq!(recounted, expected, "{format}");
     }
 }
-
-mod sync;

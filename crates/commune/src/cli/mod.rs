@@ -92,6 +92,8 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Measure sync between two nodes against the negentropy anchor, and bundle import
     BenchSync(crate::bench_sync::BenchSyncArgs),
+    /// Measure the web pages and ballots under load (see docs/benchmarks.md)
+    BenchWeb(crate::web::bench::BenchWebArgs),
 }
 
 /// What every command gets.
@@ -155,6 +157,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo => crate::demo::run(&invocation),
         Command::Bench(args) => crate::bench::run(&invocation, args),
         Command::BenchSync(args) => crate::bench_sync::run(&invocation, args),
+        Command::BenchWeb(args) => crate::web::bench::run(&invocation, args),
     }
 }
 

@@ -1,0 +1,32 @@
+//! Live updates by Server-Sent Events: a page of a council listens, and when the council
+//! takes a new event (a ballot, a comment, a close) the script fetches the page again and
+//! swaps its live part. The stream says only *that* something changed, never what: nothing
+//! leaks that the page itself would not show.
+
+use std::convert::Infallible;
+
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use commune_core::CouncilId;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::{Stream, StreamExt as _};
+
+use crate::server::{ApiError, Shared, not_found, parse, with_node};
+
+pub async fn changes(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let council: CouncilId = parse(&council, "council")?;
+    let receiver = with_node(node, move |node| {
+        node.fold(council).map_err(not_found)?;
+        Ok(node.subscribe())
+    })
+    .await?;
+    // A listener that fell behind has missed changes: telling it one happened is enough.
+    let stream = BroadcastStream::new(receiver)
+        .filter(move |changed| changed.as_ref().map_or(true, |id| *id == council))
+        // An event with no data is not dispatched by browsers: say which council changed.
+        .map(move |_| Ok(Event::default().event("change").data(council.to_string())));
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

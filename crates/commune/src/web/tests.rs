@@ -1,0 +1,656 @@
+//! Router tests of the web app, without a browser: pages, form drafts signed the way the
+//! signing script signs them, and hostile input (the browser story is in tests/cli/).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use commune_core::{CouncilId, EventId, Keypair};
+use serde_json::Value;
+use tokio_stream::StreamExt as _;
+use tower::ServiceExt as _;
+
+use crate::server::tests::{Fixture, call, event_count, fixture, send, submit};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+async fn get(fixture: &Fixture, uri: &str) -> (StatusCode, String) {
+    let request = Request::get(uri).body(Body::empty()).unwrap();
+    send(&fixture.node, request).await
+}
+
+/// Posts a form as the signing script does (same origin, asking for JSON).
+async fn post_form(fixture: &Fixture, uri: &str, form: &str) -> (StatusCode, Value) {
+    let request = Request::post(uri)
+        .header("content-type", FORM)
+        .header("accept", "application/json")
+        .header("host", "127.0.0.1:7878")
+        .header("origin", "http://127.0.0.1:7878")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(form.to_owned()))
+        .unwrap();
+    let (status, text) = send(&fixture.node, request).await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Signs a draft and builds the event the way `sign.js` does.
+fn sign_like_the_script(draft: &Value, keypair: &Keypair) -> Vec<u8> {
+    let message = data_encoding::HEXLOWER
+        .decode(draft["signing_message"].as_str().unwrap().as_bytes())
+        .unwrap();
+    assert_eq!(&message[..17], b"commune/event/v1\0");
+    assert_eq!(message[17], 0x8a);
+    let event = super::assemble_event(&message, &keypair.sign(&message));
+    // The script's bytes are the event the core itself would sign.
+    let decoded = commune_core::Event::decode_verified(&event).unwrap();
+    assert_eq!(decoded.unsigned.signing_message(), message);
+    event
+}
+
+/// Drafts an act through a page's form, signs it, submits it; returns the page to go to.
+async fn act(fixture: &Fixture, keypair: &Keypair, uri: &str, form: &str) -> String {
+    let form = format!("{form}&author={}", keypair.public());
+    let (status, draft) = post_form(fixture, uri, &form).await;
+    assert_eq!(status, StatusCode::OK, "{uri}: {draft}");
+    let (status, done) = submit(&fixture.node, &sign_like_the_script(&draft, keypair)).await;
+    assert_eq!(status, StatusCode::CREATED, "{uri}: {done}");
+    draft["next"]
+        .as_str()
+        .unwrap()
+        .replace("{event}", done["event"].as_str().unwrap())
+        .replace("{council}", done["council"].as_str().unwrap())
+}
+
+async fn open_proposal(fixture: &Fixture, form: &str) -> String {
+    act(
+        fixture,
+        &fixture.keypair,
+        &format!("/c/{}/proposals", fixture.council),
+        form,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_council_is_run_through_its_pages() {
+    let fixture = fixture();
+    let council = fixture.council;
+    let (status, home) = get(&fixture, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(home.contains("Mutual aid"), "{home}");
+
+    let page = open_proposal(
+        &fixture,
+        "title=Which+day+for+the+market%3F&text=We+need+a+day.&method=approval\
+         &options=Saturday%0D%0ASunday%0D%0AWednesday&winners=1&open_for=24",
+    )
+    .await;
+    assert!(page.starts_with(&format!("/c/{council}/p/")), "{page}");
+    let (status, html) = get(&fixture, &page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Which day for the market?"));
+    assert!(
+        !html.contains("<form"),
+        "no forms for an unknown reader: {html}"
+    );
+    let as_member = |uri: &str| {
+        let request = Request::get(uri)
+            .header(
+                "cookie",
+                format!("commune_member={}", fixture.keypair.public()),
+            )
+            .body(Body::empty())
+            .unwrap();
+        send(&fixture.node, request)
+    };
+    let (_, html) = as_member(&page).await;
+    assert!(html.contains(r#"name="approve" value="2""#), "{html}");
+
+    // Approval ballots carry every checked option.
+    act(
+        &fixture,
+        &fixture.keypair,
+        &format!("{page}/ballot"),
+        "approve=2&approve=0",
+    )
+    .await;
+    act(
+        &fixture,
+        &fixture.keypair,
+        &format!("{page}/comment"),
+        "text=Saturday+suits+the+farmers.",
+    )
+    .await;
+    let (_, html) = get(&fixture, &page).await;
+    assert!(html.contains("Saturday suits the farmers."));
+    assert!(html.contains("Who voted (1 of 1)"), "{html}");
+
+    // The viewer's own ballot shows when the page knows who is looking.
+    let (_, html) = as_member(&page).await;
+    assert!(
+        html.contains("Your ballot: <strong>approves Saturday, Wednesday</strong>"),
+        "{html}"
+    );
+
+    act(&fixture, &fixture.keypair, &format!("{page}/close"), "").await;
+    let (_, html) = get(&fixture, &page).await;
+    assert!(html.contains("Result: passed: chose"), "{html}");
+    assert!(html.contains("How this was counted"));
+    let (status, html) = get(&fixture, &format!("/c/{council}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Decided") && html.contains("Which day for the market?"));
+    let (status, html) = get(&fixture, &format!("/c/{council}/new")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("How should the council decide?"));
+}
+
+#[tokio::test]
+async fn a_council_is_founded_and_joined_by_invitation_from_forms() {
+    let fixture = fixture();
+    let founder = Keypair::from_seed([3; 32]);
+    let page = act(
+        &fixture,
+        &founder,
+        "/found",
+        "name=Tenants+of+No.+9&your_name=Rosa",
+    )
+    .await;
+    let council: CouncilId = page.strip_prefix("/c/").unwrap().parse().unwrap();
+    let (_, html) = get(&fixture, &page).await;
+    assert!(html.contains("Tenants of No. 9") && html.contains("Rosa"));
+
+    // Rosa's browser signs an invitation; the node checks and prints it.
+    let (status, draft) = post_form(
+        &fixture,
+        &format!("/c/{council}/invitations"),
+        &format!("author={}", founder.public()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{draft}");
+    let message = data_encoding::HEXLOWER
+        .decode(draft["signing_message"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let mut invitation = draft["invitation"].clone();
+    invitation["signature"] = data_encoding::HEXLOWER
+        .encode(&Keypair::from_seed([4; 32]).sign(&message).0)
+        .into();
+    let seal = |invitation: &Value| {
+        Body::from(serde_json::json!({ "invitation": invitation }).to_string())
+    };
+    let (status, refused) = call(&fixture.node, "POST", "/invitations", seal(&invitation)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    invitation["signature"] = data_encoding::HEXLOWER
+        .encode(&founder.sign(&message).0)
+        .into();
+    let (status, sealed) = call(&fixture.node, "POST", "/invitations", seal(&invitation)).await;
+    assert_eq!(status, StatusCode::OK, "{sealed}");
+    let link = sealed["link"].as_str().unwrap();
+    let (status, html) = get(&fixture, link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Join Tenants of No. 9") && html.contains("Rosa invites you"));
+
+    let newcomer = Keypair::from_seed([5; 32]);
+    let text = sealed["text"].as_str().unwrap();
+    act(
+        &fixture,
+        &newcomer,
+        "/join",
+        &format!("invitation={text}&name=Idris"),
+    )
+    .await;
+    let (_, html) = get(&fixture, &page).await;
+    assert!(
+        html.contains("Members (2)") && html.contains("Idris"),
+        "{html}"
+    );
+
+    // Once used, the invitation is spent: the fold refuses a second join with it.
+    let (status, draft) = post_form(
+        &fixture,
+        "/join",
+        &format!(
+            "invitation={text}&name=Mallory&author={}",
+            Keypair::from_seed([6; 32]).public()
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, refused) = submit(
+        &fixture.node,
+        &sign_like_the_script(&draft, &Keypair::from_seed([6; 32])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+}
+
+/// The node cannot be made to record a member's act without that member's signature.
+#[tokio::test]
+async fn acts_without_their_members_signature_are_refused_and_nothing_is_stored() {
+    let fixture = fixture();
+    let member = &fixture.keypair;
+    let form = format!(
+        "title=Spend+the+funds&method=majority&open_for=24&author={}",
+        member.public()
+    );
+    let (_, draft) = post_form(
+        &fixture,
+        &format!("/c/{}/proposals", fixture.council),
+        &form,
+    )
+    .await;
+    let signed = sign_like_the_script(&draft, member);
+    let before = event_count(&fixture);
+    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+    // Signed by someone else, in the member's name.
+    let message = data_encoding::HEXLOWER
+        .decode(draft["signing_message"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let forger = Keypair::from_seed([8; 32]);
+    let forged = super::assemble_event(&message, &forger.sign(&message));
+    cases.push(("another key's signature", forged));
+    let at = signed.len() - 64;
+    // No signature: zeros.
+    let mut zeros = signed.clone();
+    zeros[at..].fill(0);
+    cases.push(("a zero signature", zeros));
+    // No signature at all: the envelope without its last element.
+    let mut missing = signed[..at - 2].to_vec();
+    missing[0] = 0x8a;
+    cases.push(("no signature field", missing));
+    for (what, bytes) in cases {
+        let (status, answer) = submit(&fixture.node, &bytes).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains("refused"),
+            "{what}: {answer}"
+        );
+        assert_eq!(event_count(&fixture), before, "{what} wrote nothing");
+    }
+    let (status, _) = submit(&fixture.node, &signed).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // The same signed act again: a clear conflict, and still one event.
+    let (status, answer) = submit(&fixture.node, &signed).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("already recorded")
+    );
+    assert_eq!(event_count(&fixture), before + 1);
+}
+
+/// Two members sign drafts on the same heads: the first lands, the second is asked to draft
+/// again (the signing script does so by itself) and nothing of it is stored.
+#[tokio::test]
+async fn an_act_signed_on_old_heads_is_sent_back_to_be_drafted_again() {
+    let fixture = fixture();
+    let uri = format!("/c/{}/proposals", fixture.council);
+    let form = |title: &str| {
+        format!(
+            "title={title}&method=majority&author={}",
+            fixture.keypair.public()
+        )
+    };
+    let (_, first) = post_form(&fixture, &uri, &form("First")).await;
+    let (_, second) = post_form(&fixture, &uri, &form("Second")).await;
+    let (status, _) = submit(
+        &fixture.node,
+        &sign_like_the_script(&first, &fixture.keypair),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let before = event_count(&fixture);
+    let (status, answer) = submit(
+        &fixture.node,
+        &sign_like_the_script(&second, &fixture.keypair),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["redraft"], true, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("draft it again"));
+    assert_eq!(event_count(&fixture), before);
+}
+
+#[tokio::test]
+async fn bad_form_posts_get_clear_client_errors_and_store_nothing() {
+    let fixture = fixture();
+    let council = fixture.council;
+    let proposal = open_proposal(&fixture, "title=Paint+it&method=majority").await;
+    let before = event_count(&fixture);
+    let author = fixture.keypair.public();
+    let cases = [
+        // A form that says nothing a method understands.
+        (
+            format!("{proposal}/ballot"),
+            format!("vote=maybe&author={author}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not a vote",
+        ),
+        (
+            format!("/c/{council}/proposals"),
+            format!("title=&author={author}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "fill in “Title”",
+        ),
+        (
+            format!("/c/{council}/proposals"),
+            format!("title=x&method=approval&options=one&author={author}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "at least two options",
+        ),
+        (
+            format!("/c/{council}/proposals"),
+            format!("title=x&open_for=99999999&author={author}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between one hour and a year",
+        ),
+        (
+            format!("/c/{council}/p/{}/ballot", EventId([9; 32])),
+            format!("vote=yes&author={author}"),
+            StatusCode::NOT_FOUND,
+            "no proposal",
+        ),
+        (
+            format!("/c/{}/proposals", CouncilId([9; 32])),
+            format!("title=x&author={author}"),
+            StatusCode::NOT_FOUND,
+            "no council",
+        ),
+        (
+            "/c/nonsense/proposals".to_owned(),
+            format!("title=x&author={author}"),
+            StatusCode::BAD_REQUEST,
+            "not a council id",
+        ),
+        (
+            format!("/c/{council}/proposals"),
+            "title=x&author=me".to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not a public key",
+        ),
+        (
+            "/join".to_owned(),
+            format!("invitation=commune-invite-aaaa&name=x&author={author}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "does not work",
+        ),
+    ];
+    for (uri, form, expected, message) in cases {
+        let (status, answer) = post_form(&fixture, &uri, &form).await;
+        assert_eq!(status, expected, "{uri} {form}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(message),
+            "{uri} {form}: {answer}"
+        );
+    }
+
+    // Without the signing script there is no author: the page says what acting needs.
+    let request = Request::post(format!("{proposal}/ballot"))
+        .header("content-type", FORM)
+        .body(Body::from("vote=yes"))
+        .unwrap();
+    let (status, html) = send(&fixture.node, request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("Signing needs JavaScript"), "{html}");
+
+    // Not a form at all, and far too large a form.
+    let request = Request::post(format!("{proposal}/comment"))
+        .header("content-type", "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, _) = send(&fixture.node, request).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let huge = format!("text={}&author={author}", "a".repeat(1 << 20));
+    let (status, _) = post_form(&fixture, &format!("{proposal}/comment"), &huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(event_count(&fixture), before);
+}
+
+#[tokio::test]
+async fn posts_from_another_site_are_refused() {
+    let fixture = fixture();
+    let author = fixture.keypair.public();
+    let (_, draft) = post_form(
+        &fixture,
+        &format!("/c/{}/proposals", fixture.council),
+        &format!("title=Sneaky&author={author}"),
+    )
+    .await;
+    let signed = sign_like_the_script(&draft, &fixture.keypair);
+    let before = event_count(&fixture);
+    let hostile = [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ];
+    for (name, value) in hostile {
+        for (uri, content_type, body) in [
+            (
+                "/api/events".to_owned(),
+                "application/json",
+                serde_json::json!({ "event": data_encoding::HEXLOWER.encode(&signed) }).to_string(),
+            ),
+            (
+                format!("/c/{}/proposals", fixture.council),
+                FORM,
+                format!("title=Sneaky&author={author}"),
+            ),
+        ] {
+            let request = Request::post(&uri)
+                .header("host", "127.0.0.1:7878")
+                .header("content-type", content_type)
+                .header(name, value)
+                .body(Body::from(body))
+                .unwrap();
+            let (status, text) = send(&fixture.node, request).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {value} {uri}");
+            assert!(text.contains("another site"), "{text}");
+        }
+    }
+    assert_eq!(event_count(&fixture), before);
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_ids_get_pages_that_say_so() {
+    let fixture = fixture();
+    for (uri, status) in [
+        (format!("/c/{}", CouncilId([1; 32])), StatusCode::NOT_FOUND),
+        (
+            format!("/c/{}/p/{}", fixture.council, EventId([1; 32])),
+            StatusCode::NOT_FOUND,
+        ),
+        ("/c/xyz".to_owned(), StatusCode::BAD_REQUEST),
+        (
+            "/join?invitation=commune-invite-zz".to_owned(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/c/{}/live", CouncilId([1; 32])),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (got, html) = get(&fixture, &uri).await;
+        assert_eq!(got, status, "{uri}");
+        assert!(!html.is_empty(), "{uri}: no message");
+    }
+    for uri in ["/keys", "/join", "/static/style.css", "/static/sign.js"] {
+        let (status, _) = get(&fixture, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+    }
+    // Pages allow only this node's own script, and send no referrer.
+    let response = crate::server::router(fixture.node.clone())
+        .oneshot(Request::get("/keys").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(policy.contains("script-src 'self'") && policy.contains("default-src 'none'"));
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+}
+
+#[tokio::test]
+async fn a_live_page_hears_of_each_new_event_in_its_council() {
+    let fixture = fixture();
+    let request = Request::get(format!("/c/{}/live", fixture.council))
+        .body(Body::empty())
+        .unwrap();
+    let response = crate::server::router(fixture.node.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/event-stream",
+        "an event stream"
+    );
+    let mut stream = response.into_body().into_data_stream();
+    open_proposal(&fixture, "title=Live&method=majority").await;
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(5), stream.next())
+        .await
+        .expect("a change within 5 s")
+        .unwrap()
+        .unwrap();
+    let frame = String::from_utf8_lossy(&frame).into_owned();
+    assert!(
+        frame.contains("event: change") && frame.contains(&fixture.council.to_string()),
+        "{frame}"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_json_route() {
+    let fixture = fixture();
+    let (status, document) = call(&fixture.node, "GET", "/api/openapi.json", Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = document["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/councils", "get"),
+        ("/api/councils/{council}", "get"),
+        ("/api/councils/{council}/proposals/{proposal}", "get"),
+        ("/api/councils/{council}/rejections", "get"),
+        ("/api/councils/{council}/drafts", "post"),
+        ("/api/events", "post"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path} missing");
+    }
+    assert!(paths["/api/events"]["post"]["responses"]["409"].is_object());
+}
+
+#[tokio::test]
+async fn a_long_discussion_comes_in_pages_latest_first() {
+    let fixture = fixture();
+    let page = open_proposal(&fixture, "title=Long+talk&method=majority").await;
+    let proposal: EventId = page.rsplit('/').next().unwrap().parse().unwrap();
+    {
+        let mut node = fixture.node.lock().unwrap();
+        for n in 1..=55 {
+            let comment = commune_core::Payload::Comment(commune_core::payload::Comment {
+                proposal,
+                reply_to: None,
+                text: format!("remark number {n}."),
+            });
+            node.act(&fixture.keypair, fixture.council, comment)
+                .unwrap();
+        }
+    }
+    let (_, latest) = get(&fixture, &page).await;
+    assert!(latest.contains("Discussion (55)") && latest.contains("page 2 of 2"));
+    assert!(latest.contains("remark number 55.") && !latest.contains("remark number 5."));
+    assert!(
+        latest.contains(&format!(r#"href="{page}?page=1""#)),
+        "{latest}"
+    );
+    let (_, first) = get(&fixture, &format!("{page}?page=1")).await;
+    assert!(first.contains("remark number 1.") && first.contains("remark number 50."));
+    assert!(!first.contains("remark number 51."));
+    let (status, _) = get(&fixture, &format!("{page}?page=99")).await;
+    assert_eq!(status, StatusCode::OK, "a page past the end shows the last");
+}
+
+#[tokio::test]
+async fn a_council_that_admits_by_vote_is_asked_and_decides_from_its_pages() {
+    let fixture = fixture();
+    let founder = Keypair::from_seed([11; 32]);
+    let constitution = commune_core::constitution::Constitution {
+        admission: commune_core::constitution::Admission::Vote,
+        ..Default::default()
+    };
+    let council = fixture
+        .node
+        .lock()
+        .unwrap()
+        .found(&founder, "Bakery workers", "Amina", constitution)
+        .unwrap()
+        .council();
+    let page = format!("/c/{council}");
+    let newcomer = Keypair::from_seed([12; 32]);
+    let viewed_by = |key: &Keypair| {
+        let request = Request::get(&page)
+            .header("cookie", format!("commune_member={}", key.public()))
+            .body(Body::empty())
+            .unwrap();
+        send(&fixture.node, request)
+    };
+    let (_, html) = viewed_by(&newcomer).await;
+    assert!(html.contains("Sign and ask to join"), "{html}");
+    act(
+        &fixture,
+        &newcomer,
+        "/join",
+        &format!("council={council}&name=Farid"),
+    )
+    .await;
+    let (_, html) = viewed_by(&founder).await;
+    assert!(html.contains("Asking to join") && html.contains("Propose to admit"));
+
+    // The form the page shows puts the admission to the council's own method (consent).
+    let proposal = act(
+        &fixture,
+        &founder,
+        &format!("/c/{council}/proposals"),
+        &format!(
+            "action=admit&member={}&title=Admit+Farid",
+            newcomer.public()
+        ),
+    )
+    .await;
+    let (_, html) = get(&fixture, &proposal).await;
+    assert!(html.contains("Farid becomes a member.") && html.contains("consent"));
+    act(
+        &fixture,
+        &founder,
+        &format!("{proposal}/ballot"),
+        "position=agree",
+    )
+    .await;
+    act(&fixture, &founder, &format!("{proposal}/close"), "").await;
+    let (_, html) = viewed_by(&founder).await;
+    assert!(html.contains("Members (2)") && html.contains("Propose to remove Farid"));
+
+    // A removal names its member, and may not pick its own method.
+    let (status, refused) = post_form(
+        &fixture,
+        &format!("/c/{council}/proposals"),
+        &format!(
+            "action=remove&member={}&title=Remove&method=majority&author={}",
+            newcomer.public(),
+            founder.public()
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let removal = act(
+        &fixture,
+        &founder,
+        &format!("/c/{council}/proposals"),
+        &format!(
+            "action=remove&member={}&title=Remove+Farid&open_for=72",
+            newcomer.public()
+        ),
+    )
+    .await;
+    let (_, html) = get(&fixture, &removal).await;
+    assert!(
+        html.contains("Farid is removed from the council.") && html.contains("removal question")
+    );
+}
