@@ -26,8 +26,11 @@ use minicbor::{Decode, Encode};
 
 use crate::id::EventId;
 
-/// The symbols sent for each level of the estimator.
+/// The full symbols of level 0 of the estimator (the start of the stream itself).
 pub const ESTIMATOR_SYMBOLS: usize = 32;
+/// The light symbols of each sampled level: enough to count 30 to 40 differing ids, so that
+/// the finest level that peels gives an estimate within about a quarter.
+pub const LIGHT_SYMBOLS: usize = 64;
 /// The most estimator levels a hello may carry: samples down to 1/4^12 of the set.
 pub const MAX_LEVELS: usize = 13;
 /// The most symbols one answer carries: enough for a difference of about 700,000 ids.
@@ -418,7 +421,7 @@ impl Hello {
             levels: (0..levels_for(items.len() as u64))
                 .map(|level| match level {
                     0 => pack(&encode(items, 0..ESTIMATOR_SYMBOLS as u64)).into(),
-                    _ => pack_light(&encode_light(items, ESTIMATOR_SYMBOLS as u64, level)).into(),
+                    _ => pack_light(&encode_light(items, LIGHT_SYMBOLS as u64, level)).into(),
                 })
                 .collect(),
         }
@@ -539,7 +542,7 @@ pub fn answer(hello: &Hello, heads_hash: [u8; 32], items: &[Item]) -> Result<Ans
     }
     for (level, packed) in hello.levels.iter().enumerate().skip(1) {
         let theirs = unpack_light(packed).ok_or(SyncError::BadSymbols)?;
-        if theirs.len() > ESTIMATOR_SYMBOLS {
+        if theirs.len() > LIGHT_SYMBOLS {
             return Err(SyncError::BadSymbols);
         }
         let mine = encode_light(items, theirs.len() as u64, level);
@@ -566,11 +569,11 @@ pub fn answer(hello: &Hello, heads_hash: [u8; 32], items: &[Item]) -> Result<Ans
     })
 }
 
-/// How many symbols to send for an estimated difference: the stream peels after about 1.35·d
+/// How many symbols to send for an estimated difference (1.4·d + 16): the stream peels after about 1.35·d
 /// symbols for large d and needs relatively more for small d; a miss costs one more round
 /// trip (see [`More`]), not a failure.
 pub fn symbols_for(estimate: u64) -> u64 {
-    (estimate.saturating_mul(3) / 2 + 16).clamp(ESTIMATOR_SYMBOLS as u64, MAX_SYMBOLS)
+    (estimate.saturating_mul(7) / 5 + 16).clamp(ESTIMATOR_SYMBOLS as u64, MAX_SYMBOLS)
 }
 
 /// The answerer's side of a [`More`].

@@ -66,7 +66,7 @@ fn reconcile(
                 let more = More {
                     salt,
                     from,
-                    to: from + from / 2 + 16,
+                    to: from + from / 4 + 16,
                 };
                 received.extend(sync::unpack(&sync::more(&more, &theirs).unwrap()).unwrap());
                 round_trips += 1;

@@ -235,7 +235,7 @@ pub fn sync_council(
                     );
                 }
                 let from = received.len() as u64;
-                let to = (from + from / 2 + 16).min(sync::MAX_SYMBOLS);
+                let to = (from + from / 4 + 16).min(sync::MAX_SYMBOLS);
                 let more = sync::encode_message(&More { salt, from, to });
                 let answer = peer.post(&format!("/sync/v1/{council}/more"), more)?;
                 let packed: minicbor::bytes::ByteVec = peer.decode(&answer)?;
