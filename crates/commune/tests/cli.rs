@@ -85,8 +85,16 @@ impl TestNode {
 
     /// Starts `commune serve` on a free loopback port; returns the server and its address.
     fn serve(&self) -> (Server, String) {
+        self.serve_on("127.0.0.1", &[])
+    }
+
+    /// Starts `commune serve` on a free port of a loopback address, with more arguments.
+    fn serve_on(&self, ip: &str, extra: &[&str]) -> (Server, String) {
+        let listen = format!("{ip}:0");
+        let mut args = vec!["serve", "--listen", &listen];
+        args.extend_from_slice(extra);
         let mut child = self
-            .command(&["serve", "--listen", "127.0.0.1:0"])
+            .command(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -53,6 +53,19 @@ fn requester(headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Result<PublicKey, A
     })
 }
 
+/// The council of the path, the requester, and the request's message.
+fn signed<T: for<'b> minicbor::Decode<'b, ()>>(
+    council: &str,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<(CouncilId, PublicKey, T), ApiError> {
+    let council: CouncilId = parse(council, "council")?;
+    let key = requester(headers, uri, body)?;
+    let message = sync::decode(body).map_err(|e| refuse(key, e.to_string()))?;
+    Ok((council, key, message))
+}
+
 fn refuse(key: PublicKey, reason: String) -> ApiError {
     tracing::warn!(peer = %key, %reason, "refused a sync request");
     ApiError(StatusCode::UNPROCESSABLE_ENTITY, reason)
@@ -128,9 +141,7 @@ async fn hello(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let council: CouncilId = parse(&council, "council")?;
-    let key = requester(&headers, &uri, &body)?;
-    let hello: Hello = sync::decode(&body).map_err(|e| refuse(key, e.to_string()))?;
+    let (council, key, hello) = signed::<Hello>(&council, &headers, &uri, &body)?;
     with_node(node, move |node| {
         let (items, heads_hash) = member_items(node, council, key, &hello.salt)?;
         let answer: Answer =
@@ -147,9 +158,7 @@ async fn more(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let council: CouncilId = parse(&council, "council")?;
-    let key = requester(&headers, &uri, &body)?;
-    let request: More = sync::decode(&body).map_err(|e| refuse(key, e.to_string()))?;
+    let (council, key, request) = signed::<More>(&council, &headers, &uri, &body)?;
     with_node(node, move |node| {
         let (items, _) = member_items(node, council, key, &request.salt)?;
         let symbols = sync::more(&request, &items).map_err(|e| refuse(key, e.to_string()))?;
@@ -167,9 +176,7 @@ async fn exchange(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let council: CouncilId = parse(&council, "council")?;
-    let key = requester(&headers, &uri, &body)?;
-    let request: Exchange = sync::decode(&body).map_err(|e| refuse(key, e.to_string()))?;
+    let (council, key, request) = signed::<Exchange>(&council, &headers, &uri, &body)?;
     if request.want.len() > MAX_ITEMS || request.push.len() > MAX_ITEMS {
         return Err(refuse(
             key,

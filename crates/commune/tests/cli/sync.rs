@@ -1,17 +1,17 @@
 //! Sync between real `commune serve` processes on loopback, and bundle files.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 
 use commune_core::Keypair;
 use serde_json::Value;
 
 use super::TestNode;
 
-/// `commune serve` on a free loopback port, killed when dropped.
+/// `commune serve` on a free port of a loopback address, stopped when dropped.
 struct Server {
-    child: Child,
+    _process: super::Server,
     address: String,
 }
 
@@ -22,35 +22,15 @@ impl Server {
 
     /// With a background sync every `every` seconds (0: none).
     fn start_syncing(node: &TestNode, ip: &str, every: u64) -> Server {
-        let mut child = node
-            .command(&[
-                "serve",
-                "--listen",
-                &format!("{ip}:0"),
-                "--sync-every",
-                &every.to_string(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line.trim().rsplit("http://").next().unwrap().to_owned();
-        Server { child, address }
+        let (process, address) = node.serve_on(ip, &["--sync-every", &every.to_string()]);
+        Server {
+            _process: process,
+            address,
+        }
     }
 
     fn url(&self) -> String {
         format!("http://{}", self.address)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
