@@ -103,19 +103,6 @@ pub struct IngestReport {
     pub touched: Vec<CouncilId>,
 }
 
-impl IngestReport {
-    pub fn add(&mut self, other: IngestReport) {
-        self.new += other.new;
-        self.duplicate += other.duplicate;
-        self.invalid.extend(other.invalid);
-        self.orphans.extend(other.orphans);
-        self.missing_parents.extend(other.missing_parents);
-        self.touched.extend(other.touched);
-        self.touched.sort();
-        self.touched.dedup();
-    }
-}
-
 /// What `verify` found.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {

@@ -276,7 +276,7 @@ pub fn sync_council(
     to_push.sort_by_key(|e| (e.unsigned.depth, e.id));
     let mut wants = want.chunks(BATCH);
     let mut pushes = to_push.as_slice();
-    let mut touched = Vec::new();
+    let mut received = Received::default();
     loop {
         let want_batch = wants.next().unwrap_or_default();
         let mut batch = Vec::new();
@@ -299,9 +299,7 @@ pub fn sync_council(
             push: batch,
         };
         let delivery = peer.exchange(council, &request)?;
-        let fetched = ingest(node, council, &delivery)?;
-        touched.extend(fetched.touched.iter().copied());
-        report.fetched.add(fetched);
+        received.take(node, council, delivery.events.clone())?;
         report.pushed += delivery.new;
         report
             .refused_by_peer
@@ -319,12 +317,11 @@ pub fn sync_council(
             push(peer, council, &parents)?;
         }
     }
-    // Orphans: events whose parents neither we nor the batch had. Fetch the parents by id
-    // (they may be older than what the reconciliation found, if the peer's answer was cut).
+    // Orphans still held: their parents were in no batch. Fetch the parents by id (they may
+    // be older than what the reconciliation found, if the peer's answer was cut).
     let mut seen: HashSet<EventId> = HashSet::new();
     for _ in 0..MAX_EXTRA {
-        let missing: Vec<EventId> = report
-            .fetched
+        let missing: Vec<EventId> = received
             .missing_parents
             .iter()
             .filter(|id| seen.insert(**id))
@@ -339,14 +336,10 @@ pub fn sync_council(
                 push: Vec::new(),
             };
             let delivery = peer.exchange(council, &request)?;
-            let fetched = ingest(node, council, &delivery)?;
-            touched.extend(fetched.touched.iter().copied());
-            report.fetched.add(fetched);
+            received.take(node, council, delivery.events)?;
         }
     }
-    touched.sort();
-    touched.dedup();
-    lock(node).settle(&touched)?;
+    report.fetched = received.finish(node)?;
     report.traffic = Traffic {
         requests: peer.traffic.requests - start.requests,
         bytes_up: peer.traffic.bytes_up - start.bytes_up,
@@ -355,16 +348,54 @@ pub fn sync_council(
     Ok(report)
 }
 
-fn ingest(node: &Mutex<Node>, council: CouncilId, delivery: &Delivery) -> Result<IngestReport> {
-    if delivery.events.is_empty() {
-        return Ok(IngestReport::default());
+/// The events fetched in one sync. Batches arrive in the order the wants were listed, not in
+/// (depth, id) order, so an event may come before its parents: it is held and offered again
+/// with each later batch, and only what is still held at the end counts as an orphan.
+#[derive(Default)]
+struct Received {
+    report: IngestReport,
+    held: Vec<minicbor::bytes::ByteVec>,
+    missing_parents: Vec<EventId>,
+}
+
+impl Received {
+    fn take(
+        &mut self,
+        node: &Mutex<Node>,
+        council: CouncilId,
+        mut events: Vec<minicbor::bytes::ByteVec>,
+    ) -> Result<()> {
+        events.append(&mut self.held);
+        if events.is_empty() {
+            return Ok(());
+        }
+        let frames: Vec<&[u8]> = events.iter().map(|e| e.as_slice()).collect();
+        let report = lock(node).ingest(Some(council), &frames)?;
+        if !report.invalid.is_empty() {
+            tracing::warn!(%council, invalid = ?report.invalid, "refused events a peer sent");
+        }
+        let orphans: HashSet<EventId> = report.orphans.iter().copied().collect();
+        self.held = events
+            .into_iter()
+            .filter(|e| orphans.contains(&EventId::of(e)))
+            .collect();
+        self.missing_parents = report.missing_parents.clone();
+        self.report.new += report.new;
+        self.report.duplicate += report.duplicate;
+        self.report.invalid.extend(report.invalid);
+        self.report.touched.extend(report.touched);
+        Ok(())
     }
-    let frames: Vec<&[u8]> = delivery.events.iter().map(|e| e.as_slice()).collect();
-    let report = lock(node).ingest(Some(council), &frames)?;
-    if !report.invalid.is_empty() {
-        tracing::warn!(%council, invalid = ?report.invalid, "refused events a peer sent");
+
+    /// Saves the projections of what changed; the report, with the orphans still held.
+    fn finish(mut self, node: &Mutex<Node>) -> Result<IngestReport> {
+        self.report.touched.sort();
+        self.report.touched.dedup();
+        lock(node).settle(&self.report.touched)?;
+        self.report.orphans = self.held.iter().map(|e| EventId::of(e)).collect();
+        self.report.missing_parents = self.missing_parents;
+        Ok(self.report)
     }
-    Ok(report)
 }
 
 /// Pushes events (in (depth, id) order) in batches.
