@@ -556,14 +556,14 @@ impl Node {
     pub fn ingest(&mut self, council: Option<CouncilId>, frames: &[&[u8]]) -> Result<IngestReport> {
         let mut report = IngestReport::default();
         let verified = check_frames(council, frames, &mut report.invalid);
-        self.append_checked(verified, report)
+        self.append_checked(&verified, report)
     }
 
     /// Appends events that [`check_frames`] passed, in one transaction; `report` already
     /// holds the frames it refused.
     pub fn append_checked(
         &mut self,
-        verified: Vec<Event>,
+        verified: &[Event],
         mut report: IngestReport,
     ) -> Result<IngestReport> {
         let mut councils: Vec<CouncilId> = verified.iter().map(Event::council).collect();
@@ -572,7 +572,7 @@ impl Node {
         for council in &councils {
             self.store.forget_projections(*council)?;
         }
-        let appended = self.store.append(&verified)?;
+        let appended = self.store.append(verified)?;
         report.new = appended.inserted.len();
         report.duplicate = appended.duplicates;
         for (id, error) in &appended.invalid {

@@ -257,7 +257,7 @@ pub fn import(
         report.truncated = true;
     }
     let events = std::mem::take(&mut report.events);
-    report.events = node.append_checked(verified, events)?;
+    report.events = node.append_checked(&verified, events)?;
     let touched = report.events.touched.clone();
     node.settle(&touched)?;
     Ok(report)

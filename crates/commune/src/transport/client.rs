@@ -13,7 +13,7 @@ use commune_core::{CouncilId, Event, EventId, Keypair};
 use serde::Serialize;
 
 use super::{CBOR, auth};
-use crate::node::{IngestReport, Node, now_ms, random_bytes};
+use crate::node::{IngestReport, Node, check_frames, now_ms, random_bytes};
 
 /// Events per exchange request, each way.
 const BATCH: usize = 2_000;
@@ -354,7 +354,8 @@ pub fn sync_council(
 #[derive(Default)]
 struct Received {
     report: IngestReport,
-    held: Vec<minicbor::bytes::ByteVec>,
+    /// Checked events waiting for their parents.
+    held: Vec<Event>,
     missing_parents: Vec<EventId>,
 }
 
@@ -363,23 +364,26 @@ impl Received {
         &mut self,
         node: &Mutex<Node>,
         council: CouncilId,
-        mut events: Vec<minicbor::bytes::ByteVec>,
+        events: Vec<minicbor::bytes::ByteVec>,
     ) -> Result<()> {
-        events.append(&mut self.held);
-        if events.is_empty() {
+        let frames: Vec<&[u8]> = events.iter().map(|e| e.as_slice()).collect();
+        let mut batch = IngestReport::default();
+        let mut checked = check_frames(Some(council), &frames, &mut batch.invalid);
+        if !batch.invalid.is_empty() {
+            tracing::warn!(%council, invalid = ?batch.invalid, "refused events a peer sent");
+        }
+        checked.append(&mut self.held);
+        if checked.is_empty() {
+            self.report.invalid.extend(batch.invalid);
             return Ok(());
         }
-        let frames: Vec<&[u8]> = events.iter().map(|e| e.as_slice()).collect();
-        let report = lock(node).ingest(Some(council), &frames)?;
-        if !report.invalid.is_empty() {
-            tracing::warn!(%council, invalid = ?report.invalid, "refused events a peer sent");
-        }
+        let report = lock(node).append_checked(&checked, batch)?;
         let orphans: HashSet<EventId> = report.orphans.iter().copied().collect();
-        self.held = events
+        self.held = checked
             .into_iter()
-            .filter(|e| orphans.contains(&EventId::of(e)))
+            .filter(|e| orphans.contains(&e.id))
             .collect();
-        self.missing_parents = report.missing_parents.clone();
+        self.missing_parents = report.missing_parents;
         self.report.new += report.new;
         self.report.duplicate += report.duplicate;
         self.report.invalid.extend(report.invalid);
@@ -392,7 +396,7 @@ impl Received {
         self.report.touched.sort();
         self.report.touched.dedup();
         lock(node).settle(&self.report.touched)?;
-        self.report.orphans = self.held.iter().map(|e| EventId::of(e)).collect();
+        self.report.orphans = self.held.iter().map(|e| e.id).collect();
         self.report.missing_parents = self.missing_parents;
         Ok(self.report)
     }
