@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -34,7 +34,7 @@ pub const DEFAULT_IDENTITY: &str = "me";
 pub struct Node {
     dir: PathBuf,
     store: Store,
-    folds: HashMap<CouncilId, Arc<Folded>>,
+    folds: Folds,
     /// Tells listeners (live web pages) which council just took a new event.
     changes: tokio::sync::broadcast::Sender<CouncilId>,
 }
@@ -54,6 +54,41 @@ impl std::fmt::Display for StaleHeads {
 }
 
 impl std::error::Error for StaleHeads {}
+
+/// The folds a node has computed, shared with readers that must not wait for the node
+/// itself (web pages, while a write holds the node): they see the latest complete fold.
+#[derive(Debug, Clone, Default)]
+pub struct Folds(Arc<RwLock<HashMap<CouncilId, Arc<Folded>>>>);
+
+impl Folds {
+    fn map(&self) -> std::sync::RwLockReadGuard<'_, HashMap<CouncilId, Arc<Folded>>> {
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn map_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<CouncilId, Arc<Folded>>> {
+        self.0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn get(&self, council: &CouncilId) -> Option<Arc<Folded>> {
+        self.map().get(council).cloned()
+    }
+
+    fn insert(&self, council: CouncilId, folded: Arc<Folded>) {
+        self.map_mut().insert(council, folded);
+    }
+
+    fn remove(&self, council: &CouncilId) {
+        self.map_mut().remove(council);
+    }
+
+    fn clear(&self) {
+        self.map_mut().clear();
+    }
+}
 
 /// What became of an event submitted from outside.
 #[derive(Debug)]
@@ -140,7 +175,7 @@ impl Node {
         Ok(Node {
             dir: dir.to_owned(),
             store,
-            folds: HashMap::new(),
+            folds: Folds::default(),
             changes: tokio::sync::broadcast::channel(64).0,
         })
     }
@@ -151,6 +186,11 @@ impl Node {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The node's folds, to read without holding the node.
+    pub fn folds(&self) -> Folds {
+        self.folds.clone()
     }
 
     fn key_path(&self, name: &str) -> Result<PathBuf> {

@@ -4,6 +4,9 @@
 //! A page knows who is looking only by the public key the signing script keeps in the
 //! `commune_member` cookie (a public key is no secret); it never needs more.
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -12,12 +15,12 @@ use commune_core::invite::Invitation;
 use commune_core::payload::Action;
 use commune_core::state::{Proposal, State as CouncilState};
 use commune_core::tally::{Choice, Method, Outcome, Position, YesNo};
-use commune_core::{CouncilId, EventId, PublicKey};
+use commune_core::{CouncilId, EventId, Folded, PublicKey};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
 use crate::config::format_time;
-use crate::node::now_ms;
+use crate::node::{Folds, now_ms};
 use crate::server::{ApiError, Shared, with_node};
 
 /// A page, or a page that says what went wrong.
@@ -48,6 +51,20 @@ impl From<ApiError> for Page {
                 None,
             ),
         )
+    }
+}
+
+/// A council's latest fold: from the shared folds when the node has it, without waiting for
+/// the node; else from the node.
+async fn folded(node: Shared, folds: &Folds, council: CouncilId) -> Result<Arc<Folded>, ApiError> {
+    match folds.get(&council) {
+        Some(folded) => Ok(folded),
+        None => {
+            with_node(node, move |node| {
+                node.fold(council).map_err(crate::server::not_found)
+            })
+            .await
+        }
     }
 }
 
@@ -267,15 +284,13 @@ pub async fn home(State(node): State<Shared>, headers: HeaderMap) -> Result<Page
 
 pub async fn council(
     State(node): State<Shared>,
+    Extension(folds): Extension<Folds>,
     Path(council): Path<String>,
     headers: HeaderMap,
 ) -> Result<Page, Page> {
     let council: CouncilId = parse(&council, "council")?;
     let me = viewer(&headers);
-    let folded = with_node(node, move |node| {
-        node.fold(council).map_err(crate::server::not_found)
-    })
-    .await?;
+    let folded = folded(node, &folds, council).await?;
     let state = &folded.state;
     let member = me.is_some_and(|me| state.members.contains_key(&me));
     let mut open: Vec<&Proposal> = state.proposals.values().filter(|p| p.is_open()).collect();
@@ -480,6 +495,7 @@ pub struct ProposalQuery {
 
 pub async fn proposal(
     State(node): State<Shared>,
+    Extension(folds): Extension<Folds>,
     Path((council, proposal)): Path<(String, String)>,
     Query(query): Query<ProposalQuery>,
     headers: HeaderMap,
@@ -487,10 +503,7 @@ pub async fn proposal(
     let council: CouncilId = parse(&council, "council")?;
     let id: EventId = parse(&proposal, "proposal")?;
     let me = viewer(&headers);
-    let folded = with_node(node, move |node| {
-        node.fold(council).map_err(crate::server::not_found)
-    })
-    .await?;
+    let folded = folded(node, &folds, council).await?;
     let state = &folded.state;
     let Some(p) = state.proposals.get(&id) else {
         return Err(not_found(format!("no proposal {id} in {}", state.name)));
@@ -701,13 +714,11 @@ fn ballot_form(proposal: &Proposal, action: &str) -> Markup {
 
 pub async fn new_proposal(
     State(node): State<Shared>,
+    Extension(folds): Extension<Folds>,
     Path(council): Path<String>,
 ) -> Result<Page, Page> {
     let council: CouncilId = parse(&council, "council")?;
-    let folded = with_node(node, move |node| {
-        node.fold(council).map_err(crate::server::not_found)
-    })
-    .await?;
+    let folded = folded(node, &folds, council).await?;
     let state = &folded.state;
     let default = method_words(&state.constitution.general.method);
     let methods: [(&str, String, &str); 5] = [
