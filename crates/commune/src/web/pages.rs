@@ -441,10 +441,19 @@ fn member_proposal(
 }
 
 fn quorum_words(quorum: commune_core::tally::Quorum) -> String {
-    format!(
-        "at least {} ballot(s) and {}‰ of the members",
-        quorum.min_ballots, quorum.min_share_permille
-    )
+    let ballots = match quorum.min_ballots {
+        0 => "no minimum of ballots".to_owned(),
+        1 => "at least one ballot".to_owned(),
+        n => format!("at least {n} ballots"),
+    };
+    match quorum.min_share_permille {
+        0 => ballots,
+        share => format!(
+            "{ballots}, from at least {}.{}% of the members",
+            share / 10,
+            share % 10
+        ),
+    }
 }
 
 fn verdict(proposal: &Proposal) -> String {

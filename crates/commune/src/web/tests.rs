@@ -653,6 +653,10 @@ async fn a_council_that_admits_by_vote_is_asked_and_decides_from_its_pages() {
     assert!(
         html.contains("Farid is removed from the council.") && html.contains("removal question")
     );
+    assert!(
+        html.contains("at least one ballot, from at least 50.0% of the members"),
+        "{html}"
+    );
 }
 
 /// A long write holds the node; pages of a council the node has folded still answer, from
