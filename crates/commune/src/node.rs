@@ -252,10 +252,15 @@ impl Node {
         Ok(identities)
     }
 
+    /// The fold of a council if the node holds it computed and current; never folds.
+    pub fn cached_fold(&mut self, council: CouncilId) -> Result<Option<Arc<Folded>>> {
+        Ok(self.folds.get(&council))
+    }
+
     /// The fold of a council, computed once per change.
     pub fn fold(&mut self, council: CouncilId) -> Result<Arc<Folded>> {
-        if let Some(folded) = self.folds.get(&council) {
-            return Ok(folded.clone());
+        if let Some(folded) = self.cached_fold(council)? {
+            return Ok(folded);
         }
         if self.store.event_count(council)? == 0 {
             bail!("no council {council} on this node");

@@ -54,17 +54,29 @@ impl From<ApiError> for Page {
     }
 }
 
-/// A council's latest fold: from the shared folds when the node has it, without waiting for
-/// the node; else from the node.
+/// A council's latest fold. When the node is free, its current fold (the node notices
+/// anything written since, by itself or another process); while a write holds the node, its
+/// latest fold, rather than waiting for the write to end; else the node folds.
 async fn folded(node: Shared, folds: &Folds, council: CouncilId) -> Result<Arc<Folded>, ApiError> {
-    match folds.get(&council) {
-        Some(folded) => Ok(folded),
-        None => {
-            with_node(node, move |node| {
-                node.fold(council).map_err(crate::server::not_found)
-            })
-            .await
-        }
+    if let Some(folded) = at_hand(&node, folds, council)? {
+        return Ok(folded);
+    }
+    with_node(node, move |node| {
+        node.fold(council).map_err(crate::server::not_found)
+    })
+    .await
+}
+
+/// A fold that costs no folding and no waiting, if there is one.
+fn at_hand(
+    node: &Shared,
+    folds: &Folds,
+    council: CouncilId,
+) -> Result<Option<Arc<Folded>>, ApiError> {
+    match node.try_lock() {
+        Ok(mut node) => node.cached_fold(council).map_err(crate::server::internal),
+        Err(std::sync::TryLockError::WouldBlock) => Ok(folds.get(&council)),
+        Err(std::sync::TryLockError::Poisoned(_)) => Ok(None),
     }
 }
 
