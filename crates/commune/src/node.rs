@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -34,7 +34,7 @@ pub const DEFAULT_IDENTITY: &str = "me";
 pub struct Node {
     dir: PathBuf,
     store: Store,
-    folds: HashMap<CouncilId, Arc<Folded>>,
+    folds: Folds,
     /// The store's data version when `folds` was last known fresh: another process (a CLI
     /// command beside `commune serve`) may have written since.
     seen_version: u64,
@@ -57,6 +57,41 @@ impl std::fmt::Display for StaleHeads {
 }
 
 impl std::error::Error for StaleHeads {}
+
+/// The folds a node has computed, shared with readers that must not wait for the node
+/// itself (web pages, while a write holds the node): they see the latest complete fold.
+#[derive(Debug, Clone, Default)]
+pub struct Folds(Arc<RwLock<HashMap<CouncilId, Arc<Folded>>>>);
+
+impl Folds {
+    fn map(&self) -> std::sync::RwLockReadGuard<'_, HashMap<CouncilId, Arc<Folded>>> {
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn map_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<CouncilId, Arc<Folded>>> {
+        self.0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn get(&self, council: &CouncilId) -> Option<Arc<Folded>> {
+        self.map().get(council).cloned()
+    }
+
+    fn insert(&self, council: CouncilId, folded: Arc<Folded>) {
+        self.map_mut().insert(council, folded);
+    }
+
+    fn remove(&self, council: &CouncilId) {
+        self.map_mut().remove(council);
+    }
+
+    fn clear(&self) {
+        self.map_mut().clear();
+    }
+}
 
 /// What became of an event submitted from outside.
 #[derive(Debug)]
@@ -164,7 +199,7 @@ impl Node {
         Ok(Node {
             dir: dir.to_owned(),
             store,
-            folds: HashMap::new(),
+            folds: Folds::default(),
             seen_version,
             changes: tokio::sync::broadcast::channel(64).0,
         })
@@ -176,6 +211,11 @@ impl Node {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The node's folds, to read without holding the node.
+    pub fn folds(&self) -> Folds {
+        self.folds.clone()
     }
 
     fn key_path(&self, name: &str) -> Result<PathBuf> {
@@ -237,15 +277,20 @@ impl Node {
         Ok(identities)
     }
 
-    /// The fold of a council, computed once per change.
-    pub fn fold(&mut self, council: CouncilId) -> Result<Arc<Folded>> {
+    /// The fold of a council if the node holds it computed and current; never folds.
+    pub fn cached_fold(&mut self, council: CouncilId) -> Result<Option<Arc<Folded>>> {
         let version = self.store.data_version()?;
         if version != self.seen_version {
             self.folds.clear();
             self.seen_version = version;
         }
-        if let Some(folded) = self.folds.get(&council) {
-            return Ok(folded.clone());
+        Ok(self.folds.get(&council))
+    }
+
+    /// The fold of a council, computed once per change.
+    pub fn fold(&mut self, council: CouncilId) -> Result<Arc<Folded>> {
+        if let Some(folded) = self.cached_fold(council)? {
+            return Ok(folded);
         }
         if self.store.event_count(council)? == 0 {
             bail!("no council {council} on this node");

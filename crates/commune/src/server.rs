@@ -84,8 +84,12 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
 }
 
 pub fn router(node: Shared) -> Router {
+    let folds = node
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .folds();
     Router::new()
-        .merge(crate::web::routes())
+        .merge(crate::web::routes(folds))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/councils", get(councils))
         .route("/api/councils/{council}", get(council))

@@ -16,18 +16,20 @@ mod pages;
 #[cfg(test)]
 mod tests;
 
-use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 
+use crate::node::Folds;
 use crate::server::Shared;
 
 const STYLE: &str = include_str!("web/static/style.css");
 const SCRIPT: &str = include_str!("web/static/sign.js");
 
-/// The web app's routes; `server::router` merges them with the JSON API.
-pub fn routes() -> Router<Shared> {
+/// The web app's routes; `server::router` merges them with the JSON API. Pages read the
+/// node's latest folds from `folds`, so that a long write does not hold them up.
+pub fn routes(folds: Folds) -> Router<Shared> {
     Router::new()
         .route("/", get(pages::home))
         .route("/keys", get(pages::keys))
@@ -46,6 +48,7 @@ pub fn routes() -> Router<Shared> {
         .route("/static/style.css", get(|| asset("text/css", STYLE)))
         .route("/static/sign.js", get(|| asset("text/javascript", SCRIPT)))
         .layer(axum::middleware::map_response(protect))
+        .layer(Extension(folds))
 }
 
 /// Headers for every page and asset: only this node's own script, style and connections;

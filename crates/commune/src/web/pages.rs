@@ -4,6 +4,9 @@
 //! A page knows who is looking only by the public key the signing script keeps in the
 //! `commune_member` cookie (a public key is no secret); it never needs more.
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -12,12 +15,12 @@ use commune_core::invite::Invitation;
 use commune_core::payload::Action;
 use commune_core::state::{Proposal, State as CouncilState};
 use commune_core::tally::{Availability, Choice, Method, Outcome, Position, YesNo};
-use commune_core::{CouncilId, EventId, PublicKey};
+use commune_core::{CouncilId, EventId, Folded, PublicKey};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
 use crate::config::format_time;
-use crate::node::now_ms;
+use crate::node::{Folds, now_ms};
 use crate::server::{ApiError, Shared, with_node};
 
 /// A page, or a page that says what went wrong.
@@ -48,6 +51,32 @@ impl From<ApiError> for Page {
                 None,
             ),
         )
+    }
+}
+
+/// A council's latest fold. When the node is free, its current fold (the node notices
+/// anything written since, by itself or another process); while a write holds the node, its
+/// latest fold, rather than waiting for the write to end; else the node folds.
+async fn folded(node: Shared, folds: &Folds, council: CouncilId) -> Result<Arc<Folded>, ApiError> {
+    if let Some(folded) = at_hand(&node, folds, council)? {
+        return Ok(folded);
+    }
+    with_node(node, move |node| {
+        node.fold(council).map_err(crate::server::not_found)
+    })
+    .await
+}
+
+/// A fold that costs no folding and no waiting, if there is one.
+fn at_hand(
+    node: &Shared,
+    folds: &Folds,
+    council: CouncilId,
+) -> Result<Option<Arc<Folded>>, ApiError> {
+    match node.try_lock() {
+        Ok(mut node) => node.cached_fold(council).map_err(crate::server::internal),
+        Err(std::sync::TryLockError::WouldBlock) => Ok(folds.get(&council)),
+        Err(std::sync::TryLockError::Poisoned(_)) => Ok(None),
     }
 }
 
@@ -320,15 +349,13 @@ pub async fn home(State(node): State<Shared>, headers: HeaderMap) -> Result<Page
 
 pub async fn council(
     State(node): State<Shared>,
+    Extension(folds): Extension<Folds>,
     Path(council): Path<String>,
     headers: HeaderMap,
 ) -> Result<Page, Page> {
     let council: CouncilId = parse(&council, "council")?;
     let me = viewer(&headers);
-    let folded = with_node(node, move |node| {
-        node.fold(council).map_err(crate::server::not_found)
-    })
-    .await?;
+    let folded = folded(node, &folds, council).await?;
     let state = &folded.state;
     let member = me.is_some_and(|me| state.members.contains_key(&me));
     let mut open: Vec<&Proposal> = state.proposals.values().filter(|p| p.is_open()).collect();
@@ -479,10 +506,19 @@ fn member_proposal(
 }
 
 fn quorum_words(quorum: commune_core::tally::Quorum) -> String {
-    format!(
-        "at least {} ballot(s) and {}‰ of the members",
-        quorum.min_ballots, quorum.min_share_permille
-    )
+    let ballots = match quorum.min_ballots {
+        0 => "no minimum of ballots".to_owned(),
+        1 => "at least one ballot".to_owned(),
+        n => format!("at least {n} ballots"),
+    };
+    match quorum.min_share_permille {
+        0 => ballots,
+        share => format!(
+            "{ballots}, from at least {}.{}% of the members",
+            share / 10,
+            share % 10
+        ),
+    }
 }
 
 fn verdict(proposal: &Proposal) -> String {
@@ -533,6 +569,7 @@ pub struct ProposalQuery {
 
 pub async fn proposal(
     State(node): State<Shared>,
+    Extension(folds): Extension<Folds>,
     Path((council, proposal)): Path<(String, String)>,
     Query(query): Query<ProposalQuery>,
     headers: HeaderMap,
@@ -540,10 +577,7 @@ pub async fn proposal(
     let council: CouncilId = parse(&council, "council")?;
     let id: EventId = parse(&proposal, "proposal")?;
     let me = viewer(&headers);
-    let folded = with_node(node, move |node| {
-        node.fold(council).map_err(crate::server::not_found)
-    })
-    .await?;
+    let folded = folded(node, &folds, council).await?;
     let state = &folded.state;
     let Some(p) = state.proposals.get(&id) else {
         return Err(not_found(format!("no proposal {id} in {}", state.name)));
@@ -781,13 +815,11 @@ fn ballot_form(proposal: &Proposal, action: &str) -> Markup {
 
 pub async fn new_proposal(
     State(node): State<Shared>,
+    Extension(folds): Extension<Folds>,
     Path(council): Path<String>,
 ) -> Result<Page, Page> {
     let council: CouncilId = parse(&council, "council")?;
-    let folded = with_node(node, move |node| {
-        node.fold(council).map_err(crate::server::not_found)
-    })
-    .await?;
+    let folded = folded(node, &folds, council).await?;
     let state = &folded.state;
     let default = method_words(&state.constitution.general.method);
     let methods: [(&str, String, &str); 5] = [

@@ -653,4 +653,33 @@ async fn a_council_that_admits_by_vote_is_asked_and_decides_from_its_pages() {
     assert!(
         html.contains("Farid is removed from the council.") && html.contains("removal question")
     );
+    assert!(
+        html.contains("at least one ballot, from at least 50.0% of the members"),
+        "{html}"
+    );
+}
+
+/// A long write holds the node; pages of a council the node has folded still answer, from
+/// its latest fold.
+#[tokio::test]
+async fn pages_do_not_wait_for_a_write_in_progress() {
+    let fixture = fixture();
+    let page = open_proposal(&fixture, "title=Read+me&method=majority").await;
+    let app = crate::server::router(fixture.node.clone());
+    let node = fixture.node.clone();
+    let (held, holding) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let writer = std::thread::spawn(move || {
+        let _node = node.lock().unwrap();
+        held.send(()).unwrap();
+        let _ = released.recv();
+    });
+    holding.recv().unwrap();
+    let request = Request::get(&page).body(Body::empty()).unwrap();
+    let answered =
+        tokio::time::timeout(std::time::Duration::from_secs(5), app.oneshot(request)).await;
+    release.send(()).unwrap();
+    writer.join().unwrap();
+    let response = answered.expect("the page answered while the node was held");
+    assert_eq!(response.unwrap().status(), StatusCode::OK);
 }

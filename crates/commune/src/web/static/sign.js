@@ -130,12 +130,17 @@
   }
 
   async function post(url, body, type) {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'Content-Type': type, Accept: 'application/json' },
-      body,
-      credentials: 'same-origin',
-    });
+    let response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': type, Accept: 'application/json' },
+        body,
+        credentials: 'same-origin',
+      });
+    } catch {
+      throw new Error('The node could not be reached. Check the connection, reload the page to see whether your act was recorded, and try again.');
+    }
     const answer = await response.json().catch(() => ({ error: `the node answered ${response.status}` }));
     if (!response.ok) {
       const error = new Error(answer.error || `the node answered ${response.status}`);
