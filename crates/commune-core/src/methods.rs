@@ -438,6 +438,26 @@ impl Report {
                     .collect();
                 line.push_str(&format!("; keep factors: {}", factors.join(", ")));
             }
+            if let Some(before) = i.checked_sub(1).map(|p| &self.rounds[p]) {
+                // What moved since the round before: transfers, and Meek's rebalancing.
+                let mut moves: Vec<String> = round
+                    .votes
+                    .iter()
+                    .zip(&before.votes)
+                    .enumerate()
+                    .filter_map(|(c, (now, then))| {
+                        Some(format!("{} {}", name(c as u32), change((*then)?, (*now)?)?))
+                    })
+                    .collect();
+                if let (Some(then), Some(now)) = (before.exhausted, round.exhausted)
+                    && let Some(moved) = change(then, now)
+                {
+                    moves.push(format!("exhausted {moved}"));
+                }
+                if !moves.is_empty() {
+                    line.push_str(&format!("; since round {i}: {}", moves.join(", ")));
+                }
+            }
             lines.push(line);
         }
         if let Some(pairwise) = &self.pairwise {
@@ -465,6 +485,21 @@ impl Report {
         }
         lines.push(format!("winners: {}", list(&self.winners)));
         lines
+    }
+}
+
+/// `now − then` with its sign (`+1.5`, `-0.25`), or `None` when nothing changed.
+fn change(then: Decimal, now: Decimal) -> Option<String> {
+    match now.units.cmp(&then.units) {
+        std::cmp::Ordering::Equal => None,
+        std::cmp::Ordering::Greater => Some(format!(
+            "+{}",
+            Decimal::new(now.units - then.units, now.places)
+        )),
+        std::cmp::Ordering::Less => Some(format!(
+            "-{}",
+            Decimal::new(then.units - now.units, now.places)
+        )),
     }
 }
 
