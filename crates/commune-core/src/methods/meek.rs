@@ -259,8 +259,11 @@ pub fn count(profile: &Profile, seats: u32, tie: &TieOrder) -> Report {
             for c in 0..n {
                 if count.status[c] == Status::Elected {
                     let raised = (u128::from(count.keep[c]) * threshold).div_ceil(u128::from(ONE));
-                    count.keep[c] =
-                        (raised * u128::from(ONE)).div_ceil(count.votes[c].max(1)) as u64;
+                    // An elected candidate's votes stay at or above the threshold but for
+                    // rounding; a keep factor above 1 would make the rest negative, so it
+                    // stops at 1 (where Droop and stv-rs would go on with negative values).
+                    let keep = (raised * u128::from(ONE)).div_ceil(count.votes[c].max(1));
+                    count.keep[c] = keep.min(u128::from(ONE)) as u64;
                 }
             }
         };

@@ -54,12 +54,10 @@ pub fn count(profile: &Profile, status_quo: Option<u32>, tie: &TieOrder) -> Repo
                 .copied()
                 .find(|&c| c != status_quo && beats(c as usize, status_quo as usize));
             report.notes.push(match winner {
-                Some(_) => {
-                    format!("{{{status_quo}}} is the status quo; the winner must beat it: it does")
-                }
-                None => format!(
-                    "{{{status_quo}}} is the status quo and no candidate beats it: it stays"
+                Some(winner) => format!(
+                    "{{{status_quo}}} is the status quo; {{{winner}}}, the best ranked option that beats it, wins"
                 ),
+                None => format!("{{{status_quo}}} is the status quo and no option beats it: it stays"),
             });
             vec![winner.unwrap_or(status_quo)]
         }
