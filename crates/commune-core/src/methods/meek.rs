@@ -1,6 +1,8 @@
-//! Meek's method of STV, as the reference counter Droop.py defines it ("Meek parametric",
-//! the rule of the New Zealand STV regulations, Schedule 1A, with omega = 10^-6), so that
-//! its transcripts can be checked against Droop and stv-rs.
+//! Meek's method of STV (Hill, Wichmann and Woodall's Algorithm 123, the method the New
+//! Zealand STV regulations adopt), exactly as the reference counter Droop.py counts it with
+//! its "Meek parametric" rule and omega = 10^-6, which stv-rs reproduces: a test checks
+//! every count against stv-rs. Where the New Zealand regulations' own text differs in detail
+//! (its omega, its rule for ties), this module follows Droop, and says so.
 //!
 //! Arithmetic is fixed-point with 9 decimal places: every product is rounded down, except
 //! the two steps of a keep factor's update, which are rounded up.
@@ -196,7 +198,7 @@ pub fn count(profile: &Profile, seats: u32, tie: &TieOrder) -> Report {
     let n = profile.candidates.len();
     let mut report = Report::new("stv-meek", seats);
     report.notes.push(
-        "Meek STV (Droop's Meek parametric rule, New Zealand STV rules): 9 decimal places, omega 0.000001".into(),
+        "Meek STV as Droop counts it (Meek parametric): 9 decimal places, omega 0.000001".into(),
     );
     let distinct = profile.distinct();
     let mut status = vec![Status::Defeated; n];
