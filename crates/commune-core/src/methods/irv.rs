@@ -135,7 +135,10 @@ pub fn count(profile: &Profile, tie: &TieOrder) -> Report {
         continuing[excluded as usize] = false;
         left.retain(|&c| c != excluded);
         votes[excluded as usize] = 0;
-        for i in std::mem::take(&mut piles[excluded as usize]) {
+        // In ballot order, so that the moves walk memory forwards.
+        let mut pile = std::mem::take(&mut piles[excluded as usize]);
+        pile.sort_unstable();
+        for i in pile {
             let from = cursor[i as usize];
             place(
                 i as usize,

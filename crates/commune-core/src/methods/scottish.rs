@@ -184,7 +184,10 @@ pub fn count(profile: &Profile, seats: u32, tie: &TieOrder) -> Report {
             (from, None)
         };
         let mask = continuing_mask(&status);
-        for i in std::mem::take(&mut piles[from as usize]) {
+        // In ballot order, so that the moves walk memory forwards.
+        let mut pile = std::mem::take(&mut piles[from as usize]);
+        pile.sort_unstable();
+        for i in pile {
             let i = i as usize;
             let (weight, marks) = papers[i];
             if let Some((surplus, total)) = transfer_value {
