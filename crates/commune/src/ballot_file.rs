@@ -263,13 +263,7 @@ fn preflib(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
         }
         let n =
             alternatives.ok_or_else(|| anyhow!("the header does not give NUMBER ALTERNATIVES"))?;
-        let profile = profile.get_or_insert_with(|| {
-            Profile::new(
-                (1..=n)
-                    .map(|i| names.get(&i).cloned().unwrap_or_else(|| i.to_string()))
-                    .collect(),
-            )
-        });
+        let profile = profile.get_or_insert_with(|| named(n, &names));
         let (count, rest) = line
             .split_once(':')
             .or_else(|| line.split_once(','))
@@ -313,14 +307,10 @@ fn preflib(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
     }
     let profile = match profile {
         Some(profile) => profile,
-        None => {
-            let n = alternatives.ok_or_else(|| anyhow!("no header and no orders"))?;
-            Profile::new(
-                (1..=n)
-                    .map(|i| names.get(&i).cloned().unwrap_or_else(|| i.to_string()))
-                    .collect(),
-            )
-        }
+        None => named(
+            alternatives.ok_or_else(|| anyhow!("no header and no orders"))?,
+            &names,
+        ),
     };
     Ok(BallotFile {
         format: Format::Preflib,
@@ -329,6 +319,15 @@ fn preflib(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
         profile,
         choices: Vec::new(),
     })
+}
+
+/// An empty profile of `n` alternatives named by `names` (1-based), or by their numbers.
+fn named(n: usize, names: &BTreeMap<usize, String>) -> Profile {
+    Profile::new(
+        (1..=n)
+            .map(|i| names.get(&i).cloned().unwrap_or_else(|| i.to_string()))
+            .collect(),
+    )
 }
 
 /// BLT: `candidates seats`, an optional line of withdrawn candidates as negative numbers,
