@@ -76,27 +76,26 @@ pub fn preferences(profile: &Profile) -> Vec<Vec<u64>> {
     let n = profile.candidates.len();
     let mut flat = vec![0u64; n * n];
     // The level of each candidate on the current ballot (0 best); unranked = `usize::MAX`.
-    let mut level = vec![usize::MAX; n];
+    let mut level = vec![u32::MAX; n];
     let mut ranked: Vec<usize> = Vec::with_capacity(n);
     for (weight, ranking) in profile.ballots() {
         ranked.clear();
         for (depth, group) in ranking.groups().enumerate() {
             for candidate in group.candidates() {
-                level[candidate as usize] = depth;
+                level[candidate as usize] = depth as u32;
                 ranked.push(candidate as usize);
             }
         }
         for &a in &ranked {
             let row = &mut flat[a * n..(a + 1) * n];
             let la = level[a];
-            for (b, cell) in row.iter_mut().enumerate() {
-                if la < level[b] {
-                    *cell += weight;
-                }
+            // Branch-free, so that the compiler can vectorise the row.
+            for (cell, &lb) in row.iter_mut().zip(&level) {
+                *cell += weight * u64::from(la < lb);
             }
         }
         for &a in &ranked {
-            level[a] = usize::MAX;
+            level[a] = u32::MAX;
         }
     }
     flat.chunks(n.max(1)).take(n).map(<[u64]>::to_vec).collect()
