@@ -179,25 +179,11 @@ impl Profile {
         self.ballots.iter().map(|&(weight, _)| weight).sum()
     }
 
-    /// The ballots merged by equal ranking, in ascending order of marks: the input of the
-    /// transfer methods, whose work then grows with distinct ballots, not voters.
-    fn distinct(&self) -> Vec<(u64, &[u32])> {
-        let mut list: Vec<(u64, &[u32])> = Vec::with_capacity(self.ballots.len());
-        let mut start = 0;
-        for &(weight, end) in &self.ballots {
-            list.push((weight, &self.marks[start..end]));
-            start = end;
-        }
-        list.sort_unstable_by(|a, b| a.1.cmp(b.1));
-        list.dedup_by(|later, kept| {
-            let same = later.1 == kept.1;
-            if same {
-                kept.0 += later.0;
-            }
-            same
-        });
-        list.retain(|&(weight, _)| weight > 0);
-        list
+    /// The ballots as weights and raw marks, for the transfer methods to index.
+    fn marked(&self) -> Vec<(u64, &[u32])> {
+        self.ballots()
+            .map(|(weight, ranking)| (weight, ranking.marks))
+            .collect()
     }
 }
 

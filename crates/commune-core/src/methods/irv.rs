@@ -54,7 +54,7 @@ pub fn count(profile: &Profile, tie: &TieOrder) -> Report {
     for &c in &left {
         continuing[c as usize] = true;
     }
-    let ballots: Vec<(u64, &[u32])> = profile.ballots().map(|(w, r)| (w, r.marks)).collect();
+    let ballots: Vec<(u64, &[u32])> = profile.marked();
     let mut cursor = vec![0usize; ballots.len()];
     let mut piles: Vec<Vec<u32>> = vec![Vec::new(); n];
     let mut votes = vec![0u64; n];

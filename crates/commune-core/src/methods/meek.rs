@@ -52,11 +52,8 @@ pub(super) struct Node<'a> {
 /// of marks read until ballots part ways, not a sort of whole ballots.
 pub(super) fn tree(profile: &Profile) -> Vec<Node<'_>> {
     let n = profile.candidates.len();
-    let ballots: Vec<(u64, &[u32])> = profile
-        .ballots()
-        .filter(|&(weight, _)| weight > 0)
-        .map(|(weight, ranking)| (weight, ranking.marks))
-        .collect();
+    let mut ballots = profile.marked();
+    ballots.retain(|&(weight, _)| weight > 0);
     let mut order: Vec<u32> = (0..ballots.len() as u32).collect();
     let mut sorted: Vec<u32> = vec![0; ballots.len()];
     let mut starts = vec![0usize; n + 3];
