@@ -51,17 +51,29 @@ pub struct BallotFile {
     pub choices: Vec<(u64, Choice)>,
 }
 
-/// Reads a ballot file, in `format` or the one its extension or first line shows.
+/// Reads a ballot file (`-`: standard input), in `format` or the one its extension or first
+/// line shows.
 pub fn read(path: &Path, format: Option<Format>) -> Result<BallotFile> {
+    if path == Path::new("-") {
+        return read_from(std::io::stdin().lock(), "standard input", format);
+    }
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut reader = std::io::BufReader::new(file);
-    let format = match format.or_else(|| by_extension(path)) {
+    let reader = std::io::BufReader::new(file);
+    read_from(
+        reader,
+        &path.display().to_string(),
+        format.or_else(|| by_extension(path)),
+    )
+}
+
+fn read_from(mut reader: impl BufRead, name: &str, format: Option<Format>) -> Result<BallotFile> {
+    let format = match format {
         Some(format) => format,
         None => by_content(
             reader
                 .fill_buf()
-                .with_context(|| format!("cannot read {}", path.display()))?,
+                .with_context(|| format!("cannot read {name}"))?,
         )?,
     };
     let mut lines = Lines {
@@ -75,8 +87,8 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<BallotFile> {
         Format::Json => json(&mut lines.reader),
     };
     result.with_context(|| match format {
-        Format::Json => path.display().to_string(),
-        _ => format!("{}:{}", path.display(), lines.number),
+        Format::Json => name.to_owned(),
+        _ => format!("{name}:{}", lines.number),
     })
 }
 

@@ -634,6 +634,30 @@ fn a_ranked_decision_is_exported_and_recounted() {
     assert_eq!(winners.len(), 2);
     assert_eq!(decision["outcome"]["report"]["method"], "stv-scottish");
 
+    // Piped straight into a recount, the format told by the first line.
+    let exported = node.run(&["proposal", "export", &council, &election, "--format", "blt"]);
+    let mut recount = node
+        .command(&["--json", "tally", "-", "--method", "stv-meek"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    recount
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&exported.stdout)
+        .unwrap();
+    let recount = recount.wait_with_output().unwrap();
+    assert!(
+        recount.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recount.stderr)
+    );
+    let recount: Value = serde_json::from_slice(&recount.stdout).unwrap();
+    assert_eq!(recount["format"], "blt");
+    assert_eq!(recount["seats"], 2);
+
     for (format, file) in [("blt", "recount.blt"), ("preflib", "recount.toi")] {
         let output = node.run(&[
             "proposal", "export", &council, &election, "--format", format,

@@ -15,7 +15,8 @@ use crate::ballot_file::{self, Format};
 
 #[derive(Debug, Args)]
 pub struct TallyArgs {
-    /// The ballot file: PrefLib (.soc .soi .toc .toi), BLT (.blt) or commune JSON (.json)
+    /// The ballot file: PrefLib (.soc .soi .toc .toi), BLT (.blt) or commune JSON (.json);
+    /// `-` reads standard input
     pub file: PathBuf,
     /// How to count
     #[arg(long, value_enum)]
