@@ -456,6 +456,21 @@ impl Report {
                     .collect();
                 lines.push(format!("{}: {}", name(a as u32), cells.join(", ")));
             }
+            for (a, row) in pairwise.strongest_paths.iter().enumerate() {
+                let paths: Vec<String> = row
+                    .iter()
+                    .enumerate()
+                    .filter(|&(b, &[win, _])| b != a && win > 0)
+                    .map(|(b, [win, lose])| format!("to {} {win} (against {lose})", name(b as u32)))
+                    .collect();
+                if !paths.is_empty() {
+                    lines.push(format!(
+                        "strongest paths from {}: {}",
+                        name(a as u32),
+                        paths.join(", ")
+                    ));
+                }
+            }
         }
         for tie in &self.tie_breaks {
             lines.push(format!(

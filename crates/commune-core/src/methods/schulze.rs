@@ -167,8 +167,22 @@ mod tests {
         let pairwise = report.pairwise.unwrap();
         assert_eq!(pairwise.preferences[0][1], 20);
         assert_eq!(pairwise.preferences[1][0], 25);
-        // The paper's strongest path from E to A is 25 (E→D→C→A).
-        assert_eq!(pairwise.strongest_paths[4][0][0], 25);
+        // The paper's matrix of strongest paths (winning votes), row A to E.
+        let strengths: Vec<Vec<u64>> = pairwise
+            .strongest_paths
+            .iter()
+            .map(|row| row.iter().map(|&[win, _]| win).collect())
+            .collect();
+        assert_eq!(
+            strengths,
+            [
+                [0, 28, 28, 30, 24],
+                [25, 0, 28, 33, 24],
+                [25, 29, 0, 29, 24],
+                [25, 28, 28, 0, 24],
+                [25, 28, 28, 31, 0],
+            ]
+        );
         assert!(report.tie_breaks.is_empty());
     }
 
