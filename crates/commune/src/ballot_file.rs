@@ -14,7 +14,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use commune_core::methods::Profile;
-use commune_core::tally::{Availability, Choice, Position, YesNo};
+use commune_core::tally::{Availability, Choice, MAX_OPTIONS, Position, YesNo};
 use serde::Deserialize;
 
 /// The formats `commune tally` reads.
@@ -232,11 +232,10 @@ fn preflib(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
             if key == "TITLE" {
                 title = value.to_owned();
             } else if key == "NUMBER ALTERNATIVES" {
-                alternatives = Some(
-                    value
-                        .parse()
-                        .map_err(|_| anyhow!("NUMBER ALTERNATIVES is not a number: {value:?}"))?,
-                );
+                alternatives =
+                    Some(bounded(value.parse().map_err(|_| {
+                        anyhow!("NUMBER ALTERNATIVES is not a number: {value:?}")
+                    })?)?);
             } else if let Some(i) = key.strip_prefix("ALTERNATIVE NAME ") {
                 let i: usize = i
                     .trim()
@@ -248,11 +247,11 @@ fn preflib(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
         }
         if profile.is_none() && alternatives.is_none() {
             // The older format: the number of alternatives, then one `i,name` line each.
-            let n: usize = line.parse().map_err(|_| {
+            let n = bounded(line.parse().map_err(|_| {
                 anyhow!(
                     "expected a `# KEY: value` header or the number of alternatives, found {line:?}"
                 )
-            })?;
+            })?)?;
             alternatives = Some(n);
             old_header = Some(n + 1);
             continue;
@@ -335,6 +334,15 @@ fn preflib(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
     })
 }
 
+/// A number of candidates, refused above what any ranked method counts (before anything is
+/// allocated for them).
+fn bounded(n: usize) -> Result<usize> {
+    if n > MAX_OPTIONS {
+        bail!("{n} candidates: the ranked methods count at most {MAX_OPTIONS}");
+    }
+    Ok(n)
+}
+
 /// An empty profile of `n` alternatives named by `names` (1-based), or by their numbers.
 fn named(n: usize, names: &BTreeMap<usize, String>) -> Profile {
     Profile::new(
@@ -356,9 +364,10 @@ fn blt(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
     let [n, seats] = header.as_slice() else {
         bail!("the first line is `candidates seats`, found {header:?}");
     };
-    let n: usize = n
-        .parse()
-        .map_err(|_| anyhow!("{n:?} is not a number of candidates"))?;
+    let n = bounded(
+        n.parse()
+            .map_err(|_| anyhow!("{n:?} is not a number of candidates"))?,
+    )?;
     let seats: u32 = seats
         .parse()
         .map_err(|_| anyhow!("{seats:?} is not a number of seats"))?;

@@ -571,6 +571,7 @@ fn malformed_ballot_files_name_the_line() {
             "ranked twice",
         ),
         ("short.blt", "3 1\n1 1 2\n", ":2:", "ends with 0"),
+        ("huge.blt", "4000000000 1\n", ":1:", "at most 1000"),
         (
             "bad.json",
             "{\"candidates\": [\"a\", \"b\"],\n \"ballots\": [{\"ranking\": [\"a\", \"c\"]}]}",
