@@ -4,8 +4,8 @@
 //! Owns the file formats (docs/cli.md describes them) and their errors, which name the file
 //! and line. Must not count anything: counting is `commune_core::methods`. The readers are
 //! pure functions of the text, but they live here rather than in the core because they read
-//! files line by line (PrefLib and BLT stream: a million ballots are never held as text) and
-//! because only the binary knows files and JSON input.
+//! files as they stream (line by line, or ballot by ballot in JSON: a million ballots are
+//! never held as text) and because only the binary knows files and JSON input.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -16,6 +16,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use commune_core::methods::Profile;
 use commune_core::tally::{Availability, Choice, MAX_OPTIONS, Position, YesNo};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 /// The formats `commune tally` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -459,20 +460,7 @@ fn unquote(line: &str) -> String {
         .to_owned()
 }
 
-/// commune's ballot JSON (docs/cli.md).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonFile {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    candidates: Vec<String>,
-    seats: Option<u32>,
-    #[serde(default)]
-    withdrawn: Vec<String>,
-    ballots: Vec<JsonBallot>,
-}
-
+/// One ballot of commune's ballot JSON (docs/cli.md).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JsonBallot {
@@ -499,97 +487,197 @@ enum Rank {
     Tied(Vec<String>),
 }
 
+/// Reads commune's ballot JSON as it streams: each ballot is checked and added to the profile
+/// (or the choices) as soon as it is read, so a large file is never held whole, and an error
+/// names the line where it was found. `candidates` must come before `ballots`.
 fn json(reader: &mut impl BufRead) -> Result<BallotFile> {
-    let file: JsonFile = serde_json::from_reader(reader).map_err(|e| anyhow!("{e}"))?;
-    let index = |name: &str| -> Result<u32> {
-        file.candidates
-            .iter()
-            .position(|c| c == name)
-            .map(|i| i as u32)
-            .ok_or_else(|| anyhow!("{name:?} is not one of the candidates"))
-    };
-    let mut profile = Profile::new(file.candidates.clone());
-    for name in &file.withdrawn {
-        profile.withdrawn[index(name)? as usize] = true;
-    }
-    let mut choices = Vec::new();
-    for (i, ballot) in file.ballots.iter().enumerate() {
-        let choice = (|| -> Result<Option<Choice>> {
-            let forms = [
-                ballot.ranking.is_some(),
-                ballot.approve.is_some(),
-                ballot.scores.is_some(),
-                ballot.answers.is_some(),
-                ballot.vote.is_some(),
-                ballot.position.is_some(),
-            ];
-            if forms.iter().filter(|&&f| f).count() != 1 {
-                bail!("give exactly one of ranking, approve, scores, answers, vote, position");
-            }
-
-            Ok(if let Some(ranking) = &ballot.ranking {
-                let groups: Vec<Vec<u32>> = ranking
-                    .iter()
-                    .map(|rank| match rank {
-                        Rank::One(name) => Ok(vec![index(name)?]),
-                        Rank::Tied(names) => names.iter().map(|n| index(n)).collect(),
-                    })
-                    .collect::<Result<_>>()?;
-                profile.push(ballot.count, groups).map_err(|e| anyhow!(e))?;
-                None
-            } else if let Some(approve) = &ballot.approve {
-                let mut approved: Vec<u32> =
-                    approve.iter().map(|n| index(n)).collect::<Result<_>>()?;
-                approved.sort_unstable();
-                approved.dedup();
-                Some(Choice::Approval { approved })
-            } else if let Some(scores) = &ballot.scores {
-                let mut all = vec![0; file.candidates.len()];
-                for (c, score) in scores
-                    .keys()
-                    .map(|n| index(n))
-                    .collect::<Result<Vec<_>>>()?
-                    .into_iter()
-                    .zip(scores.values())
-                {
-                    all[c as usize] = *score;
-                }
-                Some(Choice::Score { scores: all })
-            } else if let Some(answers) = &ballot.answers {
-                let mut all = vec![Availability::No; file.candidates.len()];
-                for (c, answer) in answers
-                    .keys()
-                    .map(|n| index(n))
-                    .collect::<Result<Vec<_>>>()?
-                    .into_iter()
-                    .zip(answers.values())
-                {
-                    all[c as usize] = *answer;
-                }
-                Some(Choice::TimePoll { answers: all })
-            } else if let Some(vote) = ballot.vote {
-                Some(Choice::YesNo { vote })
-            } else {
-                Some(Choice::Consent {
-                    position: ballot.position.expect("one form is given"),
-                    reason: ballot.reason.clone(),
-                })
-            })
-        })()
-        .with_context(|| format!("ballot {} (counting from 1)", i + 1))?;
-        if let Some(choice) = choice {
-            choices.push((ballot.count, choice));
-        }
-    }
-    if !choices.is_empty() && !profile.is_empty() {
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let file = serde::Deserializer::deserialize_map(&mut deserializer, JsonReader)
+        .and_then(|file| deserializer.end().map(|()| file))
+        .map_err(|e| anyhow!("{e}"))?;
+    if !file.choices.is_empty() && !file.profile.is_empty() {
         bail!("the ballots mix rankings with other forms: a file holds one election");
     }
-    Ok(BallotFile {
-        format: Format::Json,
-        title: file.title,
-        seats: file.seats,
-        profile,
-        choices,
+    Ok(file)
+}
+
+/// The top-level object of a JSON ballot file.
+struct JsonReader;
+
+impl<'de> Visitor<'de> for JsonReader {
+    type Value = BallotFile;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object with candidates and ballots")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BallotFile, A::Error> {
+        let mut file = BallotFile {
+            format: Format::Json,
+            title: String::new(),
+            seats: None,
+            profile: Profile::new(Vec::new()),
+            choices: Vec::new(),
+        };
+        let (mut named, mut counted) = (false, false);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "title" => file.title = map.next_value()?,
+                "seats" => file.seats = map.next_value()?,
+                "candidates" if counted => {
+                    return Err(de::Error::custom(
+                        "\"candidates\" must come before \"ballots\"",
+                    ));
+                }
+                "candidates" => {
+                    let names: Vec<String> = map.next_value()?;
+                    if names.len() > MAX_OPTIONS {
+                        return Err(de::Error::custom(format!(
+                            "{} candidates: at most {MAX_OPTIONS}",
+                            names.len()
+                        )));
+                    }
+                    file.profile = Profile::new(names);
+                    named = true;
+                }
+                "withdrawn" if !named => {
+                    return Err(de::Error::custom(
+                        "\"candidates\" must come before \"withdrawn\"",
+                    ));
+                }
+                "withdrawn" => {
+                    for name in map.next_value::<Vec<String>>()? {
+                        let c = index(&file.profile, &name).map_err(de::Error::custom)?;
+                        file.profile.withdrawn[c as usize] = true;
+                    }
+                }
+                "ballots" => {
+                    counted = true;
+                    map.next_value_seed(JsonBallots {
+                        profile: &mut file.profile,
+                        choices: &mut file.choices,
+                    })?;
+                }
+                other => {
+                    return Err(de::Error::unknown_field(
+                        other,
+                        &["title", "candidates", "seats", "withdrawn", "ballots"],
+                    ));
+                }
+            }
+        }
+        if !counted {
+            return Err(de::Error::missing_field("ballots"));
+        }
+        Ok(file)
+    }
+}
+
+/// The `ballots` array, read one ballot at a time into the profile or the choices.
+struct JsonBallots<'a> {
+    profile: &'a mut Profile,
+    choices: &'a mut Vec<(u64, Choice)>,
+}
+
+impl<'de> DeserializeSeed<'de> for JsonBallots<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for JsonBallots<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of ballots")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut number = 0;
+        while let Some(ballot) = seq.next_element::<JsonBallot>()? {
+            number += 1;
+            let choice = ballot_choice(&ballot, self.profile).map_err(|e| {
+                de::Error::custom(format!("ballot {number} (counting from 1): {e:#}"))
+            })?;
+            if let Some(choice) = choice {
+                self.choices.push((ballot.count, choice));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The index of a candidate named in a JSON ballot.
+fn index(profile: &Profile, name: &str) -> Result<u32> {
+    profile
+        .candidates
+        .iter()
+        .position(|c| c == name)
+        .map(|i| i as u32)
+        .ok_or_else(|| anyhow!("{name:?} is not one of the candidates"))
+}
+
+/// One value per candidate from a `{name: value}` map, `default` for those it leaves out.
+fn per_candidate<T: Copy>(
+    profile: &Profile,
+    map: &BTreeMap<String, T>,
+    default: T,
+) -> Result<Vec<T>> {
+    let mut all = vec![default; profile.candidates.len()];
+    for (name, &value) in map {
+        all[index(profile, name)? as usize] = value;
+    }
+    Ok(all)
+}
+
+/// Adds a ranking to the profile (`None`), or returns the choice of another form.
+fn ballot_choice(ballot: &JsonBallot, profile: &mut Profile) -> Result<Option<Choice>> {
+    let forms = [
+        ballot.ranking.is_some(),
+        ballot.approve.is_some(),
+        ballot.scores.is_some(),
+        ballot.answers.is_some(),
+        ballot.vote.is_some(),
+        ballot.position.is_some(),
+    ];
+    if forms.iter().filter(|&&f| f).count() != 1 {
+        bail!("give exactly one of ranking, approve, scores, answers, vote, position");
+    }
+    Ok(if let Some(ranking) = &ballot.ranking {
+        let groups: Vec<Vec<u32>> = ranking
+            .iter()
+            .map(|rank| match rank {
+                Rank::One(name) => Ok(vec![index(profile, name)?]),
+                Rank::Tied(names) => names.iter().map(|n| index(profile, n)).collect(),
+            })
+            .collect::<Result<_>>()?;
+        profile.push(ballot.count, groups).map_err(|e| anyhow!(e))?;
+        None
+    } else if let Some(approve) = &ballot.approve {
+        let mut approved: Vec<u32> = approve
+            .iter()
+            .map(|n| index(profile, n))
+            .collect::<Result<_>>()?;
+        approved.sort_unstable();
+        approved.dedup();
+        Some(Choice::Approval { approved })
+    } else if let Some(scores) = &ballot.scores {
+        Some(Choice::Score {
+            scores: per_candidate(profile, scores, 0)?,
+        })
+    } else if let Some(answers) = &ballot.answers {
+        Some(Choice::TimePoll {
+            answers: per_candidate(profile, answers, Availability::No)?,
+        })
+    } else if let Some(vote) = ballot.vote {
+        Some(Choice::YesNo { vote })
+    } else {
+        Some(Choice::Consent {
+            position: ballot.position.expect("one form is given"),
+            reason: ballot.reason.clone(),
+        })
     })
 }
 

@@ -574,9 +574,9 @@ fn malformed_ballot_files_name_the_line() {
         ("huge.blt", "4000000000 1\n", ":1:", "at most 1000"),
         (
             "bad.json",
-            "{\"candidates\": [\"a\", \"b\"],\n \"ballots\": [{\"ranking\": [\"a\", \"c\"]}]}",
-            "ballot 1",
-            "\"c\" is not one of the candidates",
+            "{\"candidates\": [\"a\", \"b\"],\n \"ballots\": [{\"ranking\": [\"a\"]},\n{\"ranking\": [\"a\", \"c\"]}]}",
+            "line 3",
+            "ballot 2 (counting from 1): \"c\" is not one of the candidates",
         ),
         (
             "syntax.json",
