@@ -179,25 +179,11 @@ impl Profile {
         self.ballots.iter().map(|&(weight, _)| weight).sum()
     }
 
-    /// The ballots merged by equal ranking, in ascending order of marks: the input of the
-    /// transfer methods, whose work then grows with distinct ballots, not voters.
-    fn distinct(&self) -> Vec<(u64, &[u32])> {
-        let mut list: Vec<(u64, &[u32])> = Vec::with_capacity(self.ballots.len());
-        let mut start = 0;
-        for &(weight, end) in &self.ballots {
-            list.push((weight, &self.marks[start..end]));
-            start = end;
-        }
-        list.sort_unstable_by(|a, b| a.1.cmp(b.1));
-        list.dedup_by(|later, kept| {
-            let same = later.1 == kept.1;
-            if same {
-                kept.0 += later.0;
-            }
-            same
-        });
-        list.retain(|&(weight, _)| weight > 0);
-        list
+    /// The ballots as weights and raw marks, for the transfer methods to index.
+    fn marked(&self) -> Vec<(u64, &[u32])> {
+        self.ballots()
+            .map(|(weight, ranking)| (weight, ranking.marks))
+            .collect()
     }
 }
 
@@ -438,6 +424,26 @@ impl Report {
                     .collect();
                 line.push_str(&format!("; keep factors: {}", factors.join(", ")));
             }
+            if let Some(before) = i.checked_sub(1).map(|p| &self.rounds[p]) {
+                // What moved since the round before: transfers, and Meek's rebalancing.
+                let mut moves: Vec<String> = round
+                    .votes
+                    .iter()
+                    .zip(&before.votes)
+                    .enumerate()
+                    .filter_map(|(c, (now, then))| {
+                        Some(format!("{} {}", name(c as u32), change((*then)?, (*now)?)?))
+                    })
+                    .collect();
+                if let (Some(then), Some(now)) = (before.exhausted, round.exhausted)
+                    && let Some(moved) = change(then, now)
+                {
+                    moves.push(format!("exhausted {moved}"));
+                }
+                if !moves.is_empty() {
+                    line.push_str(&format!("; since round {i}: {}", moves.join(", ")));
+                }
+            }
             lines.push(line);
         }
         if let Some(pairwise) = &self.pairwise {
@@ -449,6 +455,21 @@ impl Report {
                     .map(|(b, n)| format!("{n} over {}", name(b as u32)))
                     .collect();
                 lines.push(format!("{}: {}", name(a as u32), cells.join(", ")));
+            }
+            for (a, row) in pairwise.strongest_paths.iter().enumerate() {
+                let paths: Vec<String> = row
+                    .iter()
+                    .enumerate()
+                    .filter(|&(b, &[win, _])| b != a && win > 0)
+                    .map(|(b, [win, lose])| format!("to {} {win} (against {lose})", name(b as u32)))
+                    .collect();
+                if !paths.is_empty() {
+                    lines.push(format!(
+                        "strongest paths from {}: {}",
+                        name(a as u32),
+                        paths.join(", ")
+                    ));
+                }
             }
         }
         for tie in &self.tie_breaks {
@@ -465,6 +486,21 @@ impl Report {
         }
         lines.push(format!("winners: {}", list(&self.winners)));
         lines
+    }
+}
+
+/// `now − then` with its sign (`+1.5`, `-0.25`), or `None` when nothing changed.
+fn change(then: Decimal, now: Decimal) -> Option<String> {
+    match now.units.cmp(&then.units) {
+        std::cmp::Ordering::Equal => None,
+        std::cmp::Ordering::Greater => Some(format!(
+            "+{}",
+            Decimal::new(now.units - then.units, now.places)
+        )),
+        std::cmp::Ordering::Less => Some(format!(
+            "-{}",
+            Decimal::new(then.units - now.units, now.places)
+        )),
     }
 }
 

@@ -17,6 +17,9 @@ use crate::methods::{self, Profile, Report, TieOrder};
 
 pub use crate::methods::time_poll::Availability;
 
+/// The most options of the methods counted by [`crate::methods`].
+pub const MAX_OPTIONS: usize = 1000;
+
 /// How a proposal is decided. New methods are new variants; the wire index of each is fixed.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 #[cbor(flat)]
@@ -151,6 +154,20 @@ impl Method {
             )),
             _ if self.has_options() && options.len() < 2 => {
                 Err(format!("{} needs at least two options", self.name()))
+            }
+            // Bounds the work of a count every node repeats (Schulze is cubic in options).
+            Method::Score { .. }
+            | Method::Schulze { .. }
+            | Method::Irv
+            | Method::StvMeek { .. }
+            | Method::StvScottish { .. }
+            | Method::TimePoll
+                if options.len() > MAX_OPTIONS =>
+            {
+                Err(format!(
+                    "{} takes at most {MAX_OPTIONS} options",
+                    self.name()
+                ))
             }
             Method::Score { max, winners } => {
                 if *max == 0 {
@@ -764,6 +781,9 @@ mod tests {
                 .check(&method, &names)
                 .is_err()
         );
+        let many: Vec<String> = (0..=MAX_OPTIONS).map(|i| i.to_string()).collect();
+        assert!(Method::Irv.check(&many).is_err());
+        assert!(Method::Irv.check(&many[1..]).is_ok());
         // Two of three prefer painting to keeping things as they are: paint wins.
         let ballots = [
             ranked(vec![vec![1], vec![0]]),

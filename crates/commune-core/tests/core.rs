@@ -193,6 +193,43 @@ fn a_majority_decision_from_invitation_to_close() {
 }
 
 #[test]
+fn an_stv_election_with_ranked_ballots() {
+    let mut sim = assembly();
+    let mut election = propose(
+        "Two delegates to the federation",
+        Action::None,
+        Some(Method::StvScottish { seats: 2 }),
+        10_000,
+    );
+    if let Payload::Propose(propose) = &mut election {
+        propose.options = vec!["ana".into(), "ben".into(), "chloé".into()];
+    }
+    let p = sim.act("bob", 5000, election);
+    let ranked = |ranks: Vec<Vec<u32>>| {
+        Payload::Ballot(payload::Ballot {
+            proposal: p,
+            choice: Choice::Ranked { ranks },
+        })
+    };
+    sim.act("alice", 6000, ranked(vec![vec![0], vec![2]]));
+    sim.act("bob", 6100, ranked(vec![vec![0], vec![1]]));
+    sim.act("carol", 6200, ranked(vec![vec![2]]));
+    // Ranking an option twice, or voting yes, does not fit.
+    sim.act("dave", 6300, ranked(vec![vec![1], vec![1]]));
+    sim.act("dave", 6400, vote(p, YesNo::Yes));
+    sim.act("dave", 11_000, close(p));
+    // 3 ballots, 2 seats: quota 2. Ana has it at once, with no surplus; ben, with no vote, is
+    // excluded, and chloé is elected as the last candidate left.
+    sim.check(expect![[r#"
+        council "Tenants of 12 Rue Dupont"
+        members: alice, bob, carol, dave
+        proposal "Two delegates to the federation" (general, stv-scottish): electorate alice, bob, carol, dave; passed ana 2, chloé 1, chose ana, chloé
+        rejected ballot by dave: rank each option at most once
+        rejected ballot by dave: this ballot does not fit the stv-scottish method: rank the options, most preferred first
+    "#]]);
+}
+
+#[test]
 fn outsiders_and_misfits_are_reported_not_applied() {
     let mut sim = assembly();
     let p = sim.act(

@@ -4,8 +4,8 @@
 //! Owns the file formats (docs/cli.md describes them) and their errors, which name the file
 //! and line. Must not count anything: counting is `commune_core::methods`. The readers are
 //! pure functions of the text, but they live here rather than in the core because they read
-//! files line by line (PrefLib and BLT stream: a million ballots are never held as text) and
-//! because only the binary knows files and JSON input.
+//! files as they stream (line by line, or ballot by ballot in JSON: a million ballots are
+//! never held as text) and because only the binary knows files and JSON input.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,8 +14,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use commune_core::methods::Profile;
-use commune_core::tally::{Availability, Choice, Position, YesNo};
+use commune_core::tally::{Availability, Choice, MAX_OPTIONS, Position, YesNo};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 /// The formats `commune tally` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -51,17 +52,29 @@ pub struct BallotFile {
     pub choices: Vec<(u64, Choice)>,
 }
 
-/// Reads a ballot file, in `format` or the one its extension or first line shows.
+/// Reads a ballot file (`-`: standard input), in `format` or the one its extension or first
+/// line shows.
 pub fn read(path: &Path, format: Option<Format>) -> Result<BallotFile> {
+    if path == Path::new("-") {
+        return read_from(std::io::stdin().lock(), "standard input", format);
+    }
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut reader = std::io::BufReader::new(file);
-    let format = match format.or_else(|| by_extension(path)) {
+    let reader = std::io::BufReader::new(file);
+    read_from(
+        reader,
+        &path.display().to_string(),
+        format.or_else(|| by_extension(path)),
+    )
+}
+
+fn read_from(mut reader: impl BufRead, name: &str, format: Option<Format>) -> Result<BallotFile> {
+    let format = match format {
         Some(format) => format,
         None => by_content(
             reader
                 .fill_buf()
-                .with_context(|| format!("cannot read {}", path.display()))?,
+                .with_context(|| format!("cannot read {name}"))?,
         )?,
     };
     let mut lines = Lines {
@@ -75,8 +88,8 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<BallotFile> {
         Format::Json => json(&mut lines.reader),
     };
     result.with_context(|| match format {
-        Format::Json => path.display().to_string(),
-        _ => format!("{}:{}", path.display(), lines.number),
+        Format::Json => name.to_owned(),
+        _ => format!("{name}:{}", lines.number),
     })
 }
 
@@ -172,10 +185,12 @@ impl Order {
 
     /// Adds a 1-based candidate number to the current group.
     fn add(&mut self, text: &str, n: usize) -> Result<()> {
-        let number: usize = text
-            .trim()
-            .parse()
-            .map_err(|_| anyhow!("{:?} is not a candidate number", text.trim()))?;
+        // By hand rather than `str::parse`: this runs once per mark of every ballot.
+        let digits = text.trim().as_bytes();
+        let number =
+            (!digits.is_empty() && digits.len() < 10 && digits.iter().all(u8::is_ascii_digit))
+                .then(|| digits.iter().fold(0, |n, d| n * 10 + usize::from(d - b'0')))
+                .ok_or_else(|| anyhow!("{:?} is not a candidate number", text.trim()))?;
         if number == 0 || number > n {
             bail!("candidate {number} does not exist: there are {n}");
         }
@@ -218,11 +233,10 @@ fn preflib(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
             if key == "TITLE" {
                 title = value.to_owned();
             } else if key == "NUMBER ALTERNATIVES" {
-                alternatives = Some(
-                    value
-                        .parse()
-                        .map_err(|_| anyhow!("NUMBER ALTERNATIVES is not a number: {value:?}"))?,
-                );
+                alternatives =
+                    Some(bounded(value.parse().map_err(|_| {
+                        anyhow!("NUMBER ALTERNATIVES is not a number: {value:?}")
+                    })?)?);
             } else if let Some(i) = key.strip_prefix("ALTERNATIVE NAME ") {
                 let i: usize = i
                     .trim()
@@ -234,11 +248,11 @@ fn preflib(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
         }
         if profile.is_none() && alternatives.is_none() {
             // The older format: the number of alternatives, then one `i,name` line each.
-            let n: usize = line.parse().map_err(|_| {
+            let n = bounded(line.parse().map_err(|_| {
                 anyhow!(
                     "expected a `# KEY: value` header or the number of alternatives, found {line:?}"
                 )
-            })?;
+            })?)?;
             alternatives = Some(n);
             old_header = Some(n + 1);
             continue;
@@ -263,13 +277,7 @@ fn preflib(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
         }
         let n =
             alternatives.ok_or_else(|| anyhow!("the header does not give NUMBER ALTERNATIVES"))?;
-        let profile = profile.get_or_insert_with(|| {
-            Profile::new(
-                (1..=n)
-                    .map(|i| names.get(&i).cloned().unwrap_or_else(|| i.to_string()))
-                    .collect(),
-            )
-        });
+        let profile = profile.get_or_insert_with(|| named(n, &names));
         let (count, rest) = line
             .split_once(':')
             .or_else(|| line.split_once(','))
@@ -313,14 +321,10 @@ fn preflib(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
     }
     let profile = match profile {
         Some(profile) => profile,
-        None => {
-            let n = alternatives.ok_or_else(|| anyhow!("no header and no orders"))?;
-            Profile::new(
-                (1..=n)
-                    .map(|i| names.get(&i).cloned().unwrap_or_else(|| i.to_string()))
-                    .collect(),
-            )
-        }
+        None => named(
+            alternatives.ok_or_else(|| anyhow!("no header and no orders"))?,
+            &names,
+        ),
     };
     Ok(BallotFile {
         format: Format::Preflib,
@@ -329,6 +333,24 @@ fn preflib(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
         profile,
         choices: Vec::new(),
     })
+}
+
+/// A number of candidates, refused above what any ranked method counts (before anything is
+/// allocated for them).
+fn bounded(n: usize) -> Result<usize> {
+    if n > MAX_OPTIONS {
+        bail!("{n} candidates: the ranked methods count at most {MAX_OPTIONS}");
+    }
+    Ok(n)
+}
+
+/// An empty profile of `n` alternatives named by `names` (1-based), or by their numbers.
+fn named(n: usize, names: &BTreeMap<usize, String>) -> Profile {
+    Profile::new(
+        (1..=n)
+            .map(|i| names.get(&i).cloned().unwrap_or_else(|| i.to_string()))
+            .collect(),
+    )
 }
 
 /// BLT: `candidates seats`, an optional line of withdrawn candidates as negative numbers,
@@ -343,9 +365,10 @@ fn blt(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
     let [n, seats] = header.as_slice() else {
         bail!("the first line is `candidates seats`, found {header:?}");
     };
-    let n: usize = n
-        .parse()
-        .map_err(|_| anyhow!("{n:?} is not a number of candidates"))?;
+    let n = bounded(
+        n.parse()
+            .map_err(|_| anyhow!("{n:?} is not a number of candidates"))?,
+    )?;
     let seats: u32 = seats
         .parse()
         .map_err(|_| anyhow!("{seats:?} is not a number of seats"))?;
@@ -437,20 +460,7 @@ fn unquote(line: &str) -> String {
         .to_owned()
 }
 
-/// commune's ballot JSON (docs/cli.md).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonFile {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    candidates: Vec<String>,
-    seats: Option<u32>,
-    #[serde(default)]
-    withdrawn: Vec<String>,
-    ballots: Vec<JsonBallot>,
-}
-
+/// One ballot of commune's ballot JSON (docs/cli.md).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JsonBallot {
@@ -477,97 +487,197 @@ enum Rank {
     Tied(Vec<String>),
 }
 
+/// Reads commune's ballot JSON as it streams: each ballot is checked and added to the profile
+/// (or the choices) as soon as it is read, so a large file is never held whole, and an error
+/// names the line where it was found. `candidates` must come before `ballots`.
 fn json(reader: &mut impl BufRead) -> Result<BallotFile> {
-    let file: JsonFile = serde_json::from_reader(reader).map_err(|e| anyhow!("{e}"))?;
-    let index = |name: &str| -> Result<u32> {
-        file.candidates
-            .iter()
-            .position(|c| c == name)
-            .map(|i| i as u32)
-            .ok_or_else(|| anyhow!("{name:?} is not one of the candidates"))
-    };
-    let mut profile = Profile::new(file.candidates.clone());
-    for name in &file.withdrawn {
-        profile.withdrawn[index(name)? as usize] = true;
-    }
-    let mut choices = Vec::new();
-    for (i, ballot) in file.ballots.iter().enumerate() {
-        let choice = (|| -> Result<Option<Choice>> {
-            let forms = [
-                ballot.ranking.is_some(),
-                ballot.approve.is_some(),
-                ballot.scores.is_some(),
-                ballot.answers.is_some(),
-                ballot.vote.is_some(),
-                ballot.position.is_some(),
-            ];
-            if forms.iter().filter(|&&f| f).count() != 1 {
-                bail!("give exactly one of ranking, approve, scores, answers, vote, position");
-            }
-
-            Ok(if let Some(ranking) = &ballot.ranking {
-                let groups: Vec<Vec<u32>> = ranking
-                    .iter()
-                    .map(|rank| match rank {
-                        Rank::One(name) => Ok(vec![index(name)?]),
-                        Rank::Tied(names) => names.iter().map(|n| index(n)).collect(),
-                    })
-                    .collect::<Result<_>>()?;
-                profile.push(ballot.count, groups).map_err(|e| anyhow!(e))?;
-                None
-            } else if let Some(approve) = &ballot.approve {
-                let mut approved: Vec<u32> =
-                    approve.iter().map(|n| index(n)).collect::<Result<_>>()?;
-                approved.sort_unstable();
-                approved.dedup();
-                Some(Choice::Approval { approved })
-            } else if let Some(scores) = &ballot.scores {
-                let mut all = vec![0; file.candidates.len()];
-                for (c, score) in scores
-                    .keys()
-                    .map(|n| index(n))
-                    .collect::<Result<Vec<_>>>()?
-                    .into_iter()
-                    .zip(scores.values())
-                {
-                    all[c as usize] = *score;
-                }
-                Some(Choice::Score { scores: all })
-            } else if let Some(answers) = &ballot.answers {
-                let mut all = vec![Availability::No; file.candidates.len()];
-                for (c, answer) in answers
-                    .keys()
-                    .map(|n| index(n))
-                    .collect::<Result<Vec<_>>>()?
-                    .into_iter()
-                    .zip(answers.values())
-                {
-                    all[c as usize] = *answer;
-                }
-                Some(Choice::TimePoll { answers: all })
-            } else if let Some(vote) = ballot.vote {
-                Some(Choice::YesNo { vote })
-            } else {
-                Some(Choice::Consent {
-                    position: ballot.position.expect("one form is given"),
-                    reason: ballot.reason.clone(),
-                })
-            })
-        })()
-        .with_context(|| format!("ballot {} (counting from 1)", i + 1))?;
-        if let Some(choice) = choice {
-            choices.push((ballot.count, choice));
-        }
-    }
-    if !choices.is_empty() && !profile.is_empty() {
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let file = serde::Deserializer::deserialize_map(&mut deserializer, JsonReader)
+        .and_then(|file| deserializer.end().map(|()| file))
+        .map_err(|e| anyhow!("{e}"))?;
+    if !file.choices.is_empty() && !file.profile.is_empty() {
         bail!("the ballots mix rankings with other forms: a file holds one election");
     }
-    Ok(BallotFile {
-        format: Format::Json,
-        title: file.title,
-        seats: file.seats,
-        profile,
-        choices,
+    Ok(file)
+}
+
+/// The top-level object of a JSON ballot file.
+struct JsonReader;
+
+impl<'de> Visitor<'de> for JsonReader {
+    type Value = BallotFile;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object with candidates and ballots")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BallotFile, A::Error> {
+        let mut file = BallotFile {
+            format: Format::Json,
+            title: String::new(),
+            seats: None,
+            profile: Profile::new(Vec::new()),
+            choices: Vec::new(),
+        };
+        let (mut named, mut counted) = (false, false);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "title" => file.title = map.next_value()?,
+                "seats" => file.seats = map.next_value()?,
+                "candidates" if counted => {
+                    return Err(de::Error::custom(
+                        "\"candidates\" must come before \"ballots\"",
+                    ));
+                }
+                "candidates" => {
+                    let names: Vec<String> = map.next_value()?;
+                    if names.len() > MAX_OPTIONS {
+                        return Err(de::Error::custom(format!(
+                            "{} candidates: at most {MAX_OPTIONS}",
+                            names.len()
+                        )));
+                    }
+                    file.profile = Profile::new(names);
+                    named = true;
+                }
+                "withdrawn" if !named => {
+                    return Err(de::Error::custom(
+                        "\"candidates\" must come before \"withdrawn\"",
+                    ));
+                }
+                "withdrawn" => {
+                    for name in map.next_value::<Vec<String>>()? {
+                        let c = index(&file.profile, &name).map_err(de::Error::custom)?;
+                        file.profile.withdrawn[c as usize] = true;
+                    }
+                }
+                "ballots" => {
+                    counted = true;
+                    map.next_value_seed(JsonBallots {
+                        profile: &mut file.profile,
+                        choices: &mut file.choices,
+                    })?;
+                }
+                other => {
+                    return Err(de::Error::unknown_field(
+                        other,
+                        &["title", "candidates", "seats", "withdrawn", "ballots"],
+                    ));
+                }
+            }
+        }
+        if !counted {
+            return Err(de::Error::missing_field("ballots"));
+        }
+        Ok(file)
+    }
+}
+
+/// The `ballots` array, read one ballot at a time into the profile or the choices.
+struct JsonBallots<'a> {
+    profile: &'a mut Profile,
+    choices: &'a mut Vec<(u64, Choice)>,
+}
+
+impl<'de> DeserializeSeed<'de> for JsonBallots<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for JsonBallots<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of ballots")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut number = 0;
+        while let Some(ballot) = seq.next_element::<JsonBallot>()? {
+            number += 1;
+            let choice = ballot_choice(&ballot, self.profile).map_err(|e| {
+                de::Error::custom(format!("ballot {number} (counting from 1): {e:#}"))
+            })?;
+            if let Some(choice) = choice {
+                self.choices.push((ballot.count, choice));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The index of a candidate named in a JSON ballot.
+fn index(profile: &Profile, name: &str) -> Result<u32> {
+    profile
+        .candidates
+        .iter()
+        .position(|c| c == name)
+        .map(|i| i as u32)
+        .ok_or_else(|| anyhow!("{name:?} is not one of the candidates"))
+}
+
+/// One value per candidate from a `{name: value}` map, `default` for those it leaves out.
+fn per_candidate<T: Copy>(
+    profile: &Profile,
+    map: &BTreeMap<String, T>,
+    default: T,
+) -> Result<Vec<T>> {
+    let mut all = vec![default; profile.candidates.len()];
+    for (name, &value) in map {
+        all[index(profile, name)? as usize] = value;
+    }
+    Ok(all)
+}
+
+/// Adds a ranking to the profile (`None`), or returns the choice of another form.
+fn ballot_choice(ballot: &JsonBallot, profile: &mut Profile) -> Result<Option<Choice>> {
+    let forms = [
+        ballot.ranking.is_some(),
+        ballot.approve.is_some(),
+        ballot.scores.is_some(),
+        ballot.answers.is_some(),
+        ballot.vote.is_some(),
+        ballot.position.is_some(),
+    ];
+    if forms.iter().filter(|&&f| f).count() != 1 {
+        bail!("give exactly one of ranking, approve, scores, answers, vote, position");
+    }
+    Ok(if let Some(ranking) = &ballot.ranking {
+        let groups: Vec<Vec<u32>> = ranking
+            .iter()
+            .map(|rank| match rank {
+                Rank::One(name) => Ok(vec![index(profile, name)?]),
+                Rank::Tied(names) => names.iter().map(|n| index(profile, n)).collect(),
+            })
+            .collect::<Result<_>>()?;
+        profile.push(ballot.count, groups).map_err(|e| anyhow!(e))?;
+        None
+    } else if let Some(approve) = &ballot.approve {
+        let mut approved: Vec<u32> = approve
+            .iter()
+            .map(|n| index(profile, n))
+            .collect::<Result<_>>()?;
+        approved.sort_unstable();
+        approved.dedup();
+        Some(Choice::Approval { approved })
+    } else if let Some(scores) = &ballot.scores {
+        Some(Choice::Score {
+            scores: per_candidate(profile, scores, 0)?,
+        })
+    } else if let Some(answers) = &ballot.answers {
+        Some(Choice::TimePoll {
+            answers: per_candidate(profile, answers, Availability::No)?,
+        })
+    } else if let Some(vote) = ballot.vote {
+        Some(Choice::YesNo { vote })
+    } else {
+        Some(Choice::Consent {
+            position: ballot.position.expect("one form is given"),
+            reason: ballot.reason.clone(),
+        })
     })
 }
 

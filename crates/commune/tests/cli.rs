@@ -598,11 +598,12 @@ fn malformed_ballot_files_name_the_line() {
             "ranked twice",
         ),
         ("short.blt", "3 1\n1 1 2\n", ":2:", "ends with 0"),
+        ("huge.blt", "4000000000 1\n", ":1:", "at most 1000"),
         (
             "bad.json",
-            "{\"candidates\": [\"a\", \"b\"],\n \"ballots\": [{\"ranking\": [\"a\", \"c\"]}]}",
-            "ballot 1",
-            "\"c\" is not one of the candidates",
+            "{\"candidates\": [\"a\", \"b\"],\n \"ballots\": [{\"ranking\": [\"a\"]},\n{\"ranking\": [\"a\", \"c\"]}]}",
+            "line 3",
+            "ballot 2 (counting from 1): \"c\" is not one of the candidates",
         ),
         (
             "syntax.json",
@@ -660,6 +661,30 @@ fn a_ranked_decision_is_exported_and_recounted() {
         .collect();
     assert_eq!(winners.len(), 2);
     assert_eq!(decision["outcome"]["report"]["method"], "stv-scottish");
+
+    // Piped straight into a recount, the format told by the first line.
+    let exported = node.run(&["proposal", "export", &council, &election, "--format", "blt"]);
+    let mut recount = node
+        .command(&["--json", "tally", "-", "--method", "stv-meek"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    recount
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&exported.stdout)
+        .unwrap();
+    let recount = recount.wait_with_output().unwrap();
+    assert!(
+        recount.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recount.stderr)
+    );
+    let recount: Value = serde_json::from_slice(&recount.stdout).unwrap();
+    assert_eq!(recount["format"], "blt");
+    assert_eq!(recount["seats"], 2);
 
     for (format, file) in [("blt", "recount.blt"), ("preflib", "recount.toi")] {
         let output = node.run(&[

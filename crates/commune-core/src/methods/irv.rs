@@ -54,7 +54,7 @@ pub fn count(profile: &Profile, tie: &TieOrder) -> Report {
     for &c in &left {
         continuing[c as usize] = true;
     }
-    let ballots: Vec<(u64, &[u32])> = profile.ballots().map(|(w, r)| (w, r.marks)).collect();
+    let ballots: Vec<(u64, &[u32])> = profile.marked();
     let mut cursor = vec![0usize; ballots.len()];
     let mut piles: Vec<Vec<u32>> = vec![Vec::new(); n];
     let mut votes = vec![0u64; n];
@@ -135,7 +135,10 @@ pub fn count(profile: &Profile, tie: &TieOrder) -> Report {
         continuing[excluded as usize] = false;
         left.retain(|&c| c != excluded);
         votes[excluded as usize] = 0;
-        for i in std::mem::take(&mut piles[excluded as usize]) {
+        // In ballot order, so that the moves walk memory forwards.
+        let mut pile = std::mem::take(&mut piles[excluded as usize]);
+        pile.sort_unstable();
+        for i in pile {
             let from = cursor[i as usize];
             place(
                 i as usize,

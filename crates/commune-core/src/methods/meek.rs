@@ -1,6 +1,8 @@
-//! Meek's method of STV, as the reference counter Droop.py defines it ("Meek parametric",
-//! the rule of the New Zealand STV regulations, Schedule 1A, with omega = 10^-6), so that
-//! its transcripts can be checked against Droop and stv-rs.
+//! Meek's method of STV (Hill, Wichmann and Woodall's Algorithm 123, the method the New
+//! Zealand STV regulations adopt), exactly as the reference counter Droop.py counts it with
+//! its "Meek parametric" rule and omega = 10^-6, which stv-rs reproduces: a test checks
+//! every count against stv-rs. Where the New Zealand regulations' own text differs in detail
+//! (its omega, its rule for ties), this module follows Droop, and says so.
 //!
 //! Arithmetic is fixed-point with 9 decimal places: every product is rounded down, except
 //! the two steps of a keep factor's update, which are rounded up.
@@ -34,8 +36,8 @@ const PLACES: u8 = 9;
 const OMEGA: i128 = 1_000;
 
 /// A node of the prefix tree: one group of a ballot, and the ballots that share the path; or,
-/// where only one distinct ballot goes on, all of its remaining groups (so the tree has about
-/// one node per distinct ballot, not one per mark).
+/// where only one ballot goes on, all of its remaining groups (so the tree has about one node
+/// per ballot that differs from all others, not one per mark).
 pub(super) struct Node<'a> {
     pub marks: &'a [u32],
     /// The weight of the ballots through this node.
@@ -44,53 +46,84 @@ pub(super) struct Node<'a> {
     pub children: usize,
 }
 
-/// The prefix tree of distinct ballots sorted by marks (as `Profile::distinct` gives them),
-/// one flat vector with each node's children side by side; node 0 is the root.
-pub(super) fn tree<'a>(ballots: &[(u64, &'a [u32])]) -> Vec<Node<'a>> {
+/// The prefix tree of a profile's ballots, one flat vector with each node's children side by
+/// side; node 0 is the root. Built level by level with a counting sort on the candidate at
+/// each rank (groups of tied candidates are sorted by comparison), so its cost is the number
+/// of marks read until ballots part ways, not a sort of whole ballots.
+pub(super) fn tree(profile: &Profile) -> Vec<Node<'_>> {
+    let n = profile.candidates.len();
+    let mut ballots = profile.marked();
+    ballots.retain(|&(weight, _)| weight > 0);
+    let mut order: Vec<u32> = (0..ballots.len() as u32).collect();
+    let mut sorted: Vec<u32> = vec![0; ballots.len()];
+    let mut starts = vec![0usize; n + 3];
     let mut nodes = vec![Node {
         marks: &[],
         weight: ballots.iter().map(|b| b.0).sum(),
         first_child: 0,
         children: 0,
     }];
-    // (node, range of ballots under it, offset of the node's children's groups)
-    let mut stack = vec![(0usize, 0..ballots.len(), 0usize)];
+    // The end of the group that starts at `at`.
+    let group_end = |marks: &[u32], at: usize| {
+        marks[at + 1..]
+            .iter()
+            .position(|&m| m & TIED == 0)
+            .map_or(marks.len(), |p| at + 1 + p)
+    };
+    // (node, range of `order` under it, offset of its children's groups)
+    let mut stack = vec![(0usize, 0..order.len(), 0usize)];
     while let Some((node, range, offset)) = stack.pop() {
-        let first_child = nodes.len();
-        let mut i = range.start;
-        while i < range.end {
-            let marks = ballots[i].1;
-            if marks.len() <= offset {
-                // This ballot ends here (sorted first: it is a prefix of the others).
-                i += 1;
-                continue;
+        // Bucket 0: the ballot ends here; 1 + c: a group of candidate c alone; n + 1: a tie.
+        let bucket = |i: u32| {
+            let marks = ballots[i as usize].1;
+            match marks.get(offset) {
+                None => 0,
+                Some(_) if group_end(marks, offset) > offset + 1 => n + 1,
+                Some(&c) => 1 + c as usize,
             }
-            let end = marks[offset + 1..]
-                .iter()
-                .position(|&m| m & TIED == 0)
-                .map_or(marks.len(), |p| offset + 1 + p);
+        };
+        starts.fill(0);
+        for &i in &order[range.clone()] {
+            starts[bucket(i) + 1] += 1;
+        }
+        for b in 1..starts.len() {
+            starts[b] += starts[b - 1];
+        }
+        let mut next = starts.clone();
+        for &i in &order[range.clone()] {
+            let b = bucket(i);
+            sorted[range.start + next[b]] = i;
+            next[b] += 1;
+        }
+        order[range.clone()].copy_from_slice(&sorted[range.clone()]);
+        let ties = range.start + starts[n + 1]..range.end;
+        order[ties.clone()].sort_unstable_by(|&x, &y| {
+            let (x, y) = (ballots[x as usize].1, ballots[y as usize].1);
+            x[offset..group_end(x, offset)].cmp(&y[offset..group_end(y, offset)])
+        });
+        let first_child = nodes.len();
+        // Runs of ballots with the same group at `offset` become children.
+        let mut i = range.start + starts[1];
+        while i < range.end {
+            let marks = ballots[order[i] as usize].1;
+            let end = group_end(marks, offset);
             let group = &marks[offset..end];
-            let same = |other: &[u32]| {
-                other.len() >= end
-                    && &other[offset..end] == group
-                    && other.get(end).is_none_or(|&m| m & TIED == 0)
-            };
-            let mut j = i;
-            let mut weight = 0;
-            while j < range.end && same(ballots[j].1) {
-                weight += ballots[j].0;
+            let mut j = i + 1;
+            while j < range.end && {
+                let other = ballots[order[j] as usize].1;
+                group_end(other, offset) == end && &other[offset..end] == group
+            } {
                 j += 1;
             }
             let alone = j == i + 1;
-            let child = nodes.len();
             nodes.push(Node {
                 marks: if alone { &marks[offset..] } else { group },
-                weight,
+                weight: order[i..j].iter().map(|&k| ballots[k as usize].0).sum(),
                 first_child: 0,
                 children: 0,
             });
             if !alone {
-                stack.push((child, i..j, end));
+                stack.push((nodes.len() - 1, i..j, end));
             }
             i = j;
         }
@@ -196,15 +229,14 @@ pub fn count(profile: &Profile, seats: u32, tie: &TieOrder) -> Report {
     let n = profile.candidates.len();
     let mut report = Report::new("stv-meek", seats);
     report.notes.push(
-        "Meek STV (Droop's Meek parametric rule, New Zealand STV rules): 9 decimal places, omega 0.000001".into(),
+        "Meek STV as Droop counts it (Meek parametric): 9 decimal places, omega 0.000001".into(),
     );
-    let distinct = profile.distinct();
     let mut status = vec![Status::Defeated; n];
     for c in standing(profile) {
         status[c as usize] = Status::Hopeful;
     }
     let mut count = Count {
-        nodes: tree(&distinct),
+        nodes: tree(profile),
         keep: status
             .iter()
             .map(|&s| if s == Status::Hopeful { ONE } else { 0 })
@@ -259,8 +291,11 @@ pub fn count(profile: &Profile, seats: u32, tie: &TieOrder) -> Report {
             for c in 0..n {
                 if count.status[c] == Status::Elected {
                     let raised = (u128::from(count.keep[c]) * threshold).div_ceil(u128::from(ONE));
-                    count.keep[c] =
-                        (raised * u128::from(ONE)).div_ceil(count.votes[c].max(1)) as u64;
+                    // An elected candidate's votes stay at or above the threshold but for
+                    // rounding; a keep factor above 1 would make the rest negative, so it
+                    // stops at 1 (where Droop and stv-rs would go on with negative values).
+                    let keep = (raised * u128::from(ONE)).div_ceil(count.votes[c].max(1));
+                    count.keep[c] = keep.min(u128::from(ONE)) as u64;
                 }
             }
         };
@@ -338,8 +373,7 @@ mod tests {
             "ABC",
             &[(2, "AB"), (1, "AC"), (1, "A"), (3, "(BC)A"), (1, "B")],
         );
-        let distinct = profile.distinct();
-        let nodes = tree(&distinct);
+        let nodes = tree(&profile);
         let root = &nodes[0];
         assert_eq!(root.weight, 8);
         let top: Vec<(Vec<u32>, u64)> = (root.first_child..root.first_child + root.children)
@@ -350,7 +384,7 @@ mod tests {
                 )
             })
             .collect();
-        // A's three distinct ballots share a node; each other ballot is one node to its end.
+        // A's three ballots share a node; each other ballot is one node to its end.
         assert_eq!(top, vec![(vec![0], 4), (vec![1], 1), (vec![1, 2, 0], 3)]);
     }
 

@@ -54,12 +54,10 @@ pub fn count(profile: &Profile, status_quo: Option<u32>, tie: &TieOrder) -> Repo
                 .copied()
                 .find(|&c| c != status_quo && beats(c as usize, status_quo as usize));
             report.notes.push(match winner {
-                Some(_) => {
-                    format!("{{{status_quo}}} is the status quo; the winner must beat it: it does")
-                }
-                None => format!(
-                    "{{{status_quo}}} is the status quo and no candidate beats it: it stays"
+                Some(winner) => format!(
+                    "{{{status_quo}}} is the status quo; {{{winner}}}, the best ranked option that beats it, wins"
                 ),
+                None => format!("{{{status_quo}}} is the status quo and no option beats it: it stays"),
             });
             vec![winner.unwrap_or(status_quo)]
         }
@@ -78,27 +76,26 @@ pub fn preferences(profile: &Profile) -> Vec<Vec<u64>> {
     let n = profile.candidates.len();
     let mut flat = vec![0u64; n * n];
     // The level of each candidate on the current ballot (0 best); unranked = `usize::MAX`.
-    let mut level = vec![usize::MAX; n];
+    let mut level = vec![u32::MAX; n];
     let mut ranked: Vec<usize> = Vec::with_capacity(n);
     for (weight, ranking) in profile.ballots() {
         ranked.clear();
         for (depth, group) in ranking.groups().enumerate() {
             for candidate in group.candidates() {
-                level[candidate as usize] = depth;
+                level[candidate as usize] = depth as u32;
                 ranked.push(candidate as usize);
             }
         }
         for &a in &ranked {
             let row = &mut flat[a * n..(a + 1) * n];
             let la = level[a];
-            for (b, cell) in row.iter_mut().enumerate() {
-                if la < level[b] {
-                    *cell += weight;
-                }
+            // Branch-free, so that the compiler can vectorise the row.
+            for (cell, &lb) in row.iter_mut().zip(&level) {
+                *cell += weight * u64::from(la < lb);
             }
         }
         for &a in &ranked {
-            level[a] = usize::MAX;
+            level[a] = u32::MAX;
         }
     }
     flat.chunks(n.max(1)).take(n).map(<[u64]>::to_vec).collect()
@@ -170,8 +167,22 @@ mod tests {
         let pairwise = report.pairwise.unwrap();
         assert_eq!(pairwise.preferences[0][1], 20);
         assert_eq!(pairwise.preferences[1][0], 25);
-        // The paper's strongest path from E to A is 25 (E→D→C→A).
-        assert_eq!(pairwise.strongest_paths[4][0][0], 25);
+        // The paper's matrix of strongest paths (winning votes), row A to E.
+        let strengths: Vec<Vec<u64>> = pairwise
+            .strongest_paths
+            .iter()
+            .map(|row| row.iter().map(|&[win, _]| win).collect())
+            .collect();
+        assert_eq!(
+            strengths,
+            [
+                [0, 28, 28, 30, 24],
+                [25, 0, 28, 33, 24],
+                [25, 29, 0, 29, 24],
+                [25, 28, 28, 0, 24],
+                [25, 28, 28, 31, 0],
+            ]
+        );
         assert!(report.tie_breaks.is_empty());
     }
 

@@ -38,7 +38,8 @@ enum Status {
 pub fn count(profile: &Profile, seats: u32, tie: &TieOrder) -> Report {
     let n = profile.candidates.len();
     let mut report = Report::new("stv-scottish", seats);
-    let papers = profile.distinct();
+    // Each ballot line is a paper with its weight; the papers of one line move together.
+    let papers: Vec<(u64, &[u32])> = profile.marked();
     let mut status = vec![Status::Excluded; n];
     for c in standing(profile) {
         status[c as usize] = Status::Continuing;
@@ -184,7 +185,10 @@ pub fn count(profile: &Profile, seats: u32, tie: &TieOrder) -> Report {
             (from, None)
         };
         let mask = continuing_mask(&status);
-        for i in std::mem::take(&mut piles[from as usize]) {
+        // In ballot order, so that the moves walk memory forwards.
+        let mut pile = std::mem::take(&mut piles[from as usize]);
+        pile.sort_unstable();
+        for i in pile {
             let i = i as usize;
             let (weight, marks) = papers[i];
             if let Some((surplus, total)) = transfer_value {

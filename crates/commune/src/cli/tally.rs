@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use clap::Args;
 use commune_core::EventId;
 use commune_core::methods::{Decimal, Report, TieOrder, with_names};
@@ -15,7 +15,8 @@ use crate::ballot_file::{self, Format};
 
 #[derive(Debug, Args)]
 pub struct TallyArgs {
-    /// The ballot file: PrefLib (.soc .soi .toc .toi), BLT (.blt) or commune JSON (.json)
+    /// The ballot file: PrefLib (.soc .soi .toc .toi), BLT (.blt) or commune JSON (.json);
+    /// `-` reads standard input
     pub file: PathBuf,
     /// How to count
     #[arg(long, value_enum)]
@@ -36,46 +37,43 @@ pub fn run(invocation: &Invocation, args: TallyArgs) -> Result<()> {
     if method.has_options() {
         method
             .check(&names)
-            .map_err(|e| anyhow::anyhow!("{e} (the file has {} candidates)", names.len()))?;
+            .map_err(|e| anyhow!("{e} (the file has {} candidates)", names.len()))?;
     }
     let ballots = file.profile.total_weight() + file.choices.iter().map(|c| c.0).sum::<u64>();
     // Ranked files are counted straight from the profile, weights and all; other ballots go
     // through the same tally as a proposal's, one choice per voter.
-    let (report, outcome) = match tally::count_ranked(&method, &file.profile, &tie) {
-        Some(report) => {
-            if !file.choices.is_empty() {
-                bail!(
-                    "{} needs ranked ballots; this file's ballots do not rank",
-                    method.name()
-                );
-            }
-            (Some(report), None)
+    let (report, outcome) = if method.is_ranked() {
+        if !file.choices.is_empty() {
+            bail!(
+                "{} needs ranked ballots; this file's ballots do not rank",
+                method.name()
+            );
         }
-        None => {
-            if !file.profile.is_empty() {
-                bail!(
-                    "{} does not count rankings; this file's ballots rank the candidates",
-                    method.name()
-                );
-            }
-            let choices: Vec<&Choice> = file
-                .choices
-                .iter()
-                .flat_map(|(count, choice)| std::iter::repeat_n(choice, *count as usize))
-                .collect();
-            if let Some(bad) = choices.iter().find_map(|c| c.check(&method, &names).err()) {
-                bail!("a ballot does not fit: {bad}");
-            }
-            let outcome = tally::tally(&TallyInput {
-                proposal: EventId(seed),
-                method: &method,
-                options: &names,
-                quorum: Quorum::default(),
-                electorate: choices.len(),
-                choices: &choices,
-            });
-            (outcome.report.clone(), Some(outcome))
+        (tally::count_ranked(&method, &file.profile, &tie), None)
+    } else {
+        if !file.profile.is_empty() {
+            bail!(
+                "{} does not count rankings; this file's ballots rank the candidates",
+                method.name()
+            );
         }
+        let choices: Vec<&Choice> = file
+            .choices
+            .iter()
+            .flat_map(|(count, choice)| std::iter::repeat_n(choice, *count as usize))
+            .collect();
+        if let Some(bad) = choices.iter().find_map(|c| c.check(&method, &names).err()) {
+            bail!("a ballot does not fit: {bad}");
+        }
+        let outcome = tally::tally(&TallyInput {
+            proposal: EventId(seed),
+            method: &method,
+            options: &names,
+            quorum: Quorum::default(),
+            electorate: choices.len(),
+            choices: &choices,
+        });
+        (outcome.report.clone(), Some(outcome))
     };
     let explanation = match (&report, &outcome) {
         (_, Some(outcome)) => outcome.explanation.clone(),
