@@ -161,6 +161,11 @@ pub async fn found(posted: Posted) -> Answer {
     Ok(answer(&unsigned, "/c/{council}".into()))
 }
 
+/// A count from a form that must fit the event's 32-bit fields.
+fn small(number: u64) -> Result<u32, ApiError> {
+    u32::try_from(number).map_err(|_| invalid(format!("{number} is too large")))
+}
+
 pub async fn propose(
     State(node): State<Shared>,
     Path(council): Path<String>,
@@ -194,9 +199,21 @@ pub async fn propose(
                 .map_err(|_| invalid("too many objections allowed".into()))?,
             }),
             "approval" => Some(Method::Approval {
-                winners: u32::try_from(fields.number("winners", "How many options win", 1)?)
-                    .map_err(|_| invalid("too many winners".into()))?,
+                winners: small(fields.number("winners", "How many options win", 1)?)?,
             }),
+            "score" => Some(Method::Score {
+                max: small(fields.number("max_score", "Highest score", 5)?)?,
+                winners: small(fields.number("winners", "How many options win", 1)?)?,
+            }),
+            "schulze" => Some(Method::Schulze { status_quo: None }),
+            "irv" => Some(Method::Irv),
+            "stv-meek" => Some(Method::StvMeek {
+                seats: small(fields.number("winners", "How many options win", 1)?)?,
+            }),
+            "stv-scottish" => Some(Method::StvScottish {
+                seats: small(fields.number("winners", "How many options win", 1)?)?,
+            }),
+            "time-poll" => Some(Method::TimePoll),
             other => return Err(invalid(format!("no method called {other:?}"))),
         };
         if let Some(method) = &method {

@@ -822,7 +822,7 @@ pub async fn new_proposal(
     let folded = folded(node, &folds, council).await?;
     let state = &folded.state;
     let default = method_words(&state.constitution.general.method);
-    let methods: [(&str, String, &str); 5] = [
+    let methods: [(&str, String, &str); 11] = [
         (
             "default",
             format!("The council's usual way ({default})"),
@@ -848,6 +848,36 @@ pub async fn new_proposal(
             "Approval: choose among options".into(),
             "Each member approves any number of options; the most approved win. For a date, a name, a supplier.",
         ),
+        (
+            "score",
+            "Score: rate each option".into(),
+            "Each member gives every option a score; the highest total wins. For weighing several good options.",
+        ),
+        (
+            "schulze",
+            "Ranked choice (Schulze): one winner".into(),
+            "Members rank the options; the option that beats every other one-to-one wins. For one choice among many.",
+        ),
+        (
+            "irv",
+            "Instant runoff: one winner".into(),
+            "Members rank the options; the least supported drops out until one has a majority. For one choice, counted as people expect a runoff.",
+        ),
+        (
+            "stv-meek",
+            "Single transferable vote: several seats".into(),
+            "Members rank the candidates; seats go to quotas, with surpluses passed on. For electing delegates or a working group in proportion.",
+        ),
+        (
+            "stv-scottish",
+            "Single transferable vote, Scottish rules".into(),
+            "As above, counted by the rules of Scottish local elections. For a count people can follow with pen and paper.",
+        ),
+        (
+            "time-poll",
+            "Time poll: find a date".into(),
+            "Each member says yes, maybe or no to each slot; the slot most can make wins. For meetings.",
+        ),
     ];
     ok(layout(
         "New proposal",
@@ -869,10 +899,12 @@ pub async fn new_proposal(
                         p.hint id={ "m-" (value) } { (hint) }
                     }
                 }
-                label for="p-options" { "Options, one per line (approval only)" }
+                label for="p-options" { "Options, candidates or time slots, one per line (all but yes-or-no and consent)" }
                 textarea #p-options name="options" rows="4" {}
-                label for="p-winners" { "How many options win (approval only)" }
+                label for="p-winners" { "How many options win, or seats (approval, score, STV)" }
                 input #p-winners name="winners" type="number" min="1" value="1" inputmode="numeric";
+                label for="p-max-score" { "Highest score (score only)" }
+                input #p-max-score name="max_score" type="number" min="1" value="5" inputmode="numeric";
                 label for="p-objections" { "Objections allowed (consent only)" }
                 input #p-objections name="max_objections" type="number" min="0" value="0" inputmode="numeric";
                 label for="p-open" { "Open for" }

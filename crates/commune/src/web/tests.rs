@@ -683,3 +683,67 @@ async fn pages_do_not_wait_for_a_write_in_progress() {
     let response = answered.expect("the page answered while the node was held");
     assert_eq!(response.unwrap().status(), StatusCode::OK);
 }
+
+/// Ranked, score and time-poll proposals are opened, voted on and read through the pages.
+#[tokio::test]
+async fn ranked_score_and_time_poll_ballots_go_through_the_forms() {
+    let fixture = fixture();
+    let cases = [
+        ("irv", "rank-0=2&rank-1=1&rank-2=", "Ben &gt; Ana"),
+        (
+            "schulze",
+            "rank-0=1&rank-1=1&rank-2=2",
+            "Ana = Ben &gt; Chloé",
+        ),
+        ("stv-meek", "rank-2=1&rank-0=2", "Chloé &gt; Ana"),
+        (
+            "score",
+            "score-0=4&score-1=0&score-2=5",
+            "Ana 4, Ben 0, Chloé 5",
+        ),
+        (
+            "time-poll",
+            "slot-0=yes&slot-1=maybe&slot-2=no",
+            "Ana: yes, Ben: maybe, Chloé: no",
+        ),
+    ];
+    for (method, ballot, shown) in cases {
+        let page = open_proposal(
+            &fixture,
+            &format!(
+                "title=Which&method={method}&options=Ana%0D%0ABen%0D%0AChlo%C3%A9&winners=1&max_score=5&open_for=24"
+            ),
+        )
+        .await;
+        act(
+            &fixture,
+            &fixture.keypair,
+            &format!("{page}/ballot"),
+            ballot,
+        )
+        .await;
+        let request = Request::get(&page)
+            .header(
+                "cookie",
+                format!("commune_member={}", fixture.keypair.public()),
+            )
+            .body(Body::empty())
+            .unwrap();
+        let (status, html) = send(&fixture.node, request).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(shown), "{method}: {html}");
+    }
+    // A rank that is not a number is refused with a message, and nothing is drafted.
+    let page = open_proposal(
+        &fixture,
+        "title=Which&method=irv&options=Ana%0D%0ABen&open_for=24",
+    )
+    .await;
+    let form = format!("rank-0=first&author={}", fixture.keypair.public());
+    let (status, answer) = post_form(&fixture, &format!("{page}/ballot"), &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("not a rank"),
+        "{answer}"
+    );
+}
