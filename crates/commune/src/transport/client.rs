@@ -196,28 +196,27 @@ pub fn sync_council(
         council,
         ..CouncilSync::default()
     };
-    let (want, push_ids): (Vec<Vec<u8>>, Vec<EventId>) = match answer {
+    // What we lack, as id prefixes, and the events the peer lacks.
+    let (want, mut to_push): (Vec<Vec<u8>>, Vec<Event>) = match answer {
         Answer::Same => (Vec::new(), Vec::new()),
         Answer::Difference {
             asker_lacks,
             answerer_lacks,
         } => {
             let node = lock(node);
-            let mut push_ids = Vec::new();
+            let mut events = Vec::new();
             for prefix in &answerer_lacks {
-                push_ids.extend(
-                    node.store()
-                        .events_with_prefix(council, &prefix[..])?
-                        .iter()
-                        .map(|e| e.id),
-                );
+                events.extend(node.store().events_with_prefix(council, &prefix[..])?);
             }
-            (asker_lacks.iter().map(|p| p.to_vec()).collect(), push_ids)
+            (asker_lacks.iter().map(|p| p.to_vec()).collect(), events)
         }
         Answer::Listing { prefixes } => {
             let (lacking, extra) = sync::listing_difference(&prefixes, &items)
                 .ok_or_else(|| anyhow!("{} sent a listing of broken prefixes", peer.base))?;
-            (lacking.iter().map(|p| p.to_vec()).collect(), extra)
+            (
+                lacking.iter().map(|p| p.to_vec()).collect(),
+                load(node, &extra)?,
+            )
         }
         Answer::Symbols { symbols, .. } => {
             let mut received = sync::unpack(&symbols)
@@ -250,7 +249,7 @@ pub fn sync_council(
                     .iter()
                     .map(|id| sync::prefix(id).to_vec())
                     .collect(),
-                difference.local_only,
+                load(node, &difference.local_only)?,
             )
         }
     };
@@ -259,37 +258,19 @@ pub fn sync_council(
     report.reconcile_bytes =
         reconciled.bytes_up + reconciled.bytes_down - start.bytes_up - start.bytes_down;
     report.reconcile_ms = started.elapsed().as_millis() as u64;
-    report.difference = want.len() + push_ids.len();
+    report.difference = want.len() + to_push.len();
     let total = report.difference as u64;
     let mut moved = 0;
     progress(moved, total);
 
     // What the peer lacks, oldest first, so that parents go before children.
-    let mut to_push: Vec<Event> = {
-        let node = lock(node);
-        let mut events = Vec::with_capacity(push_ids.len());
-        for id in &push_ids {
-            events.extend(node.store().event(*id)?);
-        }
-        events
-    };
     to_push.sort_by_key(|e| (e.unsigned.depth, e.id));
     let mut wants = want.chunks(BATCH);
     let mut pushes = to_push.as_slice();
     let mut received = Received::default();
     loop {
         let want_batch = wants.next().unwrap_or_default();
-        let mut batch = Vec::new();
-        let mut size = 0;
-        while let Some((event, rest)) = pushes.split_first() {
-            if batch.len() == BATCH || (size + event.bytes.len() > BATCH_BYTES && !batch.is_empty())
-            {
-                break;
-            }
-            size += event.bytes.len();
-            batch.push(event.bytes.clone().into());
-            pushes = rest;
-        }
+        let batch = next_batch(&mut pushes);
         if want_batch.is_empty() && batch.is_empty() {
             break;
         }
@@ -298,8 +279,8 @@ pub fn sync_council(
             want: want_batch.iter().map(|p| p.clone().into()).collect(),
             push: batch,
         };
-        let delivery = peer.exchange(council, &request)?;
-        received.take(node, council, delivery.events.clone())?;
+        let mut delivery = peer.exchange(council, &request)?;
+        received.take(node, council, std::mem::take(&mut delivery.events))?;
         report.pushed += delivery.new;
         report
             .refused_by_peer
@@ -308,12 +289,8 @@ pub fn sync_council(
         progress(moved.min(total), total);
         // The peer lacks parents of what we pushed: push those first, next time round.
         if !delivery.missing.is_empty() {
-            let node = lock(node);
-            let mut parents = Vec::new();
-            for id in &delivery.missing {
-                parents.extend(node.store().event(EventId(**id))?);
-            }
-            drop(node);
+            let missing: Vec<EventId> = delivery.missing.iter().map(|id| EventId(**id)).collect();
+            let parents = load(node, &missing)?;
             push(peer, council, &parents)?;
         }
     }
@@ -402,14 +379,42 @@ impl Received {
     }
 }
 
+/// The stored events with these ids (those the store has).
+fn load(node: &Mutex<Node>, ids: &[EventId]) -> Result<Vec<Event>> {
+    let node = lock(node);
+    let mut events = Vec::with_capacity(ids.len());
+    for id in ids {
+        events.extend(node.store().event(*id)?);
+    }
+    Ok(events)
+}
+
+/// Takes the next batch of events to push off the front of `events`: at most [`BATCH`]
+/// events and, past the first, [`BATCH_BYTES`] bytes, so that a request stays under the
+/// peer's size limit.
+fn next_batch(events: &mut &[Event]) -> Vec<minicbor::bytes::ByteVec> {
+    let mut batch = Vec::new();
+    let mut size = 0;
+    while let Some((event, rest)) = events.split_first() {
+        if batch.len() == BATCH || (size + event.bytes.len() > BATCH_BYTES && !batch.is_empty()) {
+            break;
+        }
+        size += event.bytes.len();
+        batch.push(event.bytes.clone().into());
+        *events = rest;
+    }
+    batch
+}
+
 /// Pushes events (in (depth, id) order) in batches.
 fn push(peer: &mut Peer, council: CouncilId, events: &[Event]) -> Result<()> {
     let mut events = events.to_vec();
     events.sort_by_key(|e| (e.unsigned.depth, e.id));
-    for chunk in events.chunks(BATCH) {
+    let mut rest = events.as_slice();
+    while !rest.is_empty() {
         let request = Exchange {
             want: Vec::new(),
-            push: chunk.iter().map(|e| e.bytes.clone().into()).collect(),
+            push: next_batch(&mut rest),
         };
         peer.exchange(council, &request)?;
     }
