@@ -167,12 +167,16 @@ pub fn run(invocation: &Invocation, args: BenchArgs) -> Result<()> {
     })
 }
 
+/// The key of generated member `i`: the same in every benchmark, so that a benchmark can act
+/// as a member of a log another one generated.
+pub(crate) fn member_key(i: usize) -> Keypair {
+    Keypair::from_seed(*blake3::hash(&(i as u64).to_le_bytes()).as_bytes())
+}
+
 /// A council's log of `events` signed events, as bytes, in (depth, id) order.
 pub(crate) fn generate(events: usize, members: usize, quiet: bool) -> Vec<Vec<u8>> {
     let bar = progress_bar(events as u64, "generate", quiet);
-    let keys: Vec<Keypair> = (0..members)
-        .map(|i| Keypair::from_seed(*blake3::hash(&(i as u64).to_le_bytes()).as_bytes()))
-        .collect();
+    let keys: Vec<Keypair> = (0..members).map(member_key).collect();
     let mut seqs = vec![0u64; members];
     let mut time = 1_800_000_000_000u64;
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;

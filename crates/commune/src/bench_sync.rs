@@ -19,6 +19,7 @@ use commune_core::{Event, EventId, Keypair, Unsigned};
 use commune_store::Store;
 use serde::Serialize;
 
+use crate::bench::member_key;
 use crate::cli::Invocation;
 use crate::config::progress_bar;
 use crate::node::Node;
@@ -74,11 +75,6 @@ struct Figures {
     negentropy_s: f64,
     bundle_events: Option<u64>,
     bundle_import_per_s: Option<f64>,
-}
-
-/// The key of member `i` of the generated council (the generator's rule).
-fn member_key(i: usize) -> Keypair {
-    Keypair::from_seed(*blake3::hash(&(i as u64).to_le_bytes()).as_bytes())
 }
 
 pub fn run(invocation: &Invocation, args: BenchSyncArgs) -> Result<()> {

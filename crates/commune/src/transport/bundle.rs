@@ -16,6 +16,7 @@ use commune_core::bundle::{self, Digest, Frame, Trailer};
 use commune_core::{CouncilId, EventId, Keypair};
 use serde::{Deserialize, Serialize};
 
+use super::write_atomically;
 use crate::node::{IngestReport, Node, now_ms, verify_decoded};
 
 /// Files larger than this are refused unless the user raises the limit.
@@ -272,19 +273,4 @@ fn read_up_to(file: &mut File, buffer: &mut [u8]) -> Result<usize> {
         }
     }
     Ok(read)
-}
-
-/// Writes a file through a temporary file beside it, synced and renamed into place.
-fn write_atomically(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    write(file.as_file_mut())?;
-    file.as_file().sync_all()?;
-    file.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }

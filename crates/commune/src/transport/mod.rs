@@ -7,7 +7,11 @@
 //! counts.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
 
 pub mod auth;
 pub mod bundle;
@@ -78,4 +82,19 @@ pub async fn sync_loop(
             }
         }
     }
+}
+
+/// Writes a file through a temporary file beside it, synced and renamed into place.
+pub fn write_atomically(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    write(file.as_file_mut())?;
+    file.as_file().sync_all()?;
+    file.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }

@@ -62,13 +62,9 @@ pub fn remove(dir: &Path, url: &str) -> Result<bool> {
     Ok(true)
 }
 
-/// Writes the list to a temporary file and renames it over the old one, so that a crash
-/// leaves the old list or the new one, never half of either.
+/// Writes the list so that a crash leaves the old list or the new one, never half of either.
 fn save(dir: &Path, peers: &[String]) -> Result<()> {
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer_pretty(&mut file, peers)?;
-    file.as_file().sync_all()?;
-    file.persist(path(dir))
-        .with_context(|| format!("cannot write {}", path(dir).display()))?;
-    Ok(())
+    super::write_atomically(&path(dir), |file| {
+        Ok(serde_json::to_writer_pretty(file, peers)?)
+    })
 }

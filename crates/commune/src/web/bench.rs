@@ -91,9 +91,7 @@ pub fn run(invocation: &Invocation, args: BenchWebArgs) -> Result<()> {
         "cast fewer ballots than there are members, with at least one voter and one reader"
     );
     let started = Instant::now();
-    let keys: Vec<Keypair> = (0..args.members)
-        .map(|i| Keypair::from_seed(*blake3::hash(&(i as u64).to_le_bytes()).as_bytes()))
-        .collect();
+    let keys: Vec<Keypair> = (0..args.members).map(crate::bench::member_key).collect();
     let (log, thread) = generate(&keys, &args)?;
     let generate_s = started.elapsed().as_secs_f64();
     let events = log.len();
