@@ -31,6 +31,12 @@ pub enum QuestionKind {
     Admission,
     Removal,
     Amendment,
+    /// Electing delegates or a working group (the general rule's quorum and deadline).
+    Election,
+    /// Recalling a mandate (the removal rule).
+    Recall,
+    /// Admitting a council to a federation (the admission rule).
+    Federation,
 }
 
 impl QuestionKind {
@@ -40,6 +46,9 @@ impl QuestionKind {
             QuestionKind::Admission => "admission",
             QuestionKind::Removal => "removal",
             QuestionKind::Amendment => "amendment",
+            QuestionKind::Election => "election",
+            QuestionKind::Recall => "recall",
+            QuestionKind::Federation => "federation",
         }
     }
 }
@@ -91,6 +100,70 @@ pub struct Constitution {
     /// electorate has voted.
     #[n(6)]
     pub early_close: bool,
+    /// Mandate rules; `None` means [`MandateRules::default`].
+    #[n(7)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mandates: Option<MandateRules>,
+    /// Set only in a federation: a council whose members are councils.
+    #[n(8)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federation: Option<FederationRules>,
+}
+
+/// How mandates rotate and how members recall them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct MandateRules {
+    /// No one holds more than this many consecutive mandates of one scope (0: no limit).
+    #[n(0)]
+    pub max_consecutive_terms: u32,
+    /// A recall petition signed by this share of the members, in thousandths, suspends the
+    /// mandate at once and opens a recall decision.
+    #[n(1)]
+    pub petition_share_permille: u32,
+}
+
+impl Default for MandateRules {
+    /// Two consecutive terms at most; a quarter of the members suspend a mandate.
+    fn default() -> Self {
+        MandateRules {
+            max_consecutive_terms: 2,
+            petition_share_permille: 250,
+        }
+    }
+}
+
+/// How much a member council weighs when its delegates vote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cbor(index_only)]
+#[serde(rename_all = "kebab-case")]
+pub enum Weight {
+    /// One vote per council, shared among its delegates.
+    #[n(0)]
+    Equal,
+    /// One vote per member of the council, shared among its delegates.
+    #[n(1)]
+    Membership,
+}
+
+/// A federation's rules for its member councils.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct FederationRules {
+    #[n(0)]
+    pub weight: Weight,
+    /// A certificate from a member council needs signatures from this share of that
+    /// council's roster, in thousandths (rounded up, at least one).
+    #[n(1)]
+    pub certificate_share_permille: u32,
+}
+
+impl Default for FederationRules {
+    /// Equal weight; certificates signed by half of a council's members.
+    fn default() -> Self {
+        FederationRules {
+            weight: Weight::Equal,
+            certificate_share_permille: 500,
+        }
+    }
 }
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
@@ -138,6 +211,8 @@ impl Default for Constitution {
             },
             closers: Closers::AnyMember,
             early_close: true,
+            mandates: None,
+            federation: None,
         }
     }
 }
@@ -145,11 +220,15 @@ impl Default for Constitution {
 impl Constitution {
     pub fn rule(&self, kind: QuestionKind) -> &Rule {
         match kind {
-            QuestionKind::General => &self.general,
-            QuestionKind::Admission => &self.admission_rule,
-            QuestionKind::Removal => &self.removal,
+            QuestionKind::General | QuestionKind::Election => &self.general,
+            QuestionKind::Admission | QuestionKind::Federation => &self.admission_rule,
+            QuestionKind::Removal | QuestionKind::Recall => &self.removal,
             QuestionKind::Amendment => &self.amendment,
         }
+    }
+
+    pub fn mandate_rules(&self) -> MandateRules {
+        self.mandates.unwrap_or_default()
     }
 
     /// Checks that every rule is usable.
@@ -179,6 +258,16 @@ impl Constitution {
                     kind.name()
                 ));
             }
+        }
+        if let Some(rules) = &self.mandates
+            && rules.petition_share_permille > 1000
+        {
+            return Err("a petition share is at most 1000‰".into());
+        }
+        if let Some(rules) = &self.federation
+            && !(1..=1000).contains(&rules.certificate_share_permille)
+        {
+            return Err("a certificate share is from 1 to 1000‰".into());
         }
         if let Closers::Tellers { tellers } = &self.closers
             && tellers.is_empty()

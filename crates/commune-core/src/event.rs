@@ -9,6 +9,7 @@ use minicbor::{Decoder, Encoder, data::Type};
 
 use crate::id::{CouncilId, EventId, PublicKey, decode_bytes32};
 use crate::keys::{self, Keypair, Signature};
+use crate::payload::{self, kind};
 
 /// The envelope version this code writes and reads.
 pub const VERSION: u64 = 1;
@@ -236,13 +237,13 @@ impl Event {
         Ok(event)
     }
 
+    /// Checks the event's signature and those its body carries (see [`verify_events`]).
     pub fn verify(&self) -> Result<(), EventError> {
-        keys::verify(
-            &self.unsigned.author,
-            &self.unsigned.signing_message(),
-            &self.signature,
-        )
-        .map_err(|_| EventError::Signature)
+        if verify_events(std::slice::from_ref(self))[0] {
+            Ok(())
+        } else {
+            Err(EventError::Signature)
+        }
     }
 
     /// Checks depth, time and council against the event's parents, given as
@@ -281,18 +282,37 @@ impl Event {
     }
 }
 
-/// Verifies the signatures of many events in one batch; `true` where an event verifies.
+/// Verifies the signatures of many events in one batch; `true` where an event verifies. The
+/// signatures an event's body carries (a statement's, a certificate's) are checked with it:
+/// one bad inner signature makes the event false, like a bad signature of its own.
 pub fn verify_events(events: &[Event]) -> Vec<bool> {
-    let messages: Vec<Vec<u8>> = events
+    let mut messages: Vec<(usize, PublicKey, Vec<u8>, Signature)> = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        messages.push((
+            index,
+            event.unsigned.author,
+            event.unsigned.signing_message(),
+            event.signature,
+        ));
+        if matches!(event.unsigned.kind, kind::ENDORSE | kind::CERTIFY)
+            && let Some(body) = event.inline_body()
+        {
+            for (signer, message, signature) in
+                payload::inner_signatures(event.unsigned.kind, &event.unsigned.author, body)
+            {
+                messages.push((index, signer, message, signature));
+            }
+        }
+    }
+    let items: Vec<_> = messages
         .iter()
-        .map(|event| event.unsigned.signing_message())
+        .map(|(_, public, message, signature)| (*public, message.as_slice(), *signature))
         .collect();
-    let items: Vec<_> = events
-        .iter()
-        .zip(&messages)
-        .map(|(event, message)| (event.unsigned.author, message.as_slice(), event.signature))
-        .collect();
-    keys::verify_batch(&items)
+    let mut valid = vec![true; events.len()];
+    for ((index, ..), ok) in messages.iter().zip(keys::verify_batch(&items)) {
+        valid[*index] &= ok;
+    }
+    valid
 }
 
 /// Encodes the fields as a CBOR array: 10 elements without a signature, 11 with one.

@@ -12,17 +12,20 @@
 //! Events must be signature-checked and structurally valid before they reach the fold (the
 //! store holds only such events). Must not do I/O.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use crate::clock::{Clock, DeviceIndex};
 use crate::constitution::{Admission, Closers, Constitution, QuestionKind};
 use crate::event::Event;
-use crate::id::{CouncilId, EventId, MemberId};
-use crate::payload::{self, Action, Payload};
+use crate::id::{CouncilId, EventId, MandateId, MemberId};
+use crate::mandate::{Instruction, Summary};
+use crate::payload::{self, Action, Mode, Payload};
 use crate::state::{
     Admitted, Applicant, CastBallot, Decision, FormerMember, Member, PostedComment, Proposal,
     Rejection, State,
 };
+
+mod mandates;
 
 /// The result of a fold.
 #[derive(Debug, Clone)]
@@ -109,7 +112,32 @@ struct Node {
 #[derive(Debug, Clone)]
 struct Period {
     start: EventRef,
-    end: Option<(EventRef, EventId, bool)>,
+    /// Where it ended; with a reason when the end is strong (a removal or recall), which
+    /// voids the member's acts concurrent with it.
+    end: Option<(EventRef, EventId, Option<String>)>,
+    /// A delegate's seat lapses with their mandate.
+    expires_ms: Option<u64>,
+}
+
+/// What the fold keeps of a mandate to judge acts and statements by their causal past.
+#[derive(Debug, Clone, Default)]
+struct MandateTrack {
+    issued: Option<EventRef>,
+    recalled: Option<EventRef>,
+    suspended: Option<EventRef>,
+    instructions: Vec<(EventRef, Instruction)>,
+    acts: Vec<(EventRef, EventId)>,
+}
+
+/// A member council's roster as a federation knows it.
+#[derive(Debug, Clone)]
+struct Roster {
+    version: u64,
+    members: BTreeSet<MemberId>,
+    admitted: Option<EventRef>,
+    /// The first certificate, asking to join, and the latest one.
+    since: EventRef,
+    certificate: EventId,
 }
 
 /// An incremental fold: events go in one at a time, in (depth, id) order.
@@ -131,6 +159,23 @@ pub struct Folder {
     constitutions: Vec<(EventRef, Constitution)>,
     invitations_used: HashSet<(MemberId, [u8; 16])>,
     applicants: HashMap<MemberId, EventRef>,
+    mandates: HashMap<MandateId, MandateTrack>,
+    /// Per rotation key, the winners of each election of that scope, in fold order.
+    rotations: HashMap<String, Vec<BTreeSet<MemberId>>>,
+    /// Federations the council decided to join, at the decision's close.
+    joined: Vec<(EventRef, CouncilId)>,
+    /// Referred questions this council decided: (federation, question) → close and summary.
+    referred: HashMap<(CouncilId, EventId), (EventRef, Summary)>,
+    /// Urgent decisions awaiting ratification, at their close: (close, proposal).
+    urgent: Vec<(EventRef, EventId)>,
+    /// Proposals opened with unratified urgent decisions in their past.
+    follows: HashMap<EventId, Vec<EventId>>,
+    /// In a federation: member and applicant councils' rosters.
+    rosters: HashMap<CouncilId, Roster>,
+    /// In a federation: the certificate carrying each council's answer to a question.
+    answers: HashMap<(EventId, CouncilId), EventRef>,
+    /// In a federation: which mandate seats each delegate.
+    seats: HashMap<MemberId, MandateId>,
 }
 
 /// The event being folded, with what the rules ask of it.
@@ -171,6 +216,15 @@ impl Folder {
             constitutions: Vec::new(),
             invitations_used: HashSet::new(),
             applicants: HashMap::new(),
+            mandates: HashMap::new(),
+            rotations: HashMap::new(),
+            joined: Vec::new(),
+            referred: HashMap::new(),
+            urgent: Vec::new(),
+            follows: HashMap::new(),
+            rosters: HashMap::new(),
+            answers: HashMap::new(),
+            seats: HashMap::new(),
         }
     }
 
@@ -224,16 +278,10 @@ impl Folder {
             self.restart.voided.append(&mut self.new_voids);
             return Err(self.restart);
         }
-        let state = self.state.unwrap_or_else(|| State {
-            council: self.council,
-            name: String::new(),
-            constitution: Constitution::default(),
-            members: BTreeMap::new(),
-            former_members: BTreeMap::new(),
-            applicants: BTreeMap::new(),
-            proposals: BTreeMap::new(),
-            events: 0,
-        });
+        let council = self.council;
+        let state = self
+            .state
+            .unwrap_or_else(|| State::new(council, String::new(), Constitution::default()));
         Ok(Folded {
             state,
             rejections: self.rejections,
@@ -363,6 +411,9 @@ impl Folder {
             Payload::Ballot(ballot) => self.ballot(current, ballot),
             Payload::Comment(comment) => self.comment(current, comment),
             Payload::Close(close) => self.close(current, close),
+            Payload::Endorse(endorse) => self.endorse(current, endorse),
+            Payload::Certify(certify) => self.certify(current, certify),
+            Payload::Act(act) => self.act(current, act),
         }
     }
 
@@ -384,32 +435,28 @@ impl Folder {
             vec![Period {
                 start: current.at,
                 end: None,
+                expires_ms: None,
             }],
         );
         self.constitutions
             .push((current.at, found.constitution.clone()));
-        self.state = Some(State {
-            council: self.council,
-            name: found.name,
-            constitution: found.constitution,
-            members: BTreeMap::from([(
-                founder,
-                Member {
-                    name: found.founder_name,
-                    since: current.event.id,
-                    admitted: Admitted::Founder,
-                },
-            )]),
-            former_members: BTreeMap::new(),
-            applicants: BTreeMap::new(),
-            proposals: BTreeMap::new(),
-            events: 1,
-        });
+        let mut state = State::new(self.council, found.name, found.constitution);
+        state.members.insert(
+            founder,
+            Member {
+                name: found.founder_name,
+                since: current.event.id,
+                admitted: Admitted::Founder,
+            },
+        );
+        state.events = 1;
+        self.state = Some(state);
         Ok(())
     }
 
-    /// Whether `member` held membership in the causal past that `clock` describes.
-    fn authorise(&self, member: &MemberId, clock: &Clock) -> Verdict {
+    /// Whether `member` held membership in the causal past that `clock` describes, at `time`
+    /// (a delegate's seat lapses with their mandate).
+    fn authorise(&self, member: &MemberId, clock: &Clock, time: u64) -> Verdict {
         let periods = self
             .periods
             .get(member)
@@ -418,12 +465,17 @@ impl Folder {
             if !clock.covers(period.start.device, period.start.seq) {
                 continue;
             }
-            return match period.end {
+            if let Some(expires) = period.expires_ms
+                && time > expires
+            {
+                return Err("the mandate that seats this delegate had expired".into());
+            }
+            return match &period.end {
                 None => Ok(()),
                 Some((end, _, _)) if clock.covers(end.device, end.seq) => {
                     Err("no longer a member in the event's causal past".into())
                 }
-                Some((_, removal, true)) => Err(strong_removal(&removal)),
+                Some((_, _, Some(reason))) => Err(reason.clone()),
                 Some(_) => Ok(()),
             };
         }
@@ -450,6 +502,7 @@ impl Folder {
         self.periods.entry(member).or_default().push(Period {
             start: at,
             end: None,
+            expires_ms: None,
         });
         let state = self.state_mut();
         state.former_members.remove(&member);
@@ -465,13 +518,8 @@ impl Folder {
     }
 
     fn end_membership(&mut self, member: &MemberId, at: EventRef, event: EventId, removed: bool) {
-        if let Some(period) = self
-            .periods
-            .get_mut(member)
-            .and_then(|periods| periods.last_mut())
-        {
-            period.end = Some((at, event, removed));
-        }
+        let strong = removed.then(|| strong_removal(&event));
+        self.end_period(member, at, event, strong);
         let state = self.state_mut();
         if let Some(gone) = state.members.remove(member) {
             state.former_members.insert(
@@ -485,9 +533,33 @@ impl Folder {
         }
     }
 
+    /// Ends the member's current period; a strong end carries the reason that voids their
+    /// concurrent acts.
+    fn end_period(
+        &mut self,
+        member: &MemberId,
+        at: EventRef,
+        event: EventId,
+        strong: Option<String>,
+    ) {
+        if let Some(period) = self
+            .periods
+            .get_mut(member)
+            .and_then(|periods| periods.last_mut())
+        {
+            period.end = Some((at, event, strong));
+        }
+    }
+
     fn join(&mut self, current: &Current<'_>, join: payload::Join) -> Verdict {
         let joiner = current.author();
-        if self.authorise(&joiner, &current.clock).is_ok() {
+        if self.founded().federation.is_some() {
+            return Err("a federation's members are the delegates its councils certify".into());
+        }
+        if self
+            .authorise(&joiner, &current.clock, current.time())
+            .is_ok()
+        {
             return Err("already a member".into());
         }
         check_text("name", &join.name, 100)?;
@@ -522,7 +594,7 @@ impl Folder {
                 if current.time() > invitation.expires_ms {
                     return Err("the invitation had expired".into());
                 }
-                self.authorise(&invitation.inviter, &current.clock)
+                self.authorise(&invitation.inviter, &current.clock, current.time())
                     .map_err(|reason| format!("the inviter could not invite: {reason}"))?;
                 if !self
                     .invitations_used
@@ -548,7 +620,7 @@ impl Folder {
     }
 
     fn leave(&mut self, current: &Current<'_>) -> Verdict {
-        self.authorise(&current.author(), &current.clock)?;
+        self.authorise(&current.author(), &current.clock, current.time())?;
         self.end_membership(&current.author(), current.at, current.event.id, false);
         Ok(())
     }
@@ -566,7 +638,7 @@ impl Folder {
     }
 
     fn propose(&mut self, current: &Current<'_>, propose: payload::Propose) -> Verdict {
-        self.authorise(&current.author(), &current.clock)?;
+        self.authorise(&current.author(), &current.clock, current.time())?;
         check_text("title", &propose.title, 300)?;
         if !propose.text.is_empty() {
             check_text("text", &propose.text, 60_000)?;
@@ -577,8 +649,9 @@ impl Folder {
         let question = propose.action.question_kind();
         let constitution = self.constitution_at(&current.clock).clone();
         let rule = constitution.rule(question);
+        let own_method = matches!(question, QuestionKind::General | QuestionKind::Election);
         let method = match propose.method {
-            Some(method) if question != QuestionKind::General && method != rule.method => {
+            Some(method) if !own_method && method != rule.method => {
                 return Err(format!(
                     "{} questions use the constitution's method ({})",
                     question.name(),
@@ -589,7 +662,7 @@ impl Folder {
             None => rule.method.clone(),
         };
         let quorum = match propose.quorum {
-            Some(quorum) if question != QuestionKind::General && quorum != rule.quorum => {
+            Some(quorum) if !own_method && quorum != rule.quorum => {
                 return Err(format!(
                     "{} questions use the constitution's quorum",
                     question.name()
@@ -602,12 +675,43 @@ impl Folder {
         if quorum.min_share_permille > 1000 {
             return Err("a quorum share is at most 1000‰".into());
         }
-        if propose.deadline_ms < current.time().saturating_add(rule.min_duration_ms) {
+        let in_federation = self.founded().federation.is_some();
+        match propose.mode {
+            Some(Mode::Urgent) if !own_method => {
+                return Err(format!(
+                    "only general questions and elections may be urgent, not {} questions",
+                    question.name()
+                ));
+            }
+            Some(Mode::Referral) if !in_federation => {
+                return Err("only a federation refers questions to its councils".into());
+            }
+            Some(Mode::Referral) if propose.action != Action::None => {
+                return Err("only a general question with no action can be referred".into());
+            }
+            _ => {}
+        }
+        let min_duration = if propose.mode == Some(Mode::Urgent) {
+            0
+        } else {
+            rule.min_duration_ms
+        };
+        if propose.deadline_ms < current.time().saturating_add(min_duration) {
             return Err(format!(
                 "the deadline must be at least {} minute(s) after opening for {} questions",
-                rule.min_duration_ms / 60_000,
+                min_duration / 60_000,
                 question.name()
             ));
+        }
+        match &propose.action {
+            Action::None | Action::Amend { .. } => {}
+            Action::Admit { .. } | Action::Remove { .. } if in_federation => {
+                return Err(
+                    "a federation seats and unseats delegates by their councils' certificates"
+                        .into(),
+                );
+            }
+            _ => {}
         }
         match &propose.action {
             Action::None => {}
@@ -621,17 +725,49 @@ impl Folder {
                 }
             }
             Action::Remove { member } => self
-                .authorise(member, &current.clock)
+                .authorise(member, &current.clock, current.time())
                 .map_err(|_| "only a member can be removed".to_string())?,
-            Action::Amend { constitution } => constitution.check()?,
+            Action::Amend { constitution } => {
+                constitution.check()?;
+                if constitution.federation.is_some() != in_federation {
+                    return Err(
+                        "an amendment cannot turn a council into a federation or back".into(),
+                    );
+                }
+            }
+            Action::Ratify { .. } => {
+                return Err(
+                    "a ratification is opened by the council itself when an urgent decision passes"
+                        .into(),
+                );
+            }
+            action => self.check_mandate_action(current, action, &method, &propose.options)?,
         }
-        let electorate = self
-            .periods
-            .keys()
-            .filter(|member| self.authorise(member, &current.clock).is_ok())
-            .copied()
-            .collect();
+        let time = current.time();
+        let electorate: BTreeSet<MemberId> = if propose.mode == Some(Mode::Referral) {
+            BTreeSet::new()
+        } else {
+            self.periods
+                .keys()
+                .filter(|member| self.authorise(member, &current.clock, time).is_ok())
+                .copied()
+                .collect()
+        };
+        let (weights, councils) = if in_federation {
+            self.federation_weights(current, &electorate, propose.mode)
+        } else {
+            (BTreeMap::new(), BTreeMap::new())
+        };
         let id = current.event.id;
+        let urgent_past: Vec<EventId> = self
+            .urgent
+            .iter()
+            .filter(|(at, _)| current.clock.covers(at.device, at.seq))
+            .map(|(_, proposal)| *proposal)
+            .collect();
+        if !urgent_past.is_empty() {
+            self.follows.insert(id, urgent_past);
+        }
         self.state_mut().proposals.insert(
             id,
             Proposal {
@@ -646,12 +782,17 @@ impl Folder {
                 quorum,
                 closers: constitution.closers,
                 early_close: constitution.early_close,
-                opened_ms: current.time(),
+                opened_ms: time,
                 deadline_ms: propose.deadline_ms,
                 electorate,
                 ballots: BTreeMap::new(),
                 comments: Vec::new(),
                 decision: None,
+                mode: propose.mode,
+                weights,
+                councils,
+                tallies: BTreeMap::new(),
+                follows_revoked: None,
             },
         );
         Ok(())
@@ -660,7 +801,7 @@ impl Folder {
     fn ballot(&mut self, current: &Current<'_>, ballot: payload::Ballot) -> Verdict {
         let voter = current.author();
         let proposal = self.proposal_in_past(current, &ballot.proposal)?;
-        self.authorise(&voter, &current.clock)?;
+        self.authorise(&voter, &current.clock, current.time())?;
         if !proposal.electorate.contains(&voter) {
             return Err("not in the electorate frozen when the proposal opened".into());
         }
@@ -670,6 +811,11 @@ impl Folder {
             && self.covers(&current.clock, &decision.close)
         {
             return Err("the proposal is closed".into());
+        }
+        if proposal.mode == Some(Mode::Referral) {
+            return Err(
+                "a referred question is decided by its councils' tallies, not ballots".into(),
+            );
         }
         ballot.choice.check(&proposal.method, &proposal.options)?;
         // A ballot replaces the voter's current ballots in its past. Causal pasts are closed
@@ -685,6 +831,7 @@ impl Folder {
             .filter(|ballot| self.covers(&current.clock, &ballot.event))
             .map(|ballot| ballot.event)
             .collect();
+        self.check_instructions(current, &ballot);
         let cast = CastBallot {
             event: current.event.id,
             time_ms: current.time(),
@@ -704,7 +851,7 @@ impl Folder {
 
     fn comment(&mut self, current: &Current<'_>, comment: payload::Comment) -> Verdict {
         let proposal = self.proposal_in_past(current, &comment.proposal)?;
-        self.authorise(&current.author(), &current.clock)?;
+        self.authorise(&current.author(), &current.clock, current.time())?;
         check_text("comment", &comment.text, 20_000)?;
         if let Some(parent) = &comment.reply_to
             && !proposal.comments.iter().any(|c| c.event == *parent)
@@ -730,7 +877,7 @@ impl Folder {
     fn close(&mut self, current: &Current<'_>, close: payload::Close) -> Verdict {
         let closer = current.author();
         let proposal = self.proposal_in_past(current, &close.proposal)?;
-        self.authorise(&closer, &current.clock)?;
+        self.authorise(&closer, &current.clock, current.time())?;
         match &proposal.closers {
             Closers::AnyMember => {}
             Closers::Proposer if closer == proposal.proposer => {}
@@ -741,17 +888,31 @@ impl Folder {
         // Each voter's ballots in the close's past, less those another of them replaces.
         let mut counted = Vec::new();
         let mut equivocations = Vec::new();
-        for cast in proposal.ballots.values() {
+        for (voter, cast) in &proposal.ballots {
             let seen = cast
                 .iter()
                 .filter(|ballot| self.covers(&current.clock, &ballot.event));
             match latest(seen).as_slice() {
                 [] => {}
-                [only] => counted.push(*only),
+                [only] => counted.push((voter, *only)),
                 several => equivocations.extend(several.iter().map(|b| b.event)),
             }
         }
-        let everyone_voted = counted.len() == proposal.electorate.len() && equivocations.is_empty();
+        let tallies: Vec<&Summary> = proposal
+            .tallies
+            .iter()
+            .filter(|(council, _)| {
+                self.answers
+                    .get(&(close.proposal, **council))
+                    .is_some_and(|at| current.clock.covers(at.device, at.seq))
+            })
+            .map(|(_, tally)| &tally.summary)
+            .collect();
+        let everyone_voted = if proposal.mode == Some(Mode::Referral) {
+            tallies.len() == proposal.councils.len()
+        } else {
+            counted.len() == proposal.electorate.len() && equivocations.is_empty()
+        };
         if current.time() < proposal.deadline_ms && !(proposal.early_close && everyone_voted) {
             return Err(if proposal.early_close {
                 "the deadline has not passed and not every member has voted".into()
@@ -759,8 +920,11 @@ impl Folder {
                 "the deadline has not passed".into()
             });
         }
-        let choices: Vec<_> = counted.iter().map(|ballot| &ballot.choice).collect();
-        let outcome = proposal.tally(&choices);
+        let ballots: Vec<(&MemberId, &crate::tally::Choice)> = counted
+            .iter()
+            .map(|(voter, ballot)| (*voter, &ballot.choice))
+            .collect();
+        let outcome = proposal.tally(&ballots, &tallies);
         if let Some(standing) = &proposal.decision {
             if self.covers(&current.clock, &standing.close) {
                 return Err("the proposal is already closed".into());
@@ -791,7 +955,18 @@ impl Folder {
         }
         let passed = outcome.passed;
         let action = proposal.action.clone();
-        let counted: Vec<EventId> = counted.iter().map(|ballot| ballot.event).collect();
+        let urgent = proposal.mode == Some(Mode::Urgent);
+        let referred = match &action {
+            Action::Refer {
+                federation,
+                question,
+            } => Some(((*federation, *question), summarise(proposal, &ballots))),
+            _ => None,
+        };
+        let counted: Vec<EventId> = counted.iter().map(|(_, ballot)| ballot.event).collect();
+        if let Some((key, summary)) = referred {
+            self.referred.insert(key, (current.at, summary));
+        }
         for &event in &equivocations {
             let author = self.voter_of(&close.proposal, &event);
             self.rejections.push(Rejection {
@@ -809,6 +984,8 @@ impl Folder {
             counted,
             equivocations,
             contested_by: Vec::new(),
+            ratification: None,
+            revoked: None,
         };
         self.state_mut()
             .proposals
@@ -816,7 +993,12 @@ impl Folder {
             .expect("checked above")
             .decision = Some(decision);
         if passed {
-            self.enact(current, action);
+            self.enact(current, close.proposal, action);
+            if urgent {
+                self.open_ratification(current, close.proposal);
+            }
+        } else {
+            self.reject_decided(current, close.proposal, &action);
         }
         Ok(())
     }
@@ -831,12 +1013,15 @@ impl Folder {
     }
 
     /// Carries out a decision that passed, at its close event.
-    fn enact(&mut self, current: &Current<'_>, action: Action) {
+    fn enact(&mut self, current: &Current<'_>, proposal: EventId, action: Action) {
         let close = current.event.id;
         match action {
             Action::None => {}
             Action::Admit { member } => {
-                if self.authorise(&member, &current.clock).is_ok() {
+                if self
+                    .authorise(&member, &current.clock, current.time())
+                    .is_ok()
+                {
                     return;
                 }
                 let name = self.founded().member_name(&member);
@@ -863,6 +1048,7 @@ impl Folder {
                 self.constitutions.push((current.at, constitution.clone()));
                 self.state_mut().constitution = constitution;
             }
+            action => self.enact_mandate_action(current, proposal, action),
         }
     }
 }
@@ -876,6 +1062,30 @@ fn latest<'b>(ballots: impl Iterator<Item = &'b CastBallot> + Clone) -> Vec<&'b 
     ballots
         .filter(|ballot| !replaced.contains(&ballot.event))
         .collect()
+}
+
+/// What a closed ranked question sends up when referred: its pairwise matrix for Schulze,
+/// its anonymised ballots otherwise.
+fn summarise(proposal: &Proposal, ballots: &[(&MemberId, &crate::tally::Choice)]) -> Summary {
+    let choices = ballots.iter().map(|(_, choice)| *choice);
+    if let crate::tally::Method::Schulze { .. } = proposal.method {
+        let mut profile = crate::methods::Profile::new(proposal.options.clone());
+        for choice in choices {
+            if let crate::tally::Choice::Ranked { ranks } = choice {
+                let _ = profile.push(1, ranks.iter().map(|g| g.iter().copied()));
+            }
+        }
+        let preferences = crate::methods::schulze::preferences(&profile)
+            .into_iter()
+            .flatten()
+            .collect();
+        Summary::Pairwise {
+            ballots: ballots.len() as u64,
+            preferences,
+        }
+    } else {
+        Summary::of_ballots(choices)
+    }
 }
 
 fn strong_removal(removal: &EventId) -> String {

@@ -100,6 +100,12 @@ id32!(
     PublicKey
 );
 
+id32!(
+    /// A mandate: BLAKE3 of the decision that issued it and its holder (see
+    /// [`crate::mandate::mandate_id`]).
+    MandateId
+);
+
 /// A member is identified by the public key they first joined with.
 pub type MemberId = PublicKey;
 

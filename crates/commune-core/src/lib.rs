@@ -13,6 +13,7 @@ pub mod fold;
 pub mod id;
 pub mod invite;
 pub mod keys;
+pub mod mandate;
 pub mod methods;
 pub mod payload;
 pub mod state;
@@ -21,7 +22,7 @@ pub mod tally;
 
 pub use event::{Body, Event, EventError, ParentInfo, Unsigned};
 pub use fold::{Folded, Folder, fold, fold_stream};
-pub use id::{CouncilId, EventId, MemberId, PublicKey};
+pub use id::{CouncilId, EventId, MandateId, MemberId, PublicKey};
 pub use keys::{Keypair, Signature};
 pub use payload::Payload;
 pub use state::State;

@@ -8,8 +8,10 @@ use minicbor::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use crate::constitution::{Constitution, QuestionKind};
-use crate::id::{EventId, MemberId};
+use crate::id::{CouncilId, EventId, MandateId, MemberId};
 use crate::invite::Invitation;
+use crate::keys::Signature;
+use crate::mandate::{Amount, Instruction, MandateTerms, Signed, Statement};
 use crate::tally::{Choice, Method, Quorum};
 
 /// The kind numbers of the envelope's `kind` field.
@@ -21,6 +23,9 @@ pub mod kind {
     pub const BALLOT: u64 = 5;
     pub const COMMENT: u64 = 6;
     pub const CLOSE: u64 = 7;
+    pub const ENDORSE: u64 = 8;
+    pub const CERTIFY: u64 = 9;
+    pub const ACT: u64 = 10;
 
     /// The name of a kind, for logs and JSON.
     pub fn name(kind: u64) -> &'static str {
@@ -32,6 +37,9 @@ pub mod kind {
             BALLOT => "ballot",
             COMMENT => "comment",
             CLOSE => "close",
+            ENDORSE => "endorse",
+            CERTIFY => "certify",
+            ACT => "act",
             _ => "unknown",
         }
     }
@@ -88,6 +96,62 @@ pub enum Action {
         #[n(0)]
         constitution: Constitution,
     },
+    /// Elect delegates or a working group among `candidates` (one option each, in order):
+    /// each winner receives a mandate on `terms`.
+    #[n(4)]
+    Elect {
+        #[n(0)]
+        candidates: Vec<MemberId>,
+        #[n(1)]
+        terms: MandateTerms,
+    },
+    /// Withdraw a mandate.
+    #[n(5)]
+    Recall {
+        #[n(0)]
+        mandate: MandateId,
+    },
+    /// Decide the position the council's delegates to `federation` must take.
+    #[n(6)]
+    Instruct {
+        #[n(0)]
+        federation: CouncilId,
+        #[n(1)]
+        instruction: Instruction,
+    },
+    /// Ask to join a federation (it must still admit the council).
+    #[n(7)]
+    JoinFederation {
+        #[n(0)]
+        federation: CouncilId,
+    },
+    /// In a federation: admit a council that asked to join.
+    #[n(8)]
+    AdmitCouncil {
+        #[n(0)]
+        council: CouncilId,
+    },
+    /// Undo a working group's act.
+    #[n(9)]
+    Overturn {
+        #[n(0)]
+        act: EventId,
+    },
+    /// Decide, as this council, a question that `federation` referred to its members.
+    #[n(10)]
+    Refer {
+        #[n(0)]
+        federation: CouncilId,
+        #[n(1)]
+        question: EventId,
+    },
+    /// Ratify an urgent decision. Opened by the fold itself when an urgent proposal passes;
+    /// a proposal may not name it.
+    #[n(11)]
+    Ratify {
+        #[n(0)]
+        decision: EventId,
+    },
 }
 
 impl Action {
@@ -97,6 +161,14 @@ impl Action {
             Action::Admit { .. } => QuestionKind::Admission,
             Action::Remove { .. } => QuestionKind::Removal,
             Action::Amend { .. } => QuestionKind::Amendment,
+            Action::Elect { .. } => QuestionKind::Election,
+            Action::Recall { .. } => QuestionKind::Recall,
+            Action::AdmitCouncil { .. } => QuestionKind::Federation,
+            Action::Instruct { .. }
+            | Action::JoinFederation { .. }
+            | Action::Overturn { .. }
+            | Action::Refer { .. }
+            | Action::Ratify { .. } => QuestionKind::General,
         }
     }
 }
@@ -121,6 +193,21 @@ pub struct Propose {
     pub quorum: Option<Quorum>,
     #[n(6)]
     pub deadline_ms: u64,
+    #[n(7)]
+    pub mode: Option<Mode>,
+}
+
+/// How a proposal departs from the ordinary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cbor(index_only)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Decided at once (any deadline), then put to the council for ratification.
+    #[n(0)]
+    Urgent,
+    /// In a federation: every member council decides it and sends its tally up.
+    #[n(1)]
+    Referral,
 }
 
 /// One member's vote on one proposal. A later ballot replaces those in its causal past.
@@ -150,6 +237,38 @@ pub struct Close {
     pub proposal: EventId,
 }
 
+/// A member signs a statement about this council's log (a certificate's signature, or a
+/// recall petition's when the statement is a suspension).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Endorse {
+    #[n(0)]
+    pub statement: Statement,
+    /// The author's signature on [`Statement::signing_message`].
+    #[n(1)]
+    pub signature: Signature,
+}
+
+/// In a federation: a statement of a member council with its members' signatures.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Certify {
+    #[n(0)]
+    pub statement: Statement,
+    /// Ascending by signer, distinct.
+    #[n(1)]
+    pub signatures: Vec<Signed>,
+}
+
+/// A working group's act under its mandate, counted against the mandate's limits.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Act {
+    #[n(0)]
+    pub mandate: MandateId,
+    #[n(1)]
+    pub text: String,
+    #[n(2)]
+    pub amounts: Vec<Amount>,
+}
+
 /// A decoded body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -161,6 +280,9 @@ pub enum Payload {
     Ballot(Ballot),
     Comment(Comment),
     Close(Close),
+    Endorse(Endorse),
+    Certify(Certify),
+    Act(Act),
 }
 
 /// Why a body could not be read.
@@ -184,6 +306,9 @@ impl Payload {
             Payload::Ballot(_) => kind::BALLOT,
             Payload::Comment(_) => kind::COMMENT,
             Payload::Close(_) => kind::CLOSE,
+            Payload::Endorse(_) => kind::ENDORSE,
+            Payload::Certify(_) => kind::CERTIFY,
+            Payload::Act(_) => kind::ACT,
         }
     }
 
@@ -196,6 +321,9 @@ impl Payload {
             Payload::Ballot(body) => minicbor::to_vec(body),
             Payload::Comment(body) => minicbor::to_vec(body),
             Payload::Close(body) => minicbor::to_vec(body),
+            Payload::Endorse(body) => minicbor::to_vec(body),
+            Payload::Certify(body) => minicbor::to_vec(body),
+            Payload::Act(body) => minicbor::to_vec(body),
         };
         result.expect("writing to a Vec cannot fail")
     }
@@ -209,12 +337,41 @@ impl Payload {
             kind::BALLOT => Payload::Ballot(strict(bytes)?),
             kind::COMMENT => Payload::Comment(strict(bytes)?),
             kind::CLOSE => Payload::Close(strict(bytes)?),
+            kind::ENDORSE => Payload::Endorse(strict(bytes)?),
+            kind::CERTIFY => Payload::Certify(strict(bytes)?),
+            kind::ACT => Payload::Act(strict(bytes)?),
             other => return Err(PayloadError::UnknownKind(other)),
         };
         if payload.encode() != bytes {
             return Err(PayloadError::NotCanonical);
         }
         Ok(payload)
+    }
+}
+
+/// The signatures an event's body carries besides the event's own: a node checks them with
+/// the event's, and refuses the event if any fails. A body that does not decode carries none
+/// (the fold refuses it).
+pub fn inner_signatures(
+    kind: u64,
+    author: &MemberId,
+    body: &[u8],
+) -> Vec<(MemberId, Vec<u8>, Signature)> {
+    match Payload::decode(kind, body) {
+        Ok(Payload::Endorse(endorse)) => vec![(
+            *author,
+            endorse.statement.signing_message(),
+            endorse.signature,
+        )],
+        Ok(Payload::Certify(certify)) => {
+            let message = certify.statement.signing_message();
+            certify
+                .signatures
+                .iter()
+                .map(|signed| (signed.signer, message.clone(), signed.signature))
+                .collect()
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -236,13 +393,18 @@ mod tests {
             options: vec!["green".into(), "blue".into()],
             quorum: None,
             deadline_ms: 5,
+            mode: None,
         });
         let bytes = payload.encode();
+        // A trailing field left unset is not written: bodies from before it was added keep
+        // their bytes.
+        assert_eq!(bytes[0], 0x87, "an array of the seven original fields");
         assert_eq!(Payload::decode(kind::PROPOSE, &bytes), Ok(payload));
-        // The same fields with one more element on the end: decodable, but not canonical.
+        // Two more elements on the end, an unset mode and a field no version knows:
+        // decodable, but not canonical.
         let mut longer = bytes.clone();
-        longer[0] += 1;
-        longer.push(0);
+        longer[0] += 2;
+        longer.extend([0xf6, 0]);
         assert_eq!(
             Payload::decode(kind::PROPOSE, &longer),
             Err(PayloadError::NotCanonical)

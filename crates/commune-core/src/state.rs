@@ -10,8 +10,10 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::constitution::{Closers, Constitution, QuestionKind};
-use crate::id::{CouncilId, EventId, MemberId, PublicKey};
-use crate::payload::Action;
+use crate::id::{CouncilId, EventId, MandateId, MemberId, PublicKey};
+use crate::keys::Signature;
+use crate::mandate::{Amount, Instruction, Scope, Statement, Summary};
+use crate::payload::{Action, Mode};
 use crate::tally::{self, Choice, Method, Outcome, Quorum, TallyInput};
 
 /// A council's state. Two nodes holding the same events hold equal states, byte for byte.
@@ -27,6 +29,117 @@ pub struct State {
     pub proposals: BTreeMap<EventId, Proposal>,
     /// Events folded, taking effect or not.
     pub events: u64,
+    /// Mandates the council has issued, current or not.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mandates: BTreeMap<MandateId, Mandate>,
+    /// Working groups' acts under their mandates.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub acts: BTreeMap<EventId, GroupAct>,
+    /// Statements about this log that members signed, by statement id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub endorsements: BTreeMap<String, Endorsements>,
+    /// Federations the council decided to join, with the decision's close.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub federations: BTreeMap<CouncilId, EventId>,
+    /// Set in a federation: its member councils, delegates and breaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federation: Option<Federation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mandate {
+    pub holder: MemberId,
+    pub scope: Scope,
+    /// The election proposal and the close that issued the mandate.
+    pub proposal: EventId,
+    pub decision: EventId,
+    pub issued_ms: u64,
+    /// The mandate lapses after this time, whatever else happens.
+    pub expires_ms: u64,
+    /// Consecutive mandates of this scope the holder has held, this one included.
+    pub term: u32,
+    pub instructions: Vec<Instruction>,
+    pub status: MandateStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum MandateStatus {
+    Active,
+    /// A petition reached its threshold: suspended until the recall decision it opened.
+    Suspended {
+        petition: EventId,
+    },
+    /// Withdrawn by the decision closed by `decision`.
+    Recalled {
+        decision: EventId,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupAct {
+    pub mandate: MandateId,
+    pub author: MemberId,
+    pub text: String,
+    pub amounts: Vec<Amount>,
+    pub time_ms: u64,
+    /// The decision that overturned it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overturned: Option<EventId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endorsements {
+    pub statement: Statement,
+    /// Each signer's signature and the event that carried it.
+    pub signatures: BTreeMap<MemberId, (Signature, EventId)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Federation {
+    pub councils: BTreeMap<CouncilId, MemberCouncil>,
+    /// Councils that asked to join, with the certificate of their roster.
+    pub applicants: BTreeMap<CouncilId, EventId>,
+    pub delegates: BTreeMap<MemberId, Delegate>,
+    /// Delegates' ballots that contradict their council's instructions.
+    pub breaches: Vec<Breach>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberCouncil {
+    pub admitted: EventId,
+    pub roster_version: u64,
+    /// The number of members on the roster, and the certificate that set it.
+    pub members: u64,
+    pub roster: EventId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegate {
+    pub council: CouncilId,
+    pub mandate: MandateId,
+    pub expires_ms: u64,
+    pub instructions: Vec<Instruction>,
+    /// The certificate that seated the delegate, and the one that unseated them.
+    pub certificate: EventId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<EventId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Breach {
+    pub ballot: EventId,
+    pub proposal: EventId,
+    pub delegate: MemberId,
+    pub council: CouncilId,
+    pub mandate: MandateId,
+}
+
+/// One member council's answer to a referred question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CouncilTally {
+    pub certificate: EventId,
+    pub summary: Summary,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,9 +154,18 @@ pub struct Member {
 #[serde(tag = "by", rename_all = "kebab-case")]
 pub enum Admitted {
     Founder,
-    Invitation { inviter: MemberId },
+    Invitation {
+        inviter: MemberId,
+    },
     Open,
-    Vote { decision: EventId },
+    Vote {
+        decision: EventId,
+    },
+    /// A delegate, seated in a federation by their council's certificate.
+    Mandate {
+        council: CouncilId,
+        mandate: MandateId,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +202,20 @@ pub struct Proposal {
     pub ballots: BTreeMap<MemberId, Vec<CastBallot>>,
     pub comments: Vec<PostedComment>,
     pub decision: Option<Decision>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// In a federation: each delegate's weight, frozen at opening.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub weights: BTreeMap<MemberId, u64>,
+    /// A referred question: the member councils at opening with their members, and the
+    /// tallies they sent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub councils: BTreeMap<CouncilId, u64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tallies: BTreeMap<CouncilId, CouncilTally>,
+    /// Set when an urgent decision this proposal followed was revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows_revoked: Option<EventId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +250,12 @@ pub struct Decision {
     /// Concurrent closes that reached another outcome. The earliest close stands; a
     /// non-empty list marks the decision as contested.
     pub contested_by: Vec<EventId>,
+    /// An urgent decision: the proposal that ratifies it, and the close of that proposal
+    /// if it failed (the decision is then revoked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratification: Option<EventId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<EventId>,
 }
 
 /// An event the fold ignored, and why.
@@ -146,29 +288,106 @@ impl Proposal {
 
     /// The tally of the ballots cast so far, before the close (methods here allow it).
     pub fn running_tally(&self) -> Outcome {
-        let choices: Vec<&Choice> = self
+        let ballots: Vec<(&MemberId, &Choice)> = self
             .current_ballots()
-            .filter_map(|(_, latest)| match latest.as_slice() {
-                [only] => Some(&only.choice),
+            .filter_map(|(voter, latest)| match latest.as_slice() {
+                [only] => Some((voter, &only.choice)),
                 _ => None,
             })
             .collect();
-        self.tally(&choices)
+        let tallies: Vec<&Summary> = self.tallies.values().map(|t| &t.summary).collect();
+        self.tally(&ballots, &tallies)
     }
 
-    pub fn tally(&self, choices: &[&Choice]) -> Outcome {
+    /// Tallies the given ballots, weighted as the proposal says; a referred question is
+    /// tallied from its councils' summaries instead.
+    pub fn tally(&self, ballots: &[(&MemberId, &Choice)], tallies: &[&Summary]) -> Outcome {
+        if self.mode == Some(Mode::Referral) {
+            return self.tally_referral(tallies);
+        }
+        let choices: Vec<&Choice> = ballots.iter().map(|(_, choice)| *choice).collect();
+        let weights: Vec<u64> = if self.weights.is_empty() {
+            Vec::new()
+        } else {
+            ballots
+                .iter()
+                .map(|(voter, _)| self.weights.get(voter).copied().unwrap_or(0))
+                .collect()
+        };
         tally::tally(&TallyInput {
-            proposal: self.id,
-            method: &self.method,
-            options: &self.options,
-            quorum: self.quorum,
-            electorate: self.electorate.len(),
-            choices,
+            weights: &weights,
+            ..TallyInput::new(
+                self.id,
+                &self.method,
+                &self.options,
+                self.quorum,
+                self.electorate.len(),
+                &choices,
+            )
         })
+    }
+
+    /// Adds the councils' summaries and counts them as one electorate of every member of
+    /// the councils that were members when the question opened.
+    fn tally_referral(&self, tallies: &[&Summary]) -> Outcome {
+        let electorate = self.councils.values().sum::<u64>() as usize;
+        let summary = Summary::add(tallies.iter().copied()).unwrap_or(Summary::Ballots {
+            ballots: Vec::new(),
+        });
+        let ballots = summary.ballots() as usize;
+        match &summary {
+            Summary::Ballots { ballots: counted } => {
+                let choices: Vec<&Choice> = counted.iter().map(|c| &c.choice).collect();
+                let weights: Vec<u64> = counted.iter().map(|c| c.count).collect();
+                tally::tally(&TallyInput {
+                    weights: &weights,
+                    ballots,
+                    ..TallyInput::new(
+                        self.id,
+                        &self.method,
+                        &self.options,
+                        self.quorum,
+                        electorate,
+                        &choices,
+                    )
+                })
+            }
+            Summary::Pairwise { preferences, .. } => tally::tally(&TallyInput {
+                ballots,
+                preferences: Some(preferences),
+                ..TallyInput::new(
+                    self.id,
+                    &self.method,
+                    &self.options,
+                    self.quorum,
+                    electorate,
+                    &[],
+                )
+            }),
+        }
     }
 }
 
 impl State {
+    /// A founded council with no members yet.
+    pub fn new(council: CouncilId, name: String, constitution: Constitution) -> State {
+        State {
+            council,
+            name,
+            federation: constitution.federation.map(|_| Federation::default()),
+            constitution,
+            members: BTreeMap::new(),
+            former_members: BTreeMap::new(),
+            applicants: BTreeMap::new(),
+            proposals: BTreeMap::new(),
+            events: 0,
+            mandates: BTreeMap::new(),
+            acts: BTreeMap::new(),
+            endorsements: BTreeMap::new(),
+            federations: BTreeMap::new(),
+        }
+    }
+
     /// BLAKE3 of the state's compact JSON: the hash of exactly what `commune state --json`
     /// prints, so anyone can check what it covers.
     pub fn hash(&self) -> [u8; 32] {

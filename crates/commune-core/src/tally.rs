@@ -392,6 +392,45 @@ pub struct TallyInput<'a> {
     pub quorum: Quorum,
     pub electorate: usize,
     pub choices: &'a [&'a Choice],
+    /// The weight of each choice, in order; empty when every choice weighs one.
+    pub weights: &'a [u64],
+    /// How many ballots count towards the quorum (usually `choices.len()`).
+    pub ballots: usize,
+    /// Schulze only: added-up pairwise preferences (`n × n`, row by row) to count instead of
+    /// the choices.
+    pub preferences: Option<&'a [u64]>,
+}
+
+impl<'a> TallyInput<'a> {
+    /// One ballot per choice, each weighing one.
+    pub fn new(
+        proposal: EventId,
+        method: &'a Method,
+        options: &'a [String],
+        quorum: Quorum,
+        electorate: usize,
+        choices: &'a [&'a Choice],
+    ) -> TallyInput<'a> {
+        TallyInput {
+            proposal,
+            method,
+            options,
+            quorum,
+            electorate,
+            choices,
+            weights: &[],
+            ballots: choices.len(),
+            preferences: None,
+        }
+    }
+
+    /// The choices with their weights.
+    fn weighted(&self) -> impl Iterator<Item = (u64, &'a Choice)> + '_ {
+        self.choices
+            .iter()
+            .enumerate()
+            .map(|(i, choice)| (self.weights.get(i).copied().unwrap_or(1), *choice))
+    }
 }
 
 /// The result of a tally, with the counts and the reasoning a person can check.
@@ -415,7 +454,7 @@ pub struct Outcome {
 /// Tallies the ballots. Ballots must already have passed [`Choice::check`]; any that do not
 /// fit are not counted.
 pub fn tally(input: &TallyInput<'_>) -> Outcome {
-    let ballots = input.choices.len();
+    let ballots = input.ballots;
     let quorum_met = input.quorum.is_met(ballots, input.electorate);
     let mut explanation = vec![format!(
         "{ballots} ballot(s) from an electorate of {}; quorum {} (needs {} ballot(s) and {}‰ of the electorate)",
@@ -473,30 +512,50 @@ fn counted(input: &TallyInput<'_>) -> (Tallied, Report) {
     let mut any_ranked = false;
     let report = match input.method {
         Method::Score { max, winners } => {
-            let sheets = input.choices.iter().filter_map(|choice| match choice {
-                Choice::Score { scores } => Some((1, scores.as_slice())),
-                _ => None,
-            });
+            let sheets = input
+                .weighted()
+                .filter_map(|(weight, choice)| match choice {
+                    Choice::Score { scores } => Some((weight, scores.as_slice())),
+                    _ => None,
+                });
             methods::score::count(n, *max, *winners, sheets, &tie)
         }
         Method::TimePoll => {
-            let sheets = input.choices.iter().filter_map(|choice| match choice {
-                Choice::TimePoll { answers } => Some((1, answers.as_slice())),
-                _ => None,
-            });
+            let sheets = input
+                .weighted()
+                .filter_map(|(weight, choice)| match choice {
+                    Choice::TimePoll { answers } => Some((weight, answers.as_slice())),
+                    _ => None,
+                });
             methods::time_poll::count(input.options, sheets, &tie)
+        }
+        Method::Schulze { status_quo } if input.preferences.is_some() => {
+            let flat = input.preferences.unwrap_or_default();
+            let matrix: Vec<Vec<u64>> = if flat.len() == n * n && n > 0 {
+                flat.chunks(n).map(<[u64]>::to_vec).collect()
+            } else {
+                vec![vec![0; n]; n]
+            };
+            any_ranked = input.ballots > 0;
+            methods::schulze::count_preferences(
+                matrix,
+                &vec![false; n],
+                (0..n as u32).collect(),
+                *status_quo,
+                &tie,
+            )
         }
         method => {
             let mut profile = Profile::new(input.options.to_vec());
-            for choice in input.choices {
+            for (weight, choice) in input.weighted() {
                 if let Choice::Ranked { ranks } = choice
                     && profile
-                        .push(1, ranks.iter().map(|g| g.iter().copied()))
+                        .push(weight, ranks.iter().map(|g| g.iter().copied()))
                         .is_ok()
                 {
                     any_ranked |= !ranks.is_empty();
                     if let [only] = ranks.first().map_or(&[][..], Vec::as_slice) {
-                        first[*only as usize] += 1;
+                        first[*only as usize] += weight;
                     }
                 }
             }
@@ -532,9 +591,9 @@ type Tallied = (bool, Vec<(String, u64)>, Vec<u32>);
 
 fn consent(input: &TallyInput<'_>, max_objections: u32, explanation: &mut Vec<String>) -> Tallied {
     let mut counts = [0u64; 4];
-    for choice in input.choices {
+    for (weight, choice) in input.weighted() {
         if let Choice::Consent { position, .. } = choice {
-            counts[*position as usize] += 1;
+            counts[*position as usize] += weight;
         }
     }
     let [agree, abstain, object, block] = counts;
@@ -566,9 +625,9 @@ fn yes_no(
     explanation: &mut Vec<String>,
 ) -> Tallied {
     let mut counts = [0u64; 3];
-    for choice in input.choices {
+    for (weight, choice) in input.weighted() {
         if let Choice::YesNo { vote } = choice {
-            counts[*vote as usize] += 1;
+            counts[*vote as usize] += weight;
         }
     }
     let [yes, no, abstain] = counts;
@@ -600,11 +659,11 @@ fn yes_no(
 
 fn approval(input: &TallyInput<'_>, winners: u32, explanation: &mut Vec<String>) -> Tallied {
     let mut approvals = vec![0u64; input.options.len()];
-    for choice in input.choices {
+    for (weight, choice) in input.weighted() {
         if let Choice::Approval { approved } = choice {
             for &option in approved {
                 if let Some(count) = approvals.get_mut(option as usize) {
-                    *count += 1;
+                    *count += weight;
                 }
             }
         }
@@ -648,17 +707,18 @@ mod tests {
     fn run(method: Method, options: &[&str], electorate: usize, choices: &[Choice]) -> Outcome {
         let options: Vec<String> = options.iter().map(|s| s.to_string()).collect();
         let refs: Vec<&Choice> = choices.iter().collect();
-        tally(&TallyInput {
-            proposal: EventId([1; 32]),
-            method: &method,
-            options: &options,
-            quorum: Quorum {
-                min_ballots: 2,
-                min_share_permille: 0,
-            },
+        let quorum = Quorum {
+            min_ballots: 2,
+            min_share_permille: 0,
+        };
+        tally(&TallyInput::new(
+            EventId([1; 32]),
+            &method,
+            &options,
+            quorum,
             electorate,
-            choices: &refs,
-        })
+            &refs,
+        ))
     }
 
     fn yn(vote: YesNo) -> Choice {

@@ -150,6 +150,7 @@ fn propose(title: &str, action: Action, method: Option<Method>, deadline: u64) -
         options: Vec::new(),
         quorum: None,
         deadline_ms: deadline,
+        mode: None,
     })
 }
 

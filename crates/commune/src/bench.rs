@@ -266,6 +266,7 @@ pub(crate) fn generate(events: usize, members: usize, quiet: bool) -> Vec<Vec<u8
                     options: Vec::new(),
                     quorum: None,
                     deadline_ms: time,
+                    mode: None,
                 })
             }
         };

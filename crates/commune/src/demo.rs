@@ -95,6 +95,7 @@ impl Demo {
                 options: options.iter().map(|o| o.to_string()).collect(),
                 quorum: None,
                 deadline_ms: now_ms() + days * DAY,
+                mode: None,
             }),
         )
     }

@@ -14,13 +14,29 @@ use super::{Pairwise, Profile, Report, TieOrder, standing};
 
 /// Counts `profile` by Schulze. `status_quo` is a candidate index.
 pub fn count(profile: &Profile, status_quo: Option<u32>, tie: &TieOrder) -> Report {
-    let n = profile.candidates.len();
-    let preferences = preferences(profile);
-    let strongest_paths = strongest_paths(&preferences, &profile.withdrawn);
+    count_preferences(
+        preferences(profile),
+        &profile.withdrawn,
+        standing(profile),
+        status_quo,
+        tie,
+    )
+}
+
+/// Counts by Schulze from the pairwise preferences alone (`preferences[a][b]`: the weight of
+/// ballots ranking a above b), as when councils' matrices are added up.
+pub fn count_preferences(
+    preferences: Vec<Vec<u64>>,
+    withdrawn: &[bool],
+    mut left: Vec<u32>,
+    status_quo: Option<u32>,
+    tie: &TieOrder,
+) -> Report {
+    let n = preferences.len();
+    let strongest_paths = strongest_paths(&preferences, withdrawn);
     let beats = |a: usize, b: usize| key(strongest_paths[a][b]) > key(strongest_paths[b][a]);
 
     let mut report = Report::new("schulze", 1);
-    let mut left = standing(profile);
     let mut ranking = Vec::new();
     while !left.is_empty() {
         let top: Vec<u32> = left

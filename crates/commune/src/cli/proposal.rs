@@ -350,6 +350,7 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
             options: args.options,
             quorum,
             deadline_ms,
+            mode: None,
         }),
     )?;
     print_event(invocation, "proposal", &event)

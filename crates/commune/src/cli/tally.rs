@@ -65,14 +65,14 @@ pub fn run(invocation: &Invocation, args: TallyArgs) -> Result<()> {
         if let Some(bad) = choices.iter().find_map(|c| c.check(&method, &names).err()) {
             bail!("a ballot does not fit: {bad}");
         }
-        let outcome = tally::tally(&TallyInput {
-            proposal: EventId(seed),
-            method: &method,
-            options: &names,
-            quorum: Quorum::default(),
-            electorate: choices.len(),
-            choices: &choices,
-        });
+        let outcome = tally::tally(&TallyInput::new(
+            EventId(seed),
+            &method,
+            &names,
+            Quorum::default(),
+            choices.len(),
+            &choices,
+        ));
         (outcome.report.clone(), Some(outcome))
     };
     let explanation = match (&report, &outcome) {

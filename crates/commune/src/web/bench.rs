@@ -262,6 +262,7 @@ fn generate(keys: &[Keypair], args: &BenchWebArgs) -> Result<(Vec<Event>, EventI
             options: Vec::new(),
             quorum: None,
             deadline_ms: u64::MAX / 2,
+            mode: None,
         });
         let id = chain.push(&keys[proposer], proposer, time, &propose);
         thread.get_or_insert(id);

@@ -251,6 +251,7 @@ pub async fn propose(
             options,
             quorum: None,
             deadline_ms: now_ms() + hours * HOUR_MS,
+            mode: None,
         }))
     })
     .await

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use commune_core::constitution::Admission;
 use commune_core::invite::Invitation;
+use commune_core::mandate::Scope;
 use commune_core::payload::Action;
 use commune_core::state::{Proposal, State as CouncilState};
 use commune_core::tally::{Availability, Choice, Method, Outcome, Position, YesNo};
@@ -22,6 +23,8 @@ use serde::Deserialize;
 use crate::config::format_time;
 use crate::node::{Folds, now_ms};
 use crate::server::{ApiError, Shared, with_node};
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// A page, or a page that says what went wrong.
 pub struct Page(StatusCode, Markup);
@@ -713,6 +716,43 @@ fn action_words(state: &CouncilState, action: &Action) -> Option<String> {
         )),
         Action::Amend { .. } => {
             Some("the council's rules are replaced by the ones proposed.".into())
+        }
+        Action::Elect { terms, .. } => Some(match &terms.scope {
+            Scope::Federation { federation } => format!(
+                "the winners become the council's delegates to federation {} for {} day(s).",
+                federation.short(),
+                terms.term_ms.div_ceil(DAY_MS)
+            ),
+            Scope::WorkingGroup { name, .. } => format!(
+                "the winners form the working group \"{name}\" for {} day(s).",
+                terms.term_ms.div_ceil(DAY_MS)
+            ),
+        }),
+        Action::Recall { mandate } => Some(format!(
+            "{}'s mandate is withdrawn.",
+            state
+                .mandates
+                .get(mandate)
+                .map_or_else(|| mandate.short(), |m| state.member_name(&m.holder))
+        )),
+        Action::Instruct { federation, .. } => Some(format!(
+            "the council's delegates to federation {} are instructed how to vote.",
+            federation.short()
+        )),
+        Action::JoinFederation { federation } => Some(format!(
+            "the council asks to join federation {}.",
+            federation.short()
+        )),
+        Action::AdmitCouncil { council } => {
+            Some(format!("council {} joins the federation.", council.short()))
+        }
+        Action::Overturn { .. } => Some("a working group's act is undone.".into()),
+        Action::Refer { federation, .. } => Some(format!(
+            "the council's count is sent to federation {}.",
+            federation.short()
+        )),
+        Action::Ratify { .. } => {
+            Some("the urgent decision stands; if this fails, it is revoked.".into())
         }
     }
 }
