@@ -176,6 +176,8 @@ pub struct Folder {
     answers: HashMap<(EventId, CouncilId), EventRef>,
     /// In a federation: which mandate seats each delegate.
     seats: HashMap<MemberId, MandateId>,
+    /// Membership periods started and ended so far: the roster's version.
+    membership_changes: u64,
 }
 
 /// The event being folded, with what the rules ask of it.
@@ -225,6 +227,7 @@ impl Folder {
             rosters: HashMap::new(),
             answers: HashMap::new(),
             seats: HashMap::new(),
+            membership_changes: 0,
         }
     }
 
@@ -279,9 +282,12 @@ impl Folder {
             return Err(self.restart);
         }
         let council = self.council;
-        let state = self
+        let mut state = self
             .state
             .unwrap_or_else(|| State::new(council, String::new(), Constitution::default()));
+        if !state.federations.is_empty() {
+            state.roster_version = Some(self.membership_changes);
+        }
         Ok(Folded {
             state,
             rejections: self.rejections,
@@ -430,6 +436,7 @@ impl Folder {
         check_text("name", &found.founder_name, 100)?;
         found.constitution.check()?;
         let founder = current.author();
+        self.membership_changes += 1;
         self.periods.insert(
             founder,
             vec![Period {
@@ -499,6 +506,7 @@ impl Folder {
         since: EventId,
         admitted: Admitted,
     ) {
+        self.membership_changes += 1;
         self.periods.entry(member).or_default().push(Period {
             start: at,
             end: None,
@@ -547,6 +555,7 @@ impl Folder {
             .get_mut(member)
             .and_then(|periods| periods.last_mut())
         {
+            self.membership_changes += 1;
             period.end = Some((at, event, strong));
         }
     }
@@ -960,7 +969,7 @@ impl Folder {
             Action::Refer {
                 federation,
                 question,
-            } => Some(((*federation, *question), summarise(proposal, &ballots))),
+            } => Some(((*federation, *question), proposal.summarise(&ballots))),
             _ => None,
         };
         let counted: Vec<EventId> = counted.iter().map(|(_, ballot)| ballot.event).collect();
@@ -1062,30 +1071,6 @@ fn latest<'b>(ballots: impl Iterator<Item = &'b CastBallot> + Clone) -> Vec<&'b 
     ballots
         .filter(|ballot| !replaced.contains(&ballot.event))
         .collect()
-}
-
-/// What a closed ranked question sends up when referred: its pairwise matrix for Schulze,
-/// its anonymised ballots otherwise.
-fn summarise(proposal: &Proposal, ballots: &[(&MemberId, &crate::tally::Choice)]) -> Summary {
-    let choices = ballots.iter().map(|(_, choice)| *choice);
-    if let crate::tally::Method::Schulze { .. } = proposal.method {
-        let mut profile = crate::methods::Profile::new(proposal.options.clone());
-        for choice in choices {
-            if let crate::tally::Choice::Ranked { ranks } = choice {
-                let _ = profile.push(1, ranks.iter().map(|g| g.iter().copied()));
-            }
-        }
-        let preferences = crate::methods::schulze::preferences(&profile)
-            .into_iter()
-            .flatten()
-            .collect();
-        Summary::Pairwise {
-            ballots: ballots.len() as u64,
-            preferences,
-        }
-    } else {
-        Summary::of_ballots(choices)
-    }
 }
 
 fn strong_removal(removal: &EventId) -> String {

@@ -41,6 +41,10 @@ pub struct State {
     /// Federations the council decided to join, with the decision's close.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub federations: BTreeMap<CouncilId, EventId>,
+    /// Once the council has decided to join a federation: how many membership changes its log
+    /// holds, the version of the roster its members sign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roster_version: Option<u64>,
     /// Set in a federation: its member councils, delegates and breaches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub federation: Option<Federation>,
@@ -327,6 +331,55 @@ impl Proposal {
         })
     }
 
+    /// What the council sends up when this question was referred to it: the pairwise
+    /// matrix for Schulze, the anonymised ballots otherwise.
+    pub fn summarise(&self, ballots: &[(&MemberId, &Choice)]) -> Summary {
+        let choices = ballots.iter().map(|(_, choice)| *choice);
+        if let Method::Schulze { .. } = self.method {
+            let mut profile = crate::methods::Profile::new(self.options.clone());
+            for choice in choices {
+                if let Choice::Ranked { ranks } = choice {
+                    let _ = profile.push(1, ranks.iter().map(|g| g.iter().copied()));
+                }
+            }
+            let preferences = crate::methods::schulze::preferences(&profile)
+                .into_iter()
+                .flatten()
+                .collect();
+            Summary::Pairwise {
+                ballots: ballots.len() as u64,
+                preferences,
+            }
+        } else {
+            Summary::of_ballots(choices)
+        }
+    }
+
+    /// The statement of this council's answer to a referred question, once decided.
+    pub fn tally_statement(&self, council: CouncilId) -> Option<Statement> {
+        let Action::Refer {
+            federation,
+            question,
+        } = self.action
+        else {
+            return None;
+        };
+        let decision = self.decision.as_ref()?;
+        let counted: Vec<(&MemberId, &Choice)> = self
+            .ballots
+            .iter()
+            .flat_map(|(voter, cast)| cast.iter().map(move |b| (voter, b)))
+            .filter(|(_, b)| decision.counted.contains(&b.event))
+            .map(|(voter, b)| (voter, &b.choice))
+            .collect();
+        Some(Statement::Tally {
+            council,
+            federation,
+            question,
+            summary: self.summarise(&counted),
+        })
+    }
+
     /// Adds the councils' summaries and counts them as one electorate of every member of
     /// the councils that were members when the question opened.
     fn tally_referral(&self, tallies: &[&Summary]) -> Outcome {
@@ -385,7 +438,34 @@ impl State {
             acts: BTreeMap::new(),
             endorsements: BTreeMap::new(),
             federations: BTreeMap::new(),
+            roster_version: None,
         }
+    }
+
+    /// The statement of this council's roster for `federation`, as its members sign it.
+    pub fn roster_statement(&self, federation: CouncilId) -> Statement {
+        Statement::Roster {
+            council: self.council,
+            federation,
+            version: self.roster_version.unwrap_or(0),
+            members: self.members.keys().copied().collect(),
+        }
+    }
+
+    /// The statement of a delegate's mandate, as the council's members sign it.
+    pub fn mandate_statement(&self, mandate: &MandateId) -> Option<Statement> {
+        let m = self.mandates.get(mandate)?;
+        let Scope::Federation { federation } = m.scope else {
+            return None;
+        };
+        Some(Statement::Mandate {
+            council: self.council,
+            mandate: *mandate,
+            holder: m.holder,
+            federation,
+            expires_ms: m.expires_ms,
+            instructions: m.instructions.clone(),
+        })
     }
 
     /// BLAKE3 of the state's compact JSON: the hash of exactly what `commune state --json`
@@ -419,6 +499,79 @@ impl State {
         }
         if !self.applicants.is_empty() {
             let _ = writeln!(out, "applicants: {}", names(&mut self.applicants.keys()));
+        }
+        for (id, m) in &self.mandates {
+            let _ = writeln!(
+                out,
+                "mandate {} for {} ({}), term {}, expires {}: {}{}",
+                id.short(),
+                self.member_name(&m.holder),
+                m.scope.rotation_key(),
+                m.term,
+                m.expires_ms,
+                match &m.status {
+                    MandateStatus::Active => "active".to_string(),
+                    MandateStatus::Suspended { .. } => "suspended by petition".to_string(),
+                    MandateStatus::Recalled { .. } => "recalled".to_string(),
+                },
+                if m.instructions.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} instruction(s)", m.instructions.len())
+                }
+            );
+        }
+        for act in self.acts.values() {
+            let _ = writeln!(
+                out,
+                "act by {}: {:?} {}{}",
+                self.member_name(&act.author),
+                act.text,
+                act.amounts
+                    .iter()
+                    .map(|a| format!("{} {}", a.quantity, a.unit))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if act.overturned.is_some() {
+                    " (overturned)"
+                } else {
+                    ""
+                }
+            );
+        }
+        if let Some(federation) = &self.federation {
+            for (council, member) in &federation.councils {
+                let _ = writeln!(
+                    out,
+                    "member council {}: {} member(s), roster version {}",
+                    council.short(),
+                    member.members,
+                    member.roster_version
+                );
+            }
+            for council in federation.applicants.keys() {
+                let _ = writeln!(out, "applicant council {}", council.short());
+            }
+            for (delegate, seat) in &federation.delegates {
+                let _ = writeln!(
+                    out,
+                    "delegate {} of {}{}",
+                    self.member_name(delegate),
+                    seat.council.short(),
+                    if seat.ended.is_some() {
+                        " (unseated)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            for breach in &federation.breaches {
+                let _ = writeln!(
+                    out,
+                    "BREACH: {} voted against their instructions",
+                    self.member_name(&breach.delegate)
+                );
+            }
         }
         let mut proposals: Vec<&Proposal> = self.proposals.values().collect();
         proposals.sort_by_key(|p| (p.opened_ms, p.id));
@@ -468,7 +621,21 @@ impl State {
                             ", CONTESTED"
                         }
                     );
+                    if decision.revoked.is_some() {
+                        let _ = writeln!(out, "  REVOKED: not ratified");
+                    }
                 }
+            }
+            if proposal.follows_revoked.is_some() {
+                let _ = writeln!(out, "  FLAGGED: follows a revoked urgent decision");
+            }
+            if !proposal.tallies.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  tallies from {} of {} council(s)",
+                    proposal.tallies.len(),
+                    proposal.councils.len()
+                );
             }
         }
         out

@@ -10,6 +10,8 @@ use commune_core::{CouncilId, Event, EventId, Keypair, Unsigned, fold};
 use expect_test::{Expect, expect};
 use proptest::prelude::*;
 
+#[path = "core/mandates.rs"]
+mod mandates;
 #[path = "core/methods.rs"]
 mod methods;
 #[path = "core/sync.rs"]

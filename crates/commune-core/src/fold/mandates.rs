@@ -773,10 +773,23 @@ impl Folder {
         if !self.covered(current, self.track(&act.mandate).issued) {
             return Err("the mandate is not in the act's causal past".into());
         }
+        let track = self.track(&act.mandate);
         match mandate.status {
             MandateStatus::Active => {}
+            MandateStatus::Suspended { petition } if !self.covered(current, track.suspended) => {
+                return Err(format!(
+                    "void: concurrent with the petition that suspended the mandate it was made under ({})",
+                    petition.short()
+                ));
+            }
             MandateStatus::Suspended { .. } => {
                 return Err("the mandate is suspended by a recall petition".into());
+            }
+            MandateStatus::Recalled { decision } if !self.covered(current, track.recalled) => {
+                return Err(format!(
+                    "void: concurrent with the recall of the mandate it was made under ({})",
+                    decision.short()
+                ));
             }
             MandateStatus::Recalled { .. } => return Err("the mandate was recalled".into()),
         }
@@ -937,6 +950,7 @@ impl Folder {
                     .and_then(|f| f.delegates.get(&holder))
                     .is_some_and(|d| d.ended.is_none());
                 if !seated {
+                    self.membership_changes += 1;
                     self.periods.entry(holder).or_default().push(Period {
                         start: current.at,
                         end: None,
