@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use commune_core::constitution::{Admission, Constitution};
+use commune_core::constitution::{Admission, Constitution, FederationRules};
 use commune_core::invite::Invitation;
 use commune_core::payload::{self, Payload};
 
@@ -45,6 +45,9 @@ pub struct FoundArgs {
     /// A whole constitution as JSON (as `commune council show --json` prints it)
     #[arg(long, value_name = "FILE", conflicts_with = "admission")]
     pub constitution: Option<std::path::PathBuf>,
+    /// Found a federation: its members are councils, represented by their delegates
+    #[arg(long, conflicts_with = "constitution")]
+    pub federation: bool,
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +99,7 @@ fn found(invocation: &Invocation, args: FoundArgs) -> Result<()> {
                 AdmissionArg::Vote => Admission::Vote,
                 AdmissionArg::Open => Admission::Open,
             },
+            federation: args.federation.then(FederationRules::default),
             ..Constitution::default()
         },
     };

@@ -4,6 +4,7 @@
 //! docs/cli.md). Must not decide anything the fold decides.
 
 mod council;
+mod federation;
 mod proposal;
 mod record;
 mod sync;
@@ -64,6 +65,18 @@ pub enum Command {
     Comment(proposal::CommentArgs),
     /// Close a proposal and record its decision
     Close(proposal::CloseArgs),
+    /// List the council's mandates: who represents it, for what, until when
+    #[command(subcommand)]
+    Mandate(federation::MandateCommand),
+    /// Record a working group's act under its mandate
+    Act(federation::ActArgs),
+    /// Sign a petition to recall a mandate (suspends it once enough members sign)
+    Petition(federation::PetitionArgs),
+    /// Sign the council's statements for its federations (roster, mandates, recalls, tallies)
+    Certify(record::CouncilArg),
+    /// A federation's councils and delegates; send certificates to federations
+    #[command(subcommand)]
+    Federation(federation::FederationCommand),
     /// Count a ballot file (PrefLib, BLT or commune JSON) with any method, and explain it
     Tally(tally::TallyArgs),
     /// Show a council's event log
@@ -145,6 +158,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Comment(args) => proposal::comment(&invocation, args),
         Command::Close(args) => proposal::close(&invocation, args),
         Command::Tally(args) => tally::run(&invocation, args),
+        Command::Mandate(command) => federation::mandates(&invocation, command),
+        Command::Act(args) => federation::act(&invocation, args),
+        Command::Petition(args) => federation::petition(&invocation, args),
+        Command::Certify(args) => federation::certify(&invocation, args),
+        Command::Federation(command) => federation::federation(&invocation, command),
         Command::Log(args) => record::log(&invocation, args),
         Command::State(args) => record::state(&invocation, args),
         Command::StateHash(args) => record::state_hash(&invocation, args),

@@ -4,9 +4,11 @@ use std::fmt::Write as _;
 
 use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use commune_core::payload::{self, Action, Payload};
+use commune_core::mandate::{Amount, Instruction, MandateTerms, Scope};
+use commune_core::payload::{self, Action, Mode, Payload};
 use commune_core::state::{Proposal, State};
 use commune_core::tally::{Availability, Choice, Method, Position, Quorum, YesNo};
+use commune_core::{CouncilId, EventId};
 
 use super::{Invocation, print_event};
 
@@ -172,6 +174,54 @@ pub struct OpenArgs {
     /// Decide on a new constitution, given as a JSON file
     #[arg(long, value_name = "FILE", conflicts_with_all = ["remove", "admit"])]
     pub amend: Option<std::path::PathBuf>,
+    /// Decide at once (any --open-for), then put the decision to the council for ratification
+    #[arg(long)]
+    pub urgent: bool,
+    /// In a federation: refer the question to every member council, which tallies it itself
+    #[arg(long)]
+    pub referral: bool,
+    /// Elect among these members (repeat; the options are their names): each winner gets a
+    /// mandate. Needs --delegates-to or --working-group
+    #[arg(long = "elect", value_name = "MEMBER")]
+    pub elect: Vec<String>,
+    /// With --elect: the mandates represent the council in this federation (id)
+    #[arg(long, value_name = "FEDERATION")]
+    pub delegates_to: Option<CouncilId>,
+    /// With --elect: the mandates form this working group
+    #[arg(long, value_name = "NAME")]
+    pub working_group: Option<String>,
+    /// With --working-group: a limit on its acts, as UNIT=N (repeat)
+    #[arg(long = "limit", value_name = "UNIT=N")]
+    pub limits: Vec<String>,
+    /// With --elect: how long the mandates last: e.g. 90d
+    #[arg(long, default_value = "90d")]
+    pub term: String,
+    /// Decide on recalling this mandate (id or prefix)
+    #[arg(long, value_name = "MANDATE")]
+    pub recall: Option<String>,
+    /// Decide on asking to join this federation (id)
+    #[arg(long, value_name = "FEDERATION")]
+    pub join_federation: Option<CouncilId>,
+    /// In a federation: decide on admitting this council (id)
+    #[arg(long, value_name = "COUNCIL")]
+    pub admit_council: Option<CouncilId>,
+    /// Decide on undoing a working group's act (its event id)
+    #[arg(long, value_name = "ACT")]
+    pub overturn: Option<EventId>,
+    /// Decide, as this council, a question the federation (--federation) referred to it; its
+    /// method and options are the federation's
+    #[arg(long, value_name = "QUESTION", requires = "federation")]
+    pub refer: Option<String>,
+    /// Decide the position the council's delegates must take on a federation question
+    /// (--federation); give the position with --position, as for `commune vote`
+    #[arg(long, value_name = "QUESTION", requires_all = ["federation", "position"])]
+    pub instruct: Option<String>,
+    /// The federation of --refer or --instruct (id, prefix or name)
+    #[arg(long)]
+    pub federation: Option<String>,
+    /// With --instruct: the instructed ballot (repeat words as for `commune vote`)
+    #[arg(long, num_args = 1..)]
+    pub position: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -309,6 +359,28 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
                 _ => bail!("{text:?} matches several people: give more of the id"),
             }
         };
+    let chosen = [
+        args.remove.is_some(),
+        args.admit.is_some(),
+        args.amend.is_some(),
+        !args.elect.is_empty(),
+        args.recall.is_some(),
+        args.join_federation.is_some(),
+        args.admit_council.is_some(),
+        args.overturn.is_some(),
+        args.refer.is_some(),
+        args.instruct.is_some(),
+    ];
+    if chosen.iter().filter(|&&c| c).count() > 1 {
+        bail!(
+            "a proposal decides one thing: give only one of --remove, --admit, --amend, --elect, --recall, --join-federation, --admit-council, --overturn, --refer, --instruct"
+        );
+    }
+    let mut options = args.options.clone();
+    let mut method = args
+        .method
+        .map(|arg| args.params.method(arg, &args.options, None))
+        .transpose()?;
     let action = if let Some(member) = &args.remove {
         Action::Remove {
             member: find_member(member, state.members.keys().copied().collect())?,
@@ -324,13 +396,106 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
             constitution: serde_json::from_str(&text)
                 .map_err(|e| anyhow!("{} is not a constitution: {e}", path.display()))?,
         }
+    } else if !args.elect.is_empty() {
+        let candidates = args
+            .elect
+            .iter()
+            .map(|c| find_member(c, state.members.keys().copied().collect()))
+            .collect::<Result<Vec<_>>>()?;
+        options = candidates.iter().map(|c| state.member_name(c)).collect();
+        let scope = match (&args.delegates_to, &args.working_group) {
+            (Some(federation), None) => Scope::Federation {
+                federation: *federation,
+            },
+            (None, Some(name)) => Scope::WorkingGroup {
+                name: name.clone(),
+                limits: args
+                    .limits
+                    .iter()
+                    .map(|text| {
+                        let (unit, n) = text
+                            .rsplit_once('=')
+                            .ok_or_else(|| anyhow!("a limit is UNIT=N, not {text:?}"))?;
+                        Ok(Amount {
+                            unit: unit.trim().to_owned(),
+                            quantity: n
+                                .trim()
+                                .parse()
+                                .map_err(|_| anyhow!("{n:?} is not a whole number"))?,
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+            },
+            _ => bail!(
+                "say what the mandates are for: --delegates-to FEDERATION or --working-group NAME"
+            ),
+        };
+        method = Some(match args.method {
+            Some(arg) => args.params.method(arg, &options, None)?,
+            None => Method::Approval {
+                winners: args.params.winners,
+            },
+        });
+        Action::Elect {
+            candidates,
+            terms: MandateTerms {
+                scope,
+                term_ms: parse_duration(&args.term)?,
+                instructions: Vec::new(),
+            },
+        }
+    } else if let Some(mandate) = &args.recall {
+        let text = mandate.to_lowercase();
+        let found: Vec<_> = state
+            .mandates
+            .keys()
+            .filter(|id| id.to_string().starts_with(&text))
+            .collect();
+        match found.as_slice() {
+            [one] => Action::Recall { mandate: **one },
+            [] => bail!("no mandate {text:?} in {}", state.name),
+            _ => bail!("{text:?} matches several mandates: give more of the id"),
+        }
+    } else if let Some(federation) = args.join_federation {
+        Action::JoinFederation { federation }
+    } else if let Some(council) = args.admit_council {
+        Action::AdmitCouncil { council }
+    } else if let Some(act) = args.overturn {
+        Action::Overturn { act }
+    } else if let (Some(question), Some(federation)) = (
+        args.refer.as_ref().or(args.instruct.as_ref()),
+        &args.federation,
+    ) {
+        let federation = node.resolve_council(federation)?;
+        let question = node.resolve_proposal(federation, question)?;
+        let fed = node.fold(federation)?;
+        let asked = &fed.state.proposals[&question];
+        if args.refer.is_some() {
+            method = Some(asked.method.clone());
+            options = asked.options.clone();
+            Action::Refer {
+                federation,
+                question,
+            }
+        } else {
+            let vote = VoteArgs {
+                council: String::new(),
+                proposal: String::new(),
+                choice: args.position.clone(),
+                reason: String::new(),
+            };
+            Action::Instruct {
+                federation,
+                instruction: Instruction {
+                    proposal: question,
+                    choice: parse_choice(&vote, asked)?,
+                },
+            }
+        }
     } else {
         Action::None
     };
-    let method = args
-        .method
-        .map(|arg| args.params.method(arg, &args.options, None))
-        .transpose()?;
+
     let quorum = match (args.quorum, args.quorum_percent) {
         (None, None) => None,
         (count, percent) => Some(Quorum {
@@ -347,10 +512,16 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
             text: args.text,
             action,
             method,
-            options: args.options,
+            options,
             quorum,
             deadline_ms,
-            mode: None,
+            mode: if args.urgent {
+                Some(Mode::Urgent)
+            } else if args.referral {
+                Some(Mode::Referral)
+            } else {
+                None
+            },
         }),
     )?;
     print_event(invocation, "proposal", &event)

@@ -6,7 +6,8 @@
 //! - `{council}/more`: a [`More`] → more packed symbols;
 //! - `{council}/exchange`: an [`Exchange`] → a [`Delivery`].
 //!
-//! Reading a council needs its membership here; pushing events does not, since each event
+//! Reading a council needs its membership here (a federation's log is open to any signed
+//! request); pushing events does not, since each event
 //! speaks for itself and the fold judges it (a new member's join reaches a node that way).
 //! Everything refused is logged with the requester's key.
 
@@ -90,11 +91,18 @@ fn member_items(
     Ok((Keyer::new(salt).items(&ids), sync::heads_hash(&heads)))
 }
 
+/// Members read their council's log; a federation's log, with its certificates and its
+/// delegates' votes, is open to every signed request, so that the members who hold their
+/// delegates to account can follow it.
+fn may_read(state: &commune_core::State, key: &PublicKey) -> bool {
+    state.members.contains_key(key) || state.federation.is_some()
+}
+
 fn check_member(node: &mut Node, council: CouncilId, key: PublicKey) -> Result<(), ApiError> {
     let folded = node
         .fold(council)
         .map_err(|error| ApiError(StatusCode::NOT_FOUND, format!("{error:#}")))?;
-    if folded.state.members.contains_key(&key) {
+    if may_read(&folded.state, &key) {
         Ok(())
     } else {
         tracing::warn!(peer = %key, %council, "refused to serve a council to a non-member");
@@ -122,10 +130,7 @@ async fn councils(
             .councils()
             .map_err(|e| crate::server::internal(e.into()))?
         {
-            if node
-                .fold(council)
-                .is_ok_and(|f| f.state.members.contains_key(&key))
-            {
+            if node.fold(council).is_ok_and(|f| may_read(&f.state, &key)) {
                 mine.push(council);
             }
         }

@@ -1,0 +1,464 @@
+//! `commune mandate …`, `commune act`, `commune petition`, `commune certify` and
+//! `commune federation …`: delegates and working groups, their recall, and what a council
+//! tells its federations.
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use commune_core::mandate::{Amount, Scope, Signed, Statement};
+use commune_core::payload::{self, Payload};
+use commune_core::state::{MandateStatus, State};
+use commune_core::{CouncilId, MandateId};
+
+use super::{Invocation, print_event};
+use crate::config::format_time;
+
+#[derive(Debug, Subcommand)]
+pub enum MandateCommand {
+    /// Who holds the council's mandates, for what, until when
+    List(super::record::CouncilArg),
+}
+
+#[derive(Debug, Args)]
+pub struct ActArgs {
+    /// The council (id, id prefix or name)
+    pub council: String,
+    /// Your working group's mandate (id or prefix)
+    pub mandate: String,
+    /// What you did or decided, in a line
+    pub text: String,
+    /// An amount counted against the mandate's limit, as UNIT=N; repeat for each
+    #[arg(long = "amount", value_name = "UNIT=N")]
+    pub amounts: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PetitionArgs {
+    /// The council (id, id prefix or name)
+    pub council: String,
+    /// The mandate to suspend until the council decides on its recall (id or prefix)
+    pub mandate: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FederationCommand {
+    /// A federation's member councils, delegates, breaches and referred questions
+    Status(super::record::CouncilArg),
+    /// Post the council's statements that have enough signatures to the federations they
+    /// are for, as certificates
+    Send(super::record::CouncilArg),
+}
+
+pub fn mandates(invocation: &Invocation, command: MandateCommand) -> Result<()> {
+    let MandateCommand::List(args) = command;
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let folded = node.fold(council)?;
+    let state = &folded.state;
+    invocation.print(&serde_json::to_value(&state.mandates)?, || {
+        if state.mandates.is_empty() {
+            return "no mandates".into();
+        }
+        let now = crate::node::now_ms();
+        state
+            .mandates
+            .iter()
+            .map(|(id, m)| {
+                let status = match &m.status {
+                    MandateStatus::Active if m.expires_ms < now => "expired".to_string(),
+                    MandateStatus::Active => "active".to_string(),
+                    MandateStatus::Suspended { petition } => {
+                        format!(
+                            "SUSPENDED by petition; recall decision {}",
+                            petition.short()
+                        )
+                    }
+                    MandateStatus::Recalled { .. } => "recalled".to_string(),
+                };
+                let scope = match &m.scope {
+                    Scope::Federation { federation } => {
+                        format!("delegate to {}", federation.short())
+                    }
+                    Scope::WorkingGroup { name, limits } => format!(
+                        "working group {name:?}{}",
+                        limits
+                            .iter()
+                            .map(|l| format!(", up to {} {}", l.quantity, l.unit))
+                            .collect::<String>()
+                    ),
+                };
+                format!(
+                    "{}  {}: {scope}, term {}, until {}; {status}; {} instruction(s)",
+                    id.short(),
+                    state.member_name(&m.holder),
+                    m.term,
+                    format_time(m.expires_ms),
+                    m.instructions.len()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+fn resolve_mandate(state: &State, text: &str) -> Result<MandateId> {
+    let text = text.to_lowercase();
+    let found: Vec<&MandateId> = state
+        .mandates
+        .keys()
+        .filter(|id| id.to_string().starts_with(&text))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(**one),
+        [] => bail!("no mandate {text:?} in {}", state.name),
+        _ => bail!("{text:?} matches several mandates: give more of the id"),
+    }
+}
+
+pub fn act(invocation: &Invocation, args: ActArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let keypair = node.identity(&invocation.identity)?;
+    let mandate = resolve_mandate(&node.fold(council)?.state, &args.mandate)?;
+    let amounts = args
+        .amounts
+        .iter()
+        .map(|text| {
+            let (unit, quantity) = text
+                .rsplit_once('=')
+                .ok_or_else(|| anyhow::anyhow!("an amount is UNIT=N, not {text:?}"))?;
+            Ok(Amount {
+                unit: unit.trim().to_owned(),
+                quantity: quantity
+                    .trim()
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("{quantity:?} is not a whole number"))?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let event = node.act(
+        &keypair,
+        council,
+        Payload::Act(payload::Act {
+            mandate,
+            text: args.text,
+            amounts,
+        }),
+    )?;
+    print_event(invocation, "act", &event)
+}
+
+pub fn petition(invocation: &Invocation, args: PetitionArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let keypair = node.identity(&invocation.identity)?;
+    let mandate = resolve_mandate(&node.fold(council)?.state, &args.mandate)?;
+    let statement = Statement::Suspend { council, mandate };
+    let event = node.act(
+        &keypair,
+        council,
+        Payload::Endorse(payload::Endorse {
+            signature: statement.sign(&keypair),
+            statement,
+        }),
+    )?;
+    let folded = node.fold(council)?;
+    let signers = folded
+        .state
+        .endorsements
+        .get(&Statement::Suspend { council, mandate }.id())
+        .map_or(0, |e| e.signatures.len());
+    invocation.print(
+        &serde_json::json!({ "event": event.id, "kind": "petition", "signers": signers,
+            "status": folded.state.mandates.get(&mandate).map(|m| &m.status) }),
+        || {
+            format!(
+                "signed the recall petition ({signers} signature(s)); the mandate is {}",
+                match folded.state.mandates.get(&mandate).map(|m| &m.status) {
+                    Some(MandateStatus::Suspended { .. }) => "SUSPENDED until the council decides",
+                    Some(MandateStatus::Recalled { .. }) => "recalled",
+                    _ => "still active",
+                }
+            )
+        },
+    )
+}
+
+/// Every statement about the council that is true now and that `state`'s federations would
+/// want: its roster, its delegates' mandates, their recalls, its answers to referred
+/// questions.
+fn statements(state: &State) -> Vec<Statement> {
+    let mut out: Vec<Statement> = state
+        .federations
+        .keys()
+        .map(|federation| state.roster_statement(*federation))
+        .collect();
+    for (id, m) in &state.mandates {
+        if !matches!(m.scope, Scope::Federation { .. }) {
+            continue;
+        }
+        match m.status {
+            MandateStatus::Active => out.extend(state.mandate_statement(id)),
+            MandateStatus::Recalled { .. } => out.push(Statement::Recall {
+                council: state.council,
+                mandate: *id,
+            }),
+            MandateStatus::Suspended { .. } => {}
+        }
+    }
+    out.extend(
+        state
+            .proposals
+            .values()
+            .filter_map(|p| p.tally_statement(state.council)),
+    );
+    out
+}
+
+/// `commune certify`: sign every statement about the council you have not signed yet.
+pub fn certify(invocation: &Invocation, args: super::record::CouncilArg) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let keypair = node.identity(&invocation.identity)?;
+    let me = keypair.public();
+    let state = node.fold(council)?.state.clone();
+    let mut signed = Vec::new();
+    for statement in statements(&state) {
+        let already = state
+            .endorsements
+            .get(&statement.id())
+            .is_some_and(|e| e.signatures.contains_key(&me));
+        if already {
+            continue;
+        }
+        let event = node.act(
+            &keypair,
+            council,
+            Payload::Endorse(payload::Endorse {
+                signature: statement.sign(&keypair),
+                statement: statement.clone(),
+            }),
+        )?;
+        signed.push((statement.name(), statement.id(), event.id));
+    }
+    invocation.print(
+        &serde_json::json!(signed
+            .iter()
+            .map(|(what, id, event)| serde_json::json!({"statement": what, "id": id, "event": event}))
+            .collect::<Vec<_>>()),
+        || {
+            if signed.is_empty() {
+                "nothing new to sign".into()
+            } else {
+                signed
+                    .iter()
+                    .map(|(what, id, _)| format!("signed the {what} statement {}", &id[..8]))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+        },
+    )
+}
+
+/// Whether the federation already holds what `statement` says.
+fn already_known(federation: &State, statement: &Statement) -> bool {
+    let Some(f) = &federation.federation else {
+        return true;
+    };
+    match statement {
+        Statement::Roster {
+            council, version, ..
+        } => {
+            f.councils
+                .get(council)
+                .is_some_and(|c| c.roster_version >= *version)
+                || f.applicants.contains_key(council)
+        }
+        Statement::Mandate {
+            mandate,
+            holder,
+            instructions,
+            ..
+        } => f.delegates.get(holder).is_some_and(|d| {
+            d.mandate == *mandate && d.instructions == *instructions && d.ended.is_none()
+        }),
+        Statement::Recall { mandate, .. } | Statement::Suspend { mandate, .. } => !f
+            .delegates
+            .values()
+            .any(|d| d.mandate == *mandate && d.ended.is_none()),
+        Statement::Tally {
+            council, question, ..
+        } => federation
+            .proposals
+            .get(question)
+            .is_none_or(|p| p.tallies.contains_key(council) || p.decision.is_some()),
+    }
+}
+
+/// `commune federation send`: certificates from the council's signed statements, posted to
+/// the federations this node holds, by the invoking member (who must have signed them).
+pub fn send(invocation: &Invocation, args: super::record::CouncilArg) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let keypair = node.identity(&invocation.identity)?;
+    let state = node.fold(council)?.state.clone();
+    let mut sent = Vec::new();
+    let mut waiting = Vec::new();
+    for (id, endorsements) in &state.endorsements {
+        let statement = &endorsements.statement;
+        let federation: Option<CouncilId> = statement.federation().or_else(|| match statement {
+            Statement::Recall { mandate, .. } | Statement::Suspend { mandate, .. } => {
+                match state.mandates.get(mandate).map(|m| &m.scope) {
+                    Some(Scope::Federation { federation }) => Some(*federation),
+                    _ => None,
+                }
+            }
+            _ => None,
+        });
+        let Some(federation) = federation else {
+            continue;
+        };
+        let Ok(fed) = node.fold(federation) else {
+            waiting.push(format!(
+                "{} {}: this node does not hold federation {} yet (sync with a node that does)",
+                statement.name(),
+                &id[..8],
+                federation.short()
+            ));
+            continue;
+        };
+        let fed_state = fed.state.clone();
+        if already_known(&fed_state, statement) {
+            continue;
+        }
+        let roster = match statement {
+            Statement::Roster { members, .. }
+                if !fed_state
+                    .federation
+                    .as_ref()
+                    .is_some_and(|f| f.councils.contains_key(&council)) =>
+            {
+                members.len()
+            }
+            _ => fed_state
+                .federation
+                .as_ref()
+                .and_then(|f| f.councils.get(&council))
+                .map_or(0, |c| c.members as usize),
+        };
+        let share = fed_state
+            .constitution
+            .federation
+            .unwrap_or_default()
+            .certificate_share_permille;
+        let needed = commune_core::mandate::threshold(share, roster);
+        if endorsements.signatures.len() < needed {
+            waiting.push(format!(
+                "{} {}: {} of the {needed} signature(s) the federation needs",
+                statement.name(),
+                &id[..8],
+                endorsements.signatures.len()
+            ));
+            continue;
+        }
+        if !endorsements.signatures.contains_key(&keypair.public()) {
+            waiting.push(format!(
+                "{} {}: ready, but a signer must send it (you have not signed it)",
+                statement.name(),
+                &id[..8]
+            ));
+            continue;
+        }
+        let signatures = endorsements
+            .signatures
+            .iter()
+            .map(|(signer, (signature, _))| Signed {
+                signer: *signer,
+                signature: *signature,
+            })
+            .collect();
+        let event = node.act(
+            &keypair,
+            federation,
+            Payload::Certify(payload::Certify {
+                statement: statement.clone(),
+                signatures,
+            }),
+        )?;
+        sent.push((statement.name(), federation, event.id));
+    }
+    invocation.print(
+        &serde_json::json!({
+            "sent": sent.iter().map(|(what, fed, event)| serde_json::json!({"statement": what, "federation": fed, "event": event})).collect::<Vec<_>>(),
+            "waiting": waiting,
+        }),
+        || {
+            let mut lines: Vec<String> = sent
+                .iter()
+                .map(|(what, fed, _)| format!("sent the {what} certificate to {}", fed.short()))
+                .collect();
+            lines.extend(waiting.iter().map(|w| format!("waiting: {w}")));
+            if lines.is_empty() {
+                "nothing to send".into()
+            } else {
+                lines.join("\n")
+            }
+        },
+    )
+}
+
+pub fn federation(invocation: &Invocation, command: FederationCommand) -> Result<()> {
+    match command {
+        FederationCommand::Send(args) => send(invocation, args),
+        FederationCommand::Status(args) => {
+            let mut node = invocation.open()?;
+            let council = node.resolve_council(&args.council)?;
+            let folded = node.fold(council)?;
+            let state = &folded.state;
+            let Some(f) = &state.federation else {
+                bail!("{} is a council, not a federation", state.name);
+            };
+            invocation.print(&serde_json::to_value(f)?, || {
+                let mut lines = vec![format!("federation {:?}", state.name)];
+                for (c, member) in &f.councils {
+                    lines.push(format!(
+                        "member council {}: {} member(s), roster version {}",
+                        c.short(),
+                        member.members,
+                        member.roster_version
+                    ));
+                }
+                for c in f.applicants.keys() {
+                    lines.push(format!("asks to join: council {}", c.short()));
+                }
+                for (key, d) in &f.delegates {
+                    lines.push(format!(
+                        "delegate {} of council {}, mandate {}, until {}{}",
+                        key.short(),
+                        d.council.short(),
+                        d.mandate.short(),
+                        format_time(d.expires_ms),
+                        if d.ended.is_some() { " (unseated)" } else { "" }
+                    ));
+                }
+                for b in &f.breaches {
+                    lines.push(format!(
+                        "BREACH: delegate {} of council {} voted against their instructions on {}",
+                        b.delegate.short(),
+                        b.council.short(),
+                        b.proposal.short()
+                    ));
+                }
+                for p in state.proposals.values().filter(|p| !p.councils.is_empty()) {
+                    lines.push(format!(
+                        "referred {:?}: {} of {} council(s) answered{}",
+                        p.title,
+                        p.tallies.len(),
+                        p.councils.len(),
+                        if p.decision.is_some() { ", closed" } else { "" }
+                    ));
+                }
+                lines.join("\n")
+            })
+        }
+    }
+}
