@@ -2,6 +2,8 @@
 
 #[path = "cli/browser.rs"]
 mod browser;
+#[path = "cli/federation.rs"]
+mod federation;
 #[path = "cli/sync.rs"]
 mod sync;
 

@@ -1,0 +1,183 @@
+//! Mandates and federations through the command line: a council joins a federation, elects
+//! and certifies a delegate, answers a referred question, and recalls its delegate by
+//! petition.
+
+use super::TestNode;
+
+fn event(value: &serde_json::Value) -> String {
+    value["event"].as_str().unwrap()[..12].to_owned()
+}
+
+#[test]
+fn a_council_joins_a_federation_sends_a_delegate_answers_a_referral_and_recalls() {
+    let node = TestNode::new();
+    for who in ["bob", "carol", "convener"] {
+        node.ok(&["key", "new", who]);
+    }
+    let federation = node.ok(&[
+        "--as",
+        "convener",
+        "council",
+        "found",
+        "City",
+        "--federation",
+    ])["council"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let council = node.ok(&["council", "found", "Tenants", "--my-name", "Alice"])["council"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for who in ["bob", "carol"] {
+        let invitation = node.ok(&["invite", &council])["invitation"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        node.ok(&["--as", who, "join", &invitation, "--my-name", who]);
+    }
+    let everyone = ["me", "bob", "carol"];
+    let decide = |args: &[&str], ballot: &[&str]| {
+        let mut open = vec!["proposal", "open", &council];
+        open.extend_from_slice(args);
+        open.extend_from_slice(&["--open-for", "1m"]);
+        let p = event(&node.ok(&open));
+        for who in everyone {
+            let mut vote = vec!["--as", who, "vote", &council, &p];
+            vote.extend_from_slice(ballot);
+            node.ok(&vote);
+        }
+        node.ok(&["close", &council, &p]);
+        p
+    };
+    decide(
+        &["Join the city", "--join-federation", &federation],
+        &["yes"],
+    );
+    // Two of three sign the roster; the federation needs half of them.
+    node.ok(&["certify", &council]);
+    let waiting = node.ok(&["federation", "send", &council]);
+    assert_eq!(waiting["sent"].as_array().unwrap().len(), 0, "{waiting}");
+    node.ok(&["--as", "bob", "certify", &council]);
+    node.ok(&["federation", "send", &council]);
+    let admit = event(&node.ok(&[
+        "--as",
+        "convener",
+        "proposal",
+        "open",
+        &federation,
+        "Admit the tenants",
+        "--admit-council",
+        &council,
+        "--open-for",
+        "1m",
+    ]));
+    node.ok(&["--as", "convener", "vote", &federation, &admit, "agree"]);
+    node.ok(&["--as", "convener", "close", &federation, &admit]);
+
+    decide(
+        &[
+            "Our delegate",
+            "--elect",
+            "bob",
+            "--elect",
+            "carol",
+            "--delegates-to",
+            &federation,
+            "--term",
+            "30d",
+        ],
+        &["bob"],
+    );
+    let mandates = node.ok(&["mandate", "list", &council]);
+    let (mandate, held) = mandates.as_object().unwrap().iter().next().unwrap();
+    assert_eq!(held["status"]["status"], "active");
+    for who in ["me", "carol"] {
+        node.ok(&["--as", who, "certify", &council]);
+    }
+    node.ok(&["federation", "send", &council]);
+    let status = node.ok(&["federation", "status", &federation]);
+    assert_eq!(
+        status["delegates"].as_object().unwrap().len(),
+        1,
+        "{status}"
+    );
+
+    // The delegate puts a question to every council; the tenants count it themselves.
+    let question = event(&node.ok(&[
+        "--as",
+        "bob",
+        "proposal",
+        "open",
+        &federation,
+        "Where the depot goes",
+        "--referral",
+        "--method",
+        "schulze",
+        "--option",
+        "north",
+        "--option",
+        "south",
+        "--open-for",
+        "1h",
+    ]));
+    let refer = event(&node.ok(&[
+        "proposal",
+        "open",
+        &council,
+        "The depot",
+        "--refer",
+        &question,
+        "--federation",
+        &federation,
+        "--open-for",
+        "1m",
+    ]));
+    for (who, ranking) in [
+        ("me", ["south", "north"]),
+        ("bob", ["south", "north"]),
+        ("carol", ["north", "south"]),
+    ] {
+        node.ok(&[
+            "--as", who, "vote", &council, &refer, ranking[0], ranking[1],
+        ]);
+    }
+    node.ok(&["close", &council, &refer]);
+    for who in ["me", "bob"] {
+        node.ok(&["--as", who, "certify", &council]);
+    }
+    node.ok(&["federation", "send", &council]);
+    let closed = node.ok(&["--as", "bob", "close", &federation, &question]);
+    assert_eq!(
+        closed["decision"]["outcome"]["winners"][0], 1,
+        "south wins 2 to 1"
+    );
+    assert_eq!(closed["decision"]["outcome"]["ballots"], 3);
+
+    // Two members petition: the mandate is suspended at once, and so is the seat.
+    node.ok(&["petition", &council, &mandate[..12]]);
+    let petition = node.ok(&["--as", "carol", "petition", &council, &mandate[..12]]);
+    assert_eq!(petition["status"]["status"], "suspended", "{petition}");
+    node.ok(&["--as", "carol", "federation", "send", &council]);
+    let status = node.ok(&["federation", "status", &federation]);
+    let seat = status["delegates"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert!(seat["ended"].is_string(), "{status}");
+    let refused = node.fails(&[
+        "--as",
+        "bob",
+        "proposal",
+        "open",
+        &federation,
+        "Another question",
+        "--open-for",
+        "1h",
+    ]);
+    assert!(refused.contains("no longer a member"), "{refused}");
+    node.ok(&["verify", &federation]);
+    node.ok(&["verify", &council]);
+}
