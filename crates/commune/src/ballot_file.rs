@@ -452,12 +452,15 @@ fn blt(lines: &mut Lines<impl BufRead>) -> Result<BallotFile> {
     })
 }
 
+/// A BLT name or title: the text between its outer quotes, where a doubled quote stands for
+/// one (`"Ian BROWN ""SNP"""` is `Ian BROWN "SNP"`, as the Scottish councils' files write
+/// it); a line without outer quotes is taken as it is.
 fn unquote(line: &str) -> String {
     let line = line.trim();
-    line.strip_prefix('"')
-        .and_then(|l| l.strip_suffix('"'))
-        .unwrap_or(line)
-        .to_owned()
+    match line.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => line.to_owned(),
+    }
 }
 
 /// One ballot of commune's ballot JSON (docs/cli.md).
@@ -702,9 +705,9 @@ pub fn write_blt(title: &str, profile: &Profile, seats: u32) -> String {
     }
     out.push_str("0\n");
     for name in &profile.candidates {
-        let _ = writeln!(out, "\"{}\"", name.replace('"', "'"));
+        let _ = writeln!(out, "\"{}\"", name.replace('"', "\"\""));
     }
-    let _ = writeln!(out, "\"{}\"", title.replace('"', "'"));
+    let _ = writeln!(out, "\"{}\"", title.replace('"', "\"\""));
     out
 }
 

@@ -2,6 +2,8 @@
 
 #[path = "cli/browser.rs"]
 mod browser;
+#[path = "cli/elections.rs"]
+mod elections;
 #[path = "cli/federation.rs"]
 mod federation;
 #[path = "cli/sync.rs"]
@@ -643,14 +645,14 @@ fn a_ranked_decision_is_exported_and_recounted() {
         "--option",
         "Ben",
         "--option",
-        "Chloé",
+        "Chloé \"Clo\"",
     ])["event"]
         .as_str()
         .unwrap()
         .to_owned();
     let error = node.fails(&["vote", &council, &election, "yes"]);
     assert!(error.contains("not an option"), "{error}");
-    node.ok(&["vote", &council, &election, "Chloé", "ana=ben"]);
+    node.ok(&["vote", &council, &election, "3", "ana=ben"]);
     node.ok(&["--as", "bob", "vote", &council, &election, "2", "1"]);
     let error = node.fails(&["proposal", "export", &council, &election, "--format", "blt"]);
     assert!(error.contains("still open"), "{error}");
@@ -712,7 +714,13 @@ fn a_ranked_decision_is_exported_and_recounted() {
         // The same seats, compared as a set: two candidates elected in one round with equal
         // votes are put in order by lot, and the council's lot is seeded by the proposal's
         // id, which a recount from a file does not know.
-        let options = ["Ana", "Ben", "Chloé"];
+        // A quote in a name survives the round trip (BLT doubles it).
+        let options = ["Ana", "Ben", "Chloé \"Clo\""];
+        assert_eq!(
+            recount["candidates"],
+            serde_json::json!(options),
+            "{format}"
+        );
         let mut expected: Vec<&str> = winners.iter().map(|&w| options[w as usize]).collect();
         let mut recounted = names(&recount["winners"]);
         expected.sort_unstable();

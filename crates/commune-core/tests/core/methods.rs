@@ -2,6 +2,8 @@
 //! oracles (stv-rs for Meek, linked as a dev-dependency; pref_voting, a Python package run as
 //! a separate program, for Schulze, IRV and Scottish STV).
 
+use std::collections::BTreeSet;
+
 use commune_core::methods::{self, Profile, Report, TieOrder};
 use proptest::prelude::*;
 
@@ -343,4 +345,281 @@ fn schulze_irv_and_scottish_stv_agree_with_pref_voting() {
     {
         assert_eq!(winners, expected, "{method}, {seats} seat(s): {election}");
     }
+}
+
+/// The templates of docs/event-format.md, section 14.3.1: `(kind, template)` in order.
+fn documented_templates() -> Vec<(String, String)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/event-format.md");
+    let doc = std::fs::read_to_string(path).unwrap();
+    let block = doc
+        .split("```templates\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("docs/event-format.md has a ```templates block");
+    block
+        .lines()
+        .map(|line| {
+            let (kind, template) = line.split_once(": ").expect("`kind: template`");
+            (kind.to_owned(), template.to_owned())
+        })
+        .collect()
+}
+
+/// Whether `text` fits `template`: each `{…}` matches any text, and each `[sep…]` matches
+/// nothing or `sep` followed by any text; everything else matches itself.
+fn fits(template: &str, text: &str) -> bool {
+    if let Some(rest) = template.strip_prefix('{') {
+        let after = &rest[rest.find('}').expect("closed placeholder") + 1..];
+        return (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .any(|i| fits(after, &text[i..]));
+    }
+    if let Some(rest) = template.strip_prefix('[') {
+        let close = rest.find(']').expect("closed list");
+        let separator = rest[..close].trim_end_matches('…');
+        let after = &rest[close + 1..];
+        return fits(after, text)
+            || text.strip_prefix(separator).is_some_and(|tail| {
+                (0..=tail.len())
+                    .filter(|&i| tail.is_char_boundary(i))
+                    .any(|i| fits(after, &tail[i..]))
+            });
+    }
+    match (template.chars().next(), text.chars().next()) {
+        (None, None) => true,
+        (Some(t), Some(c)) if t == c => fits(&template[t.len_utf8()..], &text[c.len_utf8()..]),
+        _ => false,
+    }
+}
+
+/// Checks every line of `report`'s explanation against the templates, marking the ones used.
+fn check_explanation(
+    report: &Report,
+    names: &[String],
+    templates: &[(String, String)],
+    used: &mut BTreeSet<usize>,
+) {
+    let mut fit = |kind: &str, text: &str| -> Option<usize> {
+        let found: Vec<usize> = (0..templates.len())
+            .filter(|&i| templates[i].0 == kind && fits(&templates[i].1, text))
+            .collect();
+        used.extend(&found);
+        found.first().copied()
+    };
+    let lines = report.explain(names);
+    let (notes, rest) = lines.split_at(report.notes.len());
+    for note in notes {
+        assert!(
+            fit("note", note).is_some(),
+            "no documented note fits {note:?}"
+        );
+    }
+    let (rounds, rest) = rest.split_at(report.rounds.len());
+    for (i, (line, round)) in rounds.iter().zip(&report.rounds).enumerate() {
+        let action = methods::with_names(&round.action, names);
+        assert!(
+            fit("action", &action).is_some(),
+            "no documented action fits {action:?}"
+        );
+        let head = format!("round {}: {action}", i + 1);
+        assert!(fit("line", &head).is_some());
+        let segments = line
+            .strip_prefix(&head)
+            .unwrap_or_else(|| panic!("{line:?} does not start with {head:?}"));
+        // Segments start with `; ` and come in the documented order.
+        let mut last = 0;
+        for segment in segments.split("; ").skip(1) {
+            let segment = format!("; {segment}");
+            let index = fit("segment", &segment)
+                .unwrap_or_else(|| panic!("no documented segment fits {segment:?} in {line:?}"));
+            assert!(
+                index > last,
+                "{segment:?} is out of the documented order in {line:?}"
+            );
+            last = index;
+        }
+        assert!(
+            segments.is_empty() || segments.starts_with("; "),
+            "{line:?}"
+        );
+    }
+    for line in rest {
+        assert!(
+            fit("line", line).is_some(),
+            "no documented line fits {line:?}"
+        );
+    }
+}
+
+/// docs/event-format.md spells out every explanation string (they are part of the state
+/// hash): every line the methods write here must fit a documented template, and every
+/// documented template must be written by one of these cases.
+#[test]
+fn explanations_follow_the_documented_templates() {
+    use commune_core::id::EventId;
+    use commune_core::methods::time_poll::Availability;
+    use commune_core::tally::{self, Choice, Method, Position, Quorum, TallyInput, YesNo};
+
+    let templates = documented_templates();
+    let mut used = BTreeSet::new();
+    let names = |n: u32| -> Vec<String> { (0..n).map(|c| format!("c{c}")).collect() };
+
+    // The ranked methods on random elections, small enough for ties, exclusions and
+    // surpluses of every kind.
+    let mut rng = Rng(2026);
+    for round in 0..400 {
+        let n = 2 + rng.below(5) as u32;
+        let count = 1 + rng.below(12) as usize;
+        let mut ballots = random_ballots(&mut rng, n, count, round % 2 == 0);
+        if round % 3 == 0 {
+            for ballot in &mut ballots {
+                ballot.0 = 1 + ballot.0 % 3;
+            }
+        }
+        let profile = profile_of(n, &ballots);
+        let seats = 1 + rng.below(u64::from(n - 1)) as u32;
+        let status_quo = (round % 4 == 1).then(|| rng.below(u64::from(n)) as u32);
+        for report in [
+            methods::schulze::count(&profile, status_quo, &tie(n)),
+            methods::irv::count(&profile, &tie(n)),
+            methods::meek::count(&profile, seats, &tie(n)),
+            methods::scottish::count(&profile, seats, &tie(n)),
+        ] {
+            check_explanation(&report, &names(n), &templates, &mut used);
+        }
+    }
+    // Meek's rounds that end when the surplus stops falling, and IRV with no ballot at all.
+    let stalled = profile_of(4, &vec![(1, vec![0, 1]), (1, vec![2]), (1, vec![3])]);
+    let mut profile = Profile::new(names(3));
+    profile.push(1, Vec::<Vec<u32>>::new()).unwrap();
+    for (report, n) in [
+        (methods::meek::count(&stalled, 2, &tie(4)), 4),
+        (methods::irv::count(&profile, &tie(3)), 3),
+    ] {
+        check_explanation(&report, &names(n), &templates, &mut used);
+    }
+    // Score and time polls, with and without ties.
+    let slots = names(3);
+    for scores in [[3u32, 1, 0], [2, 2, 2]] {
+        let report = methods::score::count(3, 3, 1, [(2, &scores[..])], &tie(3));
+        check_explanation(&report, &slots, &templates, &mut used);
+    }
+    let answers = [Availability::Yes, Availability::Maybe, Availability::No];
+    let report = methods::time_poll::count(&slots, [(1, &answers[..])], &tie(3));
+    check_explanation(&report, &slots, &templates, &mut used);
+
+    // The methods counted in `tally` itself, and the first line of every explanation.
+    let cases: Vec<(Method, Vec<Choice>, usize)> = vec![
+        (
+            Method::Consent { max_objections: 0 },
+            vec![Choice::Consent {
+                position: Position::Block,
+                reason: "no".into(),
+            }],
+            0,
+        ),
+        (
+            Method::Consent { max_objections: 0 },
+            vec![Choice::Consent {
+                position: Position::Object,
+                reason: "later".into(),
+            }],
+            0,
+        ),
+        (
+            Method::Consent { max_objections: 1 },
+            vec![Choice::Consent {
+                position: Position::Agree,
+                reason: String::new(),
+            }],
+            0,
+        ),
+        (
+            Method::Majority,
+            vec![Choice::YesNo { vote: YesNo::Yes }],
+            0,
+        ),
+        (
+            Method::Supermajority {
+                numerator: 2,
+                denominator: 3,
+            },
+            vec![Choice::YesNo { vote: YesNo::No }],
+            0,
+        ),
+        (
+            Method::Approval { winners: 1 },
+            vec![Choice::Approval {
+                approved: vec![0, 1],
+            }],
+            3,
+        ),
+        (
+            Method::Score { max: 5, winners: 1 },
+            vec![Choice::Score {
+                scores: vec![5, 1, 0],
+            }],
+            3,
+        ),
+    ];
+    for (method, choices, options) in &cases {
+        let options = names(*options as u32);
+        let refs: Vec<&Choice> = choices.iter().collect();
+        for min_ballots in [1, 5] {
+            let outcome = tally::tally(&TallyInput {
+                proposal: EventId([3; 32]),
+                method,
+                options: &options,
+                quorum: Quorum {
+                    min_ballots,
+                    min_share_permille: 0,
+                },
+                electorate: 4,
+                choices: &refs,
+            });
+            match &outcome.report {
+                Some(report) => {
+                    assert_eq!(outcome.explanation[1..], report.explain(&options)[..]);
+                    check_explanation(report, &options, &templates, &mut used);
+                    let first = &outcome.explanation[0];
+                    assert!(
+                        templates
+                            .iter()
+                            .any(|(kind, t)| kind == "line" && fits(t, first)),
+                        "{first:?}"
+                    );
+                }
+                None => {
+                    for line in &outcome.explanation {
+                        let found: Vec<usize> = (0..templates.len())
+                            .filter(|&i| templates[i].0 == "line" && fits(&templates[i].1, line))
+                            .collect();
+                        assert!(!found.is_empty(), "no documented line fits {line:?}");
+                        used.extend(found);
+                    }
+                }
+            }
+        }
+    }
+
+    let unused: Vec<&str> = (0..templates.len())
+        .filter(|i| !used.contains(i))
+        .map(|i| templates[i].1.as_str())
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "documented but never written: {unused:#?}"
+    );
+}
+
+#[test]
+fn templates_fit_only_their_own_shape() {
+    assert!(fits("winners: {names}", "winners: "));
+    assert!(fits("ranking: {names}[ > …]", "ranking: a, b > c"));
+    assert!(fits("; votes: {name} {decimal}[, …]", "; votes: a 1"));
+    assert!(!fits("; votes: {name} {decimal}[, …]", "; exhausted 1"));
+    assert!(!fits(
+        "{name} is excluded with the fewest votes",
+        "a is excluded with the most votes"
+    ));
 }
