@@ -657,7 +657,17 @@ fn pg_error(location: &str) -> impl Fn(postgres::Error) -> StoreError + '_ {
     move |error| {
         let detail = match error.as_db_error() {
             Some(db) => format!("{}: {}", db.severity(), db.message()),
-            None => error.to_string(),
+            None => {
+                // The driver's own message is a kind ("error connecting to server"); the
+                // reason is in its sources.
+                let mut detail = error.to_string();
+                let mut source = std::error::Error::source(&error);
+                while let Some(cause) = source {
+                    detail = format!("{detail}: {cause}");
+                    source = cause.source();
+                }
+                detail
+            }
         };
         StoreError::Postgres(format!("database {location}: {detail}"))
     }

@@ -2,6 +2,8 @@
 
 #[path = "cli/browser.rs"]
 mod browser;
+#[path = "cli/on_postgres.rs"]
+mod on_postgres;
 #[path = "cli/sync.rs"]
 mod sync;
 
@@ -26,6 +28,15 @@ impl TestNode {
         node
     }
 
+    /// A data directory whose log is in the store `url` names (`init --store URL`).
+    fn on_store(url: &str) -> TestNode {
+        let node = TestNode {
+            dir: tempfile::TempDir::new().unwrap(),
+        };
+        node.ok(&["--store", url, "init"]);
+        node
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -33,7 +44,9 @@ impl TestNode {
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_commune"));
         command.arg("--data").arg(self.data()).args(args);
-        command.env_remove("COMMUNE_DATA");
+        command
+            .env_remove("COMMUNE_DATA")
+            .env_remove("COMMUNE_STORE");
         command
     }
 
