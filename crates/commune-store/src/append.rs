@@ -117,3 +117,37 @@ pub(crate) fn plan(
     }
     Ok(verdicts)
 }
+
+/// How a batch of newly stored events moves the heads: the parents they name that stop being
+/// heads, and the new events that no other new event names, which become heads. No stored
+/// event can name a new one, because an event is stored only after its parents. Both lists
+/// are sorted, so that concurrent writers take row locks in the same order.
+pub(crate) fn head_changes(inserted: &[&Event]) -> HeadChanges {
+    let new: HashSet<EventId> = inserted.iter().map(|event| event.id).collect();
+    let mut named: HashMap<EventId, CouncilId> = HashMap::new();
+    for event in inserted {
+        for parent in &event.unsigned.parents {
+            named.insert(*parent, event.council());
+        }
+    }
+    let mut removed: Vec<(CouncilId, EventId)> = named
+        .iter()
+        .filter(|(parent, _)| !new.contains(*parent))
+        .map(|(parent, council)| (*council, *parent))
+        .collect();
+    removed.sort();
+    let mut added: Vec<(CouncilId, EventId)> = inserted
+        .iter()
+        .filter(|event| !named.contains_key(&event.id))
+        .map(|event| (event.council(), event.id))
+        .collect();
+    added.sort();
+    HeadChanges { removed, added }
+}
+
+/// What [`head_changes`] found: (council, event) pairs.
+#[derive(Debug, Default)]
+pub(crate) struct HeadChanges {
+    pub removed: Vec<(CouncilId, EventId)>,
+    pub added: Vec<(CouncilId, EventId)>,
+}

@@ -33,4 +33,13 @@ pub enum StoreError {
     /// Any other failure of the database: a full disk, a locked file, a permission.
     #[error("{0}")]
     Sqlite(String),
+    /// A failure of a PostgreSQL server or of the connection to it.
+    #[error("{0}")]
+    Postgres(String),
+    /// A store named by a URL this build cannot open.
+    #[error(
+        "{0:?} names no store: use sqlite:PATH for a SQLite file, or \
+         postgres://USER:PASSWORD@HOST:PORT/DATABASE for a PostgreSQL database"
+    )]
+    Location(String),
 }

@@ -3,7 +3,8 @@
 //! Owns the event log on disk (every event's exact signed bytes, with the columns needed to
 //! find them), detached bodies, and the projections: caches of the fold that can be emptied and
 //! rebuilt from the log at any time. [`Store`] is the one way in; its API is the same whatever
-//! database is underneath (SQLite now, PostgreSQL later), and no database type appears in it.
+//! database is underneath (an embedded SQLite file, or a PostgreSQL server that several nodes'
+//! processes may share), and no database type appears in it.
 //!
 //! Must not interpret events beyond what the log needs (council, parents, depth, time):
 //! authorisation and everything else is the fold's job, in `commune-core`. Must not verify
@@ -12,6 +13,7 @@
 
 mod append;
 mod error;
+mod postgres;
 mod sqlite;
 
 use std::path::Path;
@@ -21,13 +23,56 @@ use commune_core::{CouncilId, Event, EventId, PublicKey};
 pub use append::AppendReport;
 pub use error::StoreError;
 
-/// The schema version this build reads and writes.
+/// The schema version this build reads and writes in a SQLite file.
 pub const SCHEMA_VERSION: u32 = sqlite::SCHEMA_VERSION;
+
+/// The schema version this build reads and writes in a PostgreSQL database.
+pub const POSTGRES_SCHEMA_VERSION: u32 = postgres::SCHEMA_VERSION;
 
 /// A node's event log and projections.
 #[derive(Debug)]
 pub struct Store {
-    db: sqlite::Db,
+    db: Box<dyn Backend>,
+}
+
+/// What a database must do for [`Store`]: the same contract on every backend, checked by one
+/// test story (`tests/store.rs`). Rows go in and out as ids and bytes; [`Store`] decodes.
+pub(crate) trait Backend: Send + std::fmt::Debug {
+    /// The database, for messages: a file's path, or a server URL without its password.
+    fn location(&self) -> &str;
+    fn append(&mut self, events: &[Event]) -> Result<AppendReport, StoreError>;
+    fn has(&self, id: EventId) -> Result<bool, StoreError>;
+    fn event_bytes(&self, id: EventId) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Calls `f` with the id and bytes of each event of a council, in (depth, id) order,
+    /// without holding the whole log in memory. `f` may read the store (bodies).
+    fn for_each_event_bytes(
+        &self,
+        council: CouncilId,
+        f: &mut dyn FnMut(EventId, Vec<u8>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    fn ids(&self, council: CouncilId) -> Result<Vec<EventId>, StoreError>;
+    fn events_with_prefix(
+        &self,
+        council: CouncilId,
+        prefix: &[u8],
+    ) -> Result<Vec<(EventId, Vec<u8>)>, StoreError>;
+    fn data_version(&self) -> Result<u64, StoreError>;
+    fn heads(&self, council: CouncilId) -> Result<Vec<EventId>, StoreError>;
+    fn councils(&self) -> Result<Vec<CouncilId>, StoreError>;
+    fn event_count(&self, council: CouncilId) -> Result<u64, StoreError>;
+    fn last_seq(&self, council: CouncilId, author: PublicKey) -> Result<u64, StoreError>;
+    fn put_body(&mut self, hash: [u8; 32], bytes: &[u8]) -> Result<(), StoreError>;
+    fn body_bytes(&self, hash: [u8; 32]) -> Result<Option<Vec<u8>>, StoreError>;
+    fn put_projection(
+        &mut self,
+        council: CouncilId,
+        name: &str,
+        json: &str,
+    ) -> Result<(), StoreError>;
+    fn projection(&self, council: CouncilId, name: &str) -> Result<Option<String>, StoreError>;
+    fn forget_projections(&mut self, council: CouncilId) -> Result<(), StoreError>;
+    fn clear_projections(&mut self) -> Result<(), StoreError>;
+    fn rebuild_heads(&mut self) -> Result<(), StoreError>;
 }
 
 impl Store {
@@ -39,12 +84,43 @@ impl Store {
     /// gives [`StoreError::Corrupt`]; one written by a newer commune gives
     /// [`StoreError::NewerSchema`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        sqlite::Db::open(path).map(|db| Store { db })
+        sqlite::Db::open(path).map(Store::with)
     }
 
     /// An empty store in memory, through the same code as [`Store::open`]: for tests.
     pub fn memory() -> Result<Store, StoreError> {
-        sqlite::Db::memory().map(|db| Store { db })
+        sqlite::Db::memory().map(Store::with)
+    }
+
+    /// Opens the store a URL names: `sqlite:PATH` for a SQLite file (as [`Store::open`]), or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (also `postgresql://`, and
+    /// libpq's other URL parameters) for a PostgreSQL database, whose schema is brought up
+    /// to date as a file's is.
+    ///
+    /// Several processes may share one PostgreSQL database: appends are serialised per
+    /// council, and [`Store::data_version`] tells each process of the others' new events.
+    /// The connection is not encrypted: use a server on the same machine, its Unix socket
+    /// (`postgres://USER@%2Frun%2Fpostgresql/DATABASE`), or a private network.
+    pub fn connect(url: &str) -> Result<Store, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                return Err(StoreError::Location(redact(url)));
+            }
+            return Store::open(Path::new(path));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return postgres::Db::connect(url).map(Store::with);
+        }
+        Err(StoreError::Location(redact(url)))
+    }
+
+    fn with(db: impl Backend + 'static) -> Store {
+        Store { db: Box::new(db) }
+    }
+
+    /// The database, for messages: a file's path, or a server URL without its password.
+    pub fn location(&self) -> &str {
+        self.db.location()
     }
 
     /// Stores the events of a batch that fit the log, in one transaction, and moves the heads.
@@ -101,7 +177,7 @@ impl Store {
         council: CouncilId,
         mut f: impl FnMut(Event),
     ) -> Result<(), StoreError> {
-        self.db.for_each_event_bytes(council, |id, bytes| {
+        self.db.for_each_event_bytes(council, &mut |id, bytes| {
             f(self.decode(id, &bytes)?);
             Ok(())
         })
@@ -132,8 +208,11 @@ impl Store {
             .collect()
     }
 
-    /// A number that changes whenever another process commits to the database, so that a
-    /// long-running process knows its caches are stale.
+    /// A number that changes whenever another process commits to the database (on
+    /// PostgreSQL: whenever another connection has appended events), so that a long-running
+    /// process knows its caches are stale. It never changes for this store's own writes, and
+    /// on PostgreSQL it is read without asking the server (a listening connection counts the
+    /// others' commits), so it is cheap enough to call before every read.
     pub fn data_version(&self) -> Result<u64, StoreError> {
         self.db.data_version()
     }
@@ -227,5 +306,38 @@ impl Store {
             return Err(corrupt(format!("its bytes hash to {}", event.id)));
         }
         Ok(event)
+    }
+}
+
+/// A 32-byte id bound: `prefix` (at most 32 bytes of it) then `fill` bytes.
+fn prefix_bound(prefix: &[u8], fill: u8) -> Vec<u8> {
+    let mut bound = prefix[..prefix.len().min(32)].to_vec();
+    bound.resize(32, fill);
+    bound
+}
+
+/// The signed 64-bit column value with the same bits as a u64 field, so that every value
+/// round-trips through databases that have no unsigned integers.
+fn int(value: u64) -> i64 {
+    value as i64
+}
+
+/// The u64 field stored by [`int`].
+fn uint(value: i64) -> u64 {
+    value as u64
+}
+
+/// A URL as it may be shown in a message or a log: without the password of its user part.
+fn redact(url: &str) -> String {
+    let Some(start) = url.find("://").map(|at| at + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[start..];
+    let Some(at) = rest.find('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!("{}{}:…{}", &url[..start], &rest[..colon], &rest[at..]),
+        None => url.to_owned(),
     }
 }

@@ -5,7 +5,7 @@
 //! decide what may enter the log (that is [`append::plan`]), must not decode events (that is
 //! [`Store`](crate::Store)), and must not let a rusqlite type out of the crate.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -13,8 +13,8 @@ use commune_core::{CouncilId, Event, EventId, PublicKey};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tracing::{debug, warn};
 
-use crate::StoreError;
 use crate::append::{self, AppendReport, ParentFacts, Verdict};
+use crate::{Backend, StoreError, int, prefix_bound, uint};
 
 /// The schema, one script per version: script `i` takes the database from version `i` to
 /// `i + 1`. Scripts are never edited once released; a change is a new script.
@@ -67,10 +67,6 @@ impl Db {
         Db::set_up(conn, MEMORY.to_owned())
     }
 
-    pub(crate) fn location(&self) -> &str {
-        &self.location
-    }
-
     fn set_up(conn: Connection, location: String) -> Result<Db, StoreError> {
         configure(&conn, &location).map_err(sql_error(&location))?;
         let mut db = Db { conn, location };
@@ -114,9 +110,15 @@ impl Db {
             debug!(%location, from = found, to = found + 1, "migrated the schema");
         }
     }
+}
+
+impl Backend for Db {
+    fn location(&self) -> &str {
+        &self.location
+    }
 
     /// Inserts the events of a batch that fit the log, in one transaction.
-    pub(crate) fn append(&mut self, events: &[Event]) -> Result<AppendReport, StoreError> {
+    fn append(&mut self, events: &[Event]) -> Result<AppendReport, StoreError> {
         let Db { conn, location } = self;
         let error = sql_error(location);
         let tx = conn
@@ -152,14 +154,14 @@ impl Db {
         Ok(report)
     }
 
-    pub(crate) fn has(&self, id: EventId) -> Result<bool, StoreError> {
+    fn has(&self, id: EventId) -> Result<bool, StoreError> {
         self.conn
             .prepare_cached("SELECT 1 FROM events WHERE id = ?1")
             .and_then(|mut statement| statement.exists(params![id.0]))
             .map_err(sql_error(&self.location))
     }
 
-    pub(crate) fn event_bytes(&self, id: EventId) -> Result<Option<Vec<u8>>, StoreError> {
+    fn event_bytes(&self, id: EventId) -> Result<Option<Vec<u8>>, StoreError> {
         self.conn
             .prepare_cached("SELECT bytes FROM events WHERE id = ?1")
             .and_then(|mut statement| {
@@ -172,10 +174,10 @@ impl Db {
 
     /// Calls `f` with the id and bytes of each event of a council, in (depth, id) order, one
     /// row at a time.
-    pub(crate) fn for_each_event_bytes(
+    fn for_each_event_bytes(
         &self,
         council: CouncilId,
-        mut f: impl FnMut(EventId, Vec<u8>) -> Result<(), StoreError>,
+        f: &mut dyn FnMut(EventId, Vec<u8>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let error = sql_error(&self.location);
         let mut statement = self
@@ -191,7 +193,7 @@ impl Db {
     }
 
     /// The ids of a council's events, in (depth, id) order: read from the index alone.
-    pub(crate) fn ids(&self, council: CouncilId) -> Result<Vec<EventId>, StoreError> {
+    fn ids(&self, council: CouncilId) -> Result<Vec<EventId>, StoreError> {
         let error = sql_error(&self.location);
         let mut statement = self
             .conn
@@ -205,7 +207,7 @@ impl Db {
     }
 
     /// The id and bytes of the council's events whose id starts with `prefix`.
-    pub(crate) fn events_with_prefix(
+    fn events_with_prefix(
         &self,
         council: CouncilId,
         prefix: &[u8],
@@ -237,14 +239,14 @@ impl Db {
     }
 
     /// A number that changes whenever another connection commits to the database.
-    pub(crate) fn data_version(&self) -> Result<u64, StoreError> {
+    fn data_version(&self) -> Result<u64, StoreError> {
         self.conn
             .query_row("PRAGMA data_version", [], |row| row.get(0))
             .map(uint)
             .map_err(sql_error(&self.location))
     }
 
-    pub(crate) fn heads(&self, council: CouncilId) -> Result<Vec<EventId>, StoreError> {
+    fn heads(&self, council: CouncilId) -> Result<Vec<EventId>, StoreError> {
         let error = sql_error(&self.location);
         let mut statement = self
             .conn
@@ -258,7 +260,7 @@ impl Db {
     }
 
     /// A council's genesis is stored before any of its events, so the geneses list them all.
-    pub(crate) fn councils(&self) -> Result<Vec<CouncilId>, StoreError> {
+    fn councils(&self) -> Result<Vec<CouncilId>, StoreError> {
         let error = sql_error(&self.location);
         // Without statistics the planner would rather scan every event of every council.
         let mut statement = self
@@ -275,7 +277,7 @@ impl Db {
         Ok(councils)
     }
 
-    pub(crate) fn event_count(&self, council: CouncilId) -> Result<u64, StoreError> {
+    fn event_count(&self, council: CouncilId) -> Result<u64, StoreError> {
         self.conn
             .prepare_cached("SELECT count(*) FROM events WHERE council = ?1")
             .and_then(|mut statement| statement.query_row(params![council.0], |row| row.get(0)))
@@ -283,11 +285,7 @@ impl Db {
             .map_err(sql_error(&self.location))
     }
 
-    pub(crate) fn last_seq(
-        &self,
-        council: CouncilId,
-        author: PublicKey,
-    ) -> Result<u64, StoreError> {
+    fn last_seq(&self, council: CouncilId, author: PublicKey) -> Result<u64, StoreError> {
         // A seq of 2^63 or more is stored as a negative INTEGER, so the largest seq is the
         // largest negative one if there is any, else the largest of all.
         self.conn
@@ -304,7 +302,7 @@ impl Db {
             .map_err(sql_error(&self.location))
     }
 
-    pub(crate) fn put_body(&mut self, hash: [u8; 32], bytes: &[u8]) -> Result<(), StoreError> {
+    fn put_body(&mut self, hash: [u8; 32], bytes: &[u8]) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO bodies (hash, bytes) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING",
@@ -314,7 +312,7 @@ impl Db {
             .map_err(sql_error(&self.location))
     }
 
-    pub(crate) fn body_bytes(&self, hash: [u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+    fn body_bytes(&self, hash: [u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
         self.conn
             .prepare_cached("SELECT bytes FROM bodies WHERE hash = ?1")
             .and_then(|mut statement| {
@@ -325,7 +323,7 @@ impl Db {
             .map_err(sql_error(&self.location))
     }
 
-    pub(crate) fn put_projection(
+    fn put_projection(
         &mut self,
         council: CouncilId,
         name: &str,
@@ -341,11 +339,7 @@ impl Db {
             .map_err(sql_error(&self.location))
     }
 
-    pub(crate) fn projection(
-        &self,
-        council: CouncilId,
-        name: &str,
-    ) -> Result<Option<String>, StoreError> {
+    fn projection(&self, council: CouncilId, name: &str) -> Result<Option<String>, StoreError> {
         self.conn
             .prepare_cached("SELECT json FROM projections WHERE council = ?1 AND name = ?2")
             .and_then(|mut statement| {
@@ -356,7 +350,7 @@ impl Db {
             .map_err(sql_error(&self.location))
     }
 
-    pub(crate) fn forget_projections(&mut self, council: CouncilId) -> Result<(), StoreError> {
+    fn forget_projections(&mut self, council: CouncilId) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "DELETE FROM projections WHERE council = ?1",
@@ -366,7 +360,7 @@ impl Db {
             .map_err(sql_error(&self.location))
     }
 
-    pub(crate) fn clear_projections(&mut self) -> Result<(), StoreError> {
+    fn clear_projections(&mut self) -> Result<(), StoreError> {
         let error = sql_error(&self.location);
         let tx = self.conn.transaction().map_err(&error)?;
         for table in PROJECTION_TABLES {
@@ -377,7 +371,7 @@ impl Db {
     }
 
     /// Recomputes the heads of every council from the log's parent links.
-    pub(crate) fn rebuild_heads(&mut self) -> Result<(), StoreError> {
+    fn rebuild_heads(&mut self) -> Result<(), StoreError> {
         let error = sql_error(&self.location);
         let tx = self.conn.transaction().map_err(&error)?;
         tx.execute_batch(
@@ -468,30 +462,18 @@ fn insert_event(
     Ok(true)
 }
 
-/// Moves the heads past a batch of newly stored events: their parents stop being heads, and
-/// those of them that no other new event names become heads. No stored event can name a new
-/// one, because an event is stored only after its parents.
+/// Moves the heads past a batch of newly stored events.
 fn advance_heads(conn: &Connection, inserted: &[&Event]) -> rusqlite::Result<()> {
-    let new: HashSet<EventId> = inserted.iter().map(|event| event.id).collect();
-    let mut named: HashMap<EventId, CouncilId> = HashMap::new();
-    for event in inserted {
-        for parent in &event.unsigned.parents {
-            named.insert(*parent, event.council());
-        }
-    }
+    let changes = append::head_changes(inserted);
     let mut remove = conn.prepare_cached("DELETE FROM heads WHERE council = ?1 AND id = ?2")?;
-    for (parent, council) in &named {
-        if !new.contains(parent) {
-            remove.execute(params![council.0, parent.0])?;
-        }
+    for (council, parent) in &changes.removed {
+        remove.execute(params![council.0, parent.0])?;
     }
     let mut add = conn.prepare_cached(
         "INSERT INTO heads (council, id) VALUES (?1, ?2) ON CONFLICT (council, id) DO NOTHING",
     )?;
-    for event in inserted {
-        if !named.contains_key(&event.id) {
-            add.execute(params![event.council().0, event.id.0])?;
-        }
+    for (council, id) in &changes.added {
+        add.execute(params![council.0, id.0])?;
     }
     Ok(())
 }
@@ -516,21 +498,4 @@ fn sql_error(location: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
             StoreError::Sqlite(format!("database {location}: {error}"))
         }
     }
-}
-
-/// The INTEGER with the same 64 bits as a u64 field, so that every value round-trips.
-/// A 32-byte id bound: `prefix` then `fill` bytes.
-fn prefix_bound(prefix: &[u8], fill: u8) -> Vec<u8> {
-    let mut bound = prefix[..prefix.len().min(32)].to_vec();
-    bound.resize(32, fill);
-    bound
-}
-
-fn int(value: u64) -> i64 {
-    value as i64
-}
-
-/// The u64 field stored by [`int`].
-fn uint(value: i64) -> u64 {
-    value as u64
 }

@@ -4,6 +4,9 @@
 //! Owns the checks of `Store`'s contract. Must not depend on how a backend lays out its
 //! tables, except in the file-only cases that damage a SQLite file on purpose.
 
+#[path = "store/on_postgres.rs"]
+mod on_postgres;
+
 use std::path::{Path, PathBuf};
 
 use commune_core::event::EventError;
@@ -122,6 +125,18 @@ macro_rules! on_every_backend {
                     let dir = tempfile::tempdir().unwrap();
                     let path = dir.path().join("commune.db");
                     super::$story(&mut commune_store::Store::open(&path).unwrap());
+                }
+            )*
+        }
+
+        mod postgres_server {
+            $(
+                #[test]
+                fn $story() {
+                    let Some(database) = super::on_postgres::Database::fresh() else {
+                        return;
+                    };
+                    super::$story(&mut database.store());
                 }
             )*
         }

@@ -3,8 +3,8 @@
 //! Generates a council's log of signed events (members joining by invitation, proposals,
 //! ballots, closes, with concurrent pairs of events), then measures in one run: bare batch
 //! signature verification of the events (the anchor), end-to-end ingest (decode, batch
-//! verify, append to a fresh SQLite file, fold), opening the node (fold from the store), and
-//! a full rebuild of the projections.
+//! verify, append to a fresh SQLite file or the empty store `--store` names, fold), opening
+//! the node (fold from the store), and a full rebuild of the projections.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -42,6 +42,7 @@ pub struct BenchArgs {
 
 #[derive(Debug, Serialize)]
 struct Figures {
+    store: String,
     events: usize,
     members: usize,
     generate_s: f64,
@@ -85,8 +86,21 @@ pub fn run(invocation: &Invocation, args: BenchArgs) -> Result<()> {
         .unwrap_or_else(|| temporary.path().to_owned());
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("bench.sqlite");
-    let _ = std::fs::remove_file(&path);
-    let mut store = Store::open(&path)?;
+    // A fresh SQLite file, or the (empty) store --store names.
+    let open = || match &invocation.store {
+        Some(url) => Store::connect(url),
+        None => Store::open(&path),
+    };
+    if invocation.store.is_none() {
+        let _ = std::fs::remove_file(&path);
+    }
+    let mut store = open()?;
+    anyhow::ensure!(
+        store.councils()?.is_empty(),
+        "the store {} already holds councils: the benchmark needs an empty one",
+        store.location()
+    );
+    let location = store.location().to_owned();
     let mut folder = Folder::new(council, Default::default());
     let bar = progress_bar(log.len() as u64, "ingest", quiet);
     let started = Instant::now();
@@ -117,7 +131,7 @@ pub fn run(invocation: &Invocation, args: BenchArgs) -> Result<()> {
 
     // Opening: a fresh process would open the store and fold the log.
     let started = Instant::now();
-    let store = Store::open(&path)?;
+    let store = open()?;
     let opened = fold_store(&store, council, None)?;
     let open_s = started.elapsed().as_secs_f64();
     anyhow::ensure!(
@@ -128,7 +142,7 @@ pub fn run(invocation: &Invocation, args: BenchArgs) -> Result<()> {
     // Rebuild: every projection from the log.
     drop(store);
     let started = Instant::now();
-    let mut store = Store::open(&path)?;
+    let mut store = open()?;
     store.clear_projections()?;
     store.rebuild_heads()?;
     let rebuilt = fold_store(&store, council, None)?;
@@ -137,6 +151,7 @@ pub fn run(invocation: &Invocation, args: BenchArgs) -> Result<()> {
 
     let n = log.len() as f64;
     let figures = Figures {
+        store: location,
         events: log.len(),
         members: args.members,
         generate_s,
@@ -150,10 +165,11 @@ pub fn run(invocation: &Invocation, args: BenchArgs) -> Result<()> {
     };
     invocation.print(&figures, || {
         format!(
-            "events                 {}\nmembers                {}\ngenerate               {:.1} s\n\
+            "store                  {}\nevents                 {}\nmembers                {}\ngenerate               {:.1} s\n\
              batch verify (anchor)  {:.0} events/s\ningest end to end      {:.0} events/s\n\
              ratio                  {:.2} (goal ≥ 0.60)\nopen (fold from store) {:.2} s (goal ≤ 2 s)\n\
              full rebuild           {:.2} s (goal ≤ 30 s)\nstate hash             {}",
+            figures.store,
             figures.events,
             figures.members,
             figures.generate_s,

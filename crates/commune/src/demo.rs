@@ -27,7 +27,7 @@ pub fn run(invocation: &Invocation) -> Result<()> {
 
 /// Fills the data directory with the example, unless it already holds councils.
 pub fn fill(invocation: &Invocation) -> Result<Vec<CouncilId>> {
-    let (node, _) = Node::init(&invocation.dir, DEFAULT_IDENTITY)?;
+    let (node, _) = invocation.init(DEFAULT_IDENTITY)?;
     if !node.store().councils()?.is_empty() {
         if invocation.identity == DEFAULT_IDENTITY && node.identity("bilal").is_ok() {
             return node.store().councils().map_err(Into::into);

@@ -375,7 +375,7 @@ pub(crate) mod tests {
 
     pub(crate) fn fixture() -> Fixture {
         let dir = tempfile::TempDir::new().unwrap();
-        let (mut node, _) = Node::init(dir.path(), "me").unwrap();
+        let (mut node, _) = Node::init(dir.path(), None, "me").unwrap();
         let keypair = node.identity("me").unwrap();
         let council = node
             .found(&keypair, "Mutual aid", "Ana", Constitution::default())

@@ -6,6 +6,8 @@ mod browser;
 mod elections;
 #[path = "cli/federation.rs"]
 mod federation;
+#[path = "cli/on_postgres.rs"]
+mod on_postgres;
 #[path = "cli/sync.rs"]
 mod sync;
 
@@ -30,6 +32,15 @@ impl TestNode {
         node
     }
 
+    /// A data directory whose log is in the store `url` names (`init --store URL`).
+    fn on_store(url: &str) -> TestNode {
+        let node = TestNode {
+            dir: tempfile::TempDir::new().unwrap(),
+        };
+        node.ok(&["--store", url, "init"]);
+        node
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -37,7 +48,9 @@ impl TestNode {
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_commune"));
         command.arg("--data").arg(self.data()).args(args);
-        command.env_remove("COMMUNE_DATA");
+        command
+            .env_remove("COMMUNE_DATA")
+            .env_remove("COMMUNE_STORE");
         command
     }
 

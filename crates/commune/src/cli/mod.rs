@@ -7,6 +7,7 @@ mod council;
 mod federation;
 mod proposal;
 mod record;
+mod store;
 mod sync;
 mod tally;
 
@@ -27,6 +28,11 @@ pub struct Cli {
     /// The data directory [default: $XDG_DATA_HOME/commune]
     #[arg(long, global = true, env = "COMMUNE_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
+
+    /// The store that holds the log: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB
+    /// [default: the one `init --store` wrote to DIR/store.url, else DIR/commune.sqlite]
+    #[arg(long, global = true, env = "COMMUNE_STORE", value_name = "URL")]
+    pub store: Option<String>,
 
     /// Act as this local identity (a key in the data directory)
     #[arg(long = "as", global = true, value_name = "NAME", default_value = DEFAULT_IDENTITY)]
@@ -97,6 +103,9 @@ pub enum Command {
     /// Carry events on a USB stick: export, import, have-files
     #[command(subcommand)]
     Bundle(sync::BundleCommand),
+    /// Move a node's log between stores (SQLite, PostgreSQL)
+    #[command(subcommand)]
+    Store(store::StoreCommand),
     /// Serve the JSON HTTP API
     Serve(crate::server::ServeArgs),
     /// Fill a fresh data directory with an example: two councils with members and proposals
@@ -112,13 +121,20 @@ pub enum Command {
 /// What every command gets.
 pub struct Invocation {
     pub dir: PathBuf,
+    /// The store named on the command line or in the environment, if any.
+    pub store: Option<String>,
     pub identity: String,
     pub json: bool,
 }
 
 impl Invocation {
     pub fn open(&self) -> Result<Node> {
-        Node::open(&self.dir)
+        Node::open_with(&self.dir, self.store.as_deref())
+    }
+
+    /// Creates the data directory and the identity `name` if they are missing.
+    pub fn init(&self, name: &str) -> Result<(Node, bool)> {
+        Node::init(&self.dir, self.store.as_deref(), name)
     }
 
     /// Prints `value` as JSON, or `text` for people.
@@ -143,6 +159,7 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     let invocation = Invocation {
         dir,
+        store: cli.store,
         identity: cli.identity,
         json: cli.json,
     };
@@ -171,6 +188,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Peer(command) => sync::peer(&invocation, command),
         Command::Sync(args) => sync::sync(&invocation, args),
         Command::Bundle(command) => sync::bundle(&invocation, command),
+        Command::Store(command) => store::run(&invocation, command),
         Command::Serve(args) => crate::server::serve(&invocation, args),
         Command::Demo => crate::demo::run(&invocation),
         Command::Bench(args) => crate::bench::run(&invocation, args),

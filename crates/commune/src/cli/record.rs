@@ -9,7 +9,6 @@ use commune_core::Payload;
 use commune_core::payload::kind;
 
 use super::Invocation;
-use crate::node::Node;
 
 #[derive(Debug, Args)]
 pub struct CouncilArg {
@@ -44,7 +43,7 @@ pub enum KeyCommand {
 }
 
 pub fn init(invocation: &Invocation) -> Result<()> {
-    let (node, created) = Node::init(&invocation.dir, &invocation.identity)?;
+    let (node, created) = invocation.init(&invocation.identity)?;
     let keypair = node.identity(&invocation.identity)?;
     invocation.print(
         &serde_json::json!({

@@ -19,11 +19,10 @@ use commune_core::invite::Invitation;
 use commune_core::payload::{self, Action, Payload};
 use commune_core::tally::{Choice, Method, YesNo};
 use commune_core::{CouncilId, Event, EventId, Keypair, ParentInfo, Unsigned};
-use commune_store::Store;
 use serde::Serialize;
 
 use crate::cli::Invocation;
-use crate::node::{DATABASE, DEFAULT_IDENTITY, Node, draft_found};
+use crate::node::{DEFAULT_IDENTITY, Node, draft_found, open_store};
 
 #[derive(Debug, Args)]
 pub struct BenchWebArgs {
@@ -99,8 +98,18 @@ pub fn run(invocation: &Invocation, args: BenchWebArgs) -> Result<()> {
 
     let temporary = tempfile::TempDir::new()?;
     let dir = temporary.path().join("node");
-    drop(Node::init(&dir, DEFAULT_IDENTITY)?);
-    let mut store = Store::open(&dir.join(DATABASE))?;
+    // In the SQLite file of a fresh data directory, or in the store --store names.
+    drop(Node::init(
+        &dir,
+        invocation.store.as_deref(),
+        DEFAULT_IDENTITY,
+    )?);
+    let mut store = open_store(&dir, None)?;
+    ensure!(
+        store.councils()?.is_empty(),
+        "the store {} already holds councils: the benchmark needs an empty one",
+        store.location()
+    );
     for chunk in log.chunks(4096) {
         let report = store.append(chunk)?;
         ensure!(
@@ -514,6 +523,7 @@ mod tests {
         let dir = tempfile::TempDir::new().unwrap();
         let invocation = Invocation {
             dir: dir.path().to_owned(),
+            store: None,
             identity: DEFAULT_IDENTITY.into(),
             json: true,
         };

@@ -282,7 +282,7 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-fn key_of(node: &TestNode, name: &str) -> Keypair {
+pub(super) fn key_of(node: &TestNode, name: &str) -> Keypair {
     let text =
         std::fs::read_to_string(node.data().join("keys").join(format!("{name}.key"))).unwrap();
     let seed: [u8; 32] = data_encoding::HEXLOWER
