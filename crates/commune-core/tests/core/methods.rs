@@ -566,17 +566,18 @@ fn explanations_follow_the_documented_templates() {
         let options = names(*options as u32);
         let refs: Vec<&Choice> = choices.iter().collect();
         for min_ballots in [1, 5] {
-            let outcome = tally::tally(&TallyInput {
-                proposal: EventId([3; 32]),
+            let quorum = Quorum {
+                min_ballots,
+                min_share_permille: 0,
+            };
+            let outcome = tally::tally(&TallyInput::new(
+                EventId([3; 32]),
                 method,
-                options: &options,
-                quorum: Quorum {
-                    min_ballots,
-                    min_share_permille: 0,
-                },
-                electorate: 4,
-                choices: &refs,
-            });
+                &options,
+                quorum,
+                4,
+                &refs,
+            ));
             match &outcome.report {
                 Some(report) => {
                     assert_eq!(outcome.explanation[1..], report.explain(&options)[..]);
