@@ -481,11 +481,6 @@ impl Folder {
                 self.joined.push((current.at, federation));
             }
             Action::AdmitCouncil { council } => {
-                let first = self
-                    .founded()
-                    .federation
-                    .as_ref()
-                    .is_some_and(|f| f.councils.is_empty());
                 let Some(roster) = self.rosters.get_mut(&council) else {
                     return;
                 };
@@ -499,22 +494,6 @@ impl Folder {
                 let federation = self.federation_mut();
                 federation.applicants.remove(&council);
                 federation.councils.insert(council, admitted);
-                if first {
-                    // The convener's own seat ends when the first council is in: from then
-                    // on, only delegates sit.
-                    let conveners: Vec<MemberId> = self
-                        .founded()
-                        .members
-                        .iter()
-                        .filter(|(m, member)| {
-                            member.admitted == Admitted::Founder && !self.seats.contains_key(m)
-                        })
-                        .map(|(m, _)| *m)
-                        .collect();
-                    for convener in conveners {
-                        self.end_membership(&convener, current.at, close, false);
-                    }
-                }
             }
             Action::Overturn { act } => {
                 if let Some(act) = self.state_mut().acts.get_mut(&act) {
@@ -834,6 +813,23 @@ impl Folder {
         Ok(())
     }
 
+    /// The convener's own seat ends when the first delegate is seated: from then on, only
+    /// delegates sit.
+    fn end_convening(&mut self, current: &Current<'_>, certificate: EventId) {
+        let conveners: Vec<MemberId> = self
+            .founded()
+            .members
+            .iter()
+            .filter(|(m, member)| {
+                member.admitted == Admitted::Founder && !self.seats.contains_key(m)
+            })
+            .map(|(m, _)| *m)
+            .collect();
+        for convener in conveners {
+            self.end_membership(&convener, current.at, certificate, false);
+        }
+    }
+
     /// The roster of a member council in `current`'s causal past.
     fn member_roster(&self, current: &Current<'_>, council: &CouncilId) -> Result<&Roster, String> {
         self.rosters
@@ -950,6 +946,7 @@ impl Folder {
                     .and_then(|f| f.delegates.get(&holder))
                     .is_some_and(|d| d.ended.is_none());
                 if !seated {
+                    self.end_convening(current, id);
                     self.membership_changes += 1;
                     self.periods.entry(holder).or_default().push(Period {
                         start: current.at,
