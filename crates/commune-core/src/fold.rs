@@ -174,8 +174,10 @@ pub struct Folder {
     rosters: HashMap<CouncilId, Roster>,
     /// In a federation: the certificate carrying each council's answer to a question.
     answers: HashMap<(EventId, CouncilId), EventRef>,
-    /// In a federation: which mandate seats each delegate.
+    /// In a federation: which mandate seats each delegate, and the mandates whose seats a
+    /// recall or suspension ended (their certificates seat no one again).
     seats: HashMap<MemberId, MandateId>,
+    unseated: HashSet<MandateId>,
     /// Membership periods started and ended so far: the roster's version.
     membership_changes: u64,
 }
@@ -227,6 +229,7 @@ impl Folder {
             rosters: HashMap::new(),
             answers: HashMap::new(),
             seats: HashMap::new(),
+            unseated: HashSet::new(),
             membership_changes: 0,
         }
     }

@@ -939,6 +939,12 @@ impl Folder {
                 ..
             } => {
                 enough(&self.member_roster(current, &council)?.members)?;
+                if self.unseated.contains(&mandate) {
+                    return Err(
+                        "that mandate was recalled or suspended here; only a new election seats the delegate again"
+                            .into(),
+                    );
+                }
                 let seated = self
                     .founded()
                     .federation
@@ -1008,6 +1014,7 @@ impl Folder {
                     }
                 }
                 self.seats.remove(&holder);
+                self.unseated.insert(mandate);
                 if let Some(delegate) = self.federation_mut().delegates.get_mut(&holder) {
                     delegate.ended = Some(id);
                 }

@@ -609,6 +609,17 @@ fn a_recall_concurrent_with_the_delegates_ballot_voids_it() {
             .ended
             .is_some()
     );
+    // The old mandate certificate, posted again, seats no one.
+    let old = state(&world.home).mandate_statement(&m).unwrap();
+    world
+        .federation
+        .act("alice", t + 5 * DAY, certificate(&old, &["alice", "carol"]));
+    assert_eq!(
+        refused(&world.federation, "alice"),
+        [
+            "that mandate was recalled or suspended here; only a new election seats the delegate again"
+        ]
+    );
 }
 
 #[test]

@@ -327,7 +327,17 @@ pub fn send(invocation: &Invocation, args: super::record::CouncilArg) -> Result<
             continue;
         };
         let fed_state = fed.state.clone();
-        if already_known(&fed_state, statement) {
+        let stale = match statement {
+            // Only what the home log says now: an old mandate statement must not follow
+            // its recall or suspension.
+            Statement::Mandate { mandate, .. } => {
+                state.mandate_statement(mandate).is_none_or(|now| {
+                    now != *statement || state.mandates[mandate].status != MandateStatus::Active
+                })
+            }
+            _ => false,
+        };
+        if stale || already_known(&fed_state, statement) {
             continue;
         }
         let roster = match statement {

@@ -158,7 +158,7 @@ fn a_council_joins_a_federation_sends_a_delegate_answers_a_referral_and_recalls(
     node.ok(&["petition", &council, &mandate[..12]]);
     let petition = node.ok(&["--as", "carol", "petition", &council, &mandate[..12]]);
     assert_eq!(petition["status"]["status"], "suspended", "{petition}");
-    node.ok(&["--as", "carol", "federation", "send", &council]);
+    let sent = node.ok(&["--as", "carol", "federation", "send", &council]);
     let status = node.ok(&["federation", "status", &federation]);
     let seat = status["delegates"]
         .as_object()
@@ -166,7 +166,7 @@ fn a_council_joins_a_federation_sends_a_delegate_answers_a_referral_and_recalls(
         .values()
         .next()
         .unwrap();
-    assert!(seat["ended"].is_string(), "{status}");
+    assert!(seat["ended"].is_string(), "{sent}\n{status}");
     let refused = node.fails(&[
         "--as",
         "bob",
