@@ -14,7 +14,7 @@ use commune_core::constitution::Admission;
 use commune_core::invite::Invitation;
 use commune_core::mandate::Scope;
 use commune_core::payload::Action;
-use commune_core::state::{Proposal, State as CouncilState};
+use commune_core::state::{MandateStatus, Proposal, State as CouncilState};
 use commune_core::tally::{Availability, Choice, Method, Outcome, Position, YesNo};
 use commune_core::{CouncilId, EventId, Folded, PublicKey};
 use maud::{DOCTYPE, Markup, html};
@@ -396,6 +396,8 @@ pub async fn council(
                 }
             }
             div #live {
+                (federation_markup(state))
+                (mandates_markup(state))
                 h2 { "Open proposals" }
                 @if open.is_empty() { p { "None open." } }
                 ul.cards {
@@ -699,6 +701,72 @@ fn comment_pages(here: &str, page: usize, pages: usize) -> Markup {
             @if page > 1 { a href={ (here) "?page=" (page - 1) } { "← Earlier comments" } " " }
             span.meta { "page " (page) " of " (pages) }
             @if page < pages { " " a href={ (here) "?page=" (page + 1) } { "Later comments →" } }
+        }
+    }
+}
+
+/// Who holds the council's mandates, for what and until when; suspended and recalled ones
+/// say so plainly.
+fn mandates_markup(state: &CouncilState) -> Markup {
+    let now = now_ms();
+    let current: Vec<_> = state
+        .mandates
+        .iter()
+        .filter(|(_, m)| m.expires_ms >= now && !matches!(m.status, MandateStatus::Recalled { .. }))
+        .collect();
+    html! {
+        @if !current.is_empty() {
+            h2 { "Who represents us" }
+            ul.cards {
+                @for (id, m) in &current {
+                    li {
+                        strong { (state.member_name(&m.holder)) } " — "
+                        @match &m.scope {
+                            Scope::Federation { federation } => { "delegate to federation " span.key title={ (federation) } { (federation.short()) } }
+                            Scope::WorkingGroup { name, limits } => {
+                                "working group “" (name) "”"
+                                @for limit in limits { ", up to " (limit.quantity) " " (limit.unit) }
+                            }
+                        }
+                        br;
+                        span.meta {
+                            "until " (when(m.expires_ms)) " · term " (m.term)
+                            @if !m.instructions.is_empty() { " · " (m.instructions.len()) " instruction(s)" }
+                            " · mandate " span.key title={ (id) } { (id.short()) }
+                        }
+                        @if let MandateStatus::Suspended { .. } = m.status {
+                            p.alert { "Suspended by a recall petition until the council decides." }
+                        }
+                    }
+                }
+            }
+            p.hint { "To recall a mandate, sign a petition: commune petition COUNCIL MANDATE." }
+        }
+    }
+}
+
+/// A federation's member councils, and any delegate who voted against their instructions.
+fn federation_markup(state: &CouncilState) -> Markup {
+    html! {
+        @if let Some(federation) = &state.federation {
+            @for breach in &federation.breaches {
+                p.alert role="alert" {
+                    "Mandate breach: delegate " span.key { (breach.delegate.short()) }
+                    " of council " span.key { (breach.council.short()) }
+                    " voted against their council's instructions."
+                }
+            }
+            h2 { "Member councils (" (federation.councils.len()) ")" }
+            ul.members {
+                @for (council, member) in &federation.councils {
+                    li {
+                        "council " span.key title={ (council) } { (council.short()) }
+                        " · " (member.members) " member(s) · "
+                        (federation.delegates.values().filter(|d| d.council == *council && d.ended.is_none()).count())
+                        " delegate(s) seated"
+                    }
+                }
+            }
         }
     }
 }

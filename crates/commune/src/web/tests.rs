@@ -747,3 +747,113 @@ async fn ranked_score_and_time_poll_ballots_go_through_the_forms() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() {
+    use commune_core::mandate::{Amount, MandateTerms, Scope, Statement};
+    use commune_core::payload::{self, Action, Payload};
+    use commune_core::tally::{Choice, Method};
+
+    let fixture = fixture();
+    let amina = Keypair::from_seed([21; 32]);
+    let farid = Keypair::from_seed([22; 32]);
+    let council = fixture
+        .node
+        .lock()
+        .unwrap()
+        .found(&amina, "Kitchen collective", "Amina", Default::default())
+        .unwrap()
+        .council();
+    let act_as = |who: &Keypair, payload: Payload| {
+        fixture
+            .node
+            .lock()
+            .unwrap()
+            .act(who, council, payload)
+            .unwrap()
+            .id
+    };
+    let now = crate::node::now_ms();
+    let invitation = commune_core::invite::Invitation::new(
+        council,
+        "Kitchen collective".into(),
+        &amina,
+        [1; 16],
+        now + 60_000,
+    );
+    act_as(
+        &farid,
+        Payload::Join(payload::Join {
+            name: "Farid".into(),
+            invitation: Some(invitation),
+        }),
+    );
+    let election = act_as(
+        &amina,
+        Payload::Propose(payload::Propose {
+            title: "Who runs the soup kitchen".into(),
+            text: String::new(),
+            action: Action::Elect {
+                candidates: vec![amina.public(), farid.public()],
+                terms: MandateTerms {
+                    scope: Scope::WorkingGroup {
+                        name: "soup kitchen".into(),
+                        limits: vec![Amount {
+                            unit: "hours".into(),
+                            quantity: 40,
+                        }],
+                    },
+                    term_ms: 30 * 24 * 60 * 60 * 1000,
+                    instructions: Vec::new(),
+                },
+            },
+            method: Some(Method::Approval { winners: 1 }),
+            options: vec!["Amina".into(), "Farid".into()],
+            quorum: None,
+            deadline_ms: now + 60_000,
+            mode: None,
+        }),
+    );
+    let (_, html) = get(&fixture, &format!("/c/{council}")).await;
+    assert!(!html.contains("Who represents us"), "no mandates yet");
+    for who in [&amina, &farid] {
+        act_as(
+            who,
+            Payload::Ballot(payload::Ballot {
+                proposal: election,
+                choice: Choice::Approval { approved: vec![1] },
+            }),
+        );
+    }
+    act_as(
+        &amina,
+        Payload::Close(payload::Close { proposal: election }),
+    );
+    let (_, html) = get(&fixture, &format!("/c/{council}")).await;
+    assert!(html.contains("Who represents us"), "{html}");
+    assert!(html.contains("soup kitchen") && html.contains("up to 40 hours"));
+    assert!(!html.contains("Suspended by a recall petition"));
+
+    // One signature in two members is a quarter and more: the mandate is suspended.
+    let mandate = *fixture
+        .node
+        .lock()
+        .unwrap()
+        .fold(council)
+        .unwrap()
+        .state
+        .mandates
+        .keys()
+        .next()
+        .unwrap();
+    let petition = Statement::Suspend { council, mandate };
+    act_as(
+        &amina,
+        Payload::Endorse(payload::Endorse {
+            signature: petition.sign(&amina),
+            statement: petition,
+        }),
+    );
+    let (_, html) = get(&fixture, &format!("/c/{council}")).await;
+    assert!(html.contains("Suspended by a recall petition"), "{html}");
+}
