@@ -13,7 +13,7 @@
 //! before it; appends to different councils run side by side. Each append that stores
 //! events sends a notification when it commits, which the other processes' watchers count.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -56,8 +56,9 @@ const PAGE: i64 = 4096;
 
 /// An open PostgreSQL database with the current schema.
 pub(crate) struct Db {
-    /// The store's API reads through `&self`; a connection needs `&mut` even to read.
-    conn: RefCell<Conn>,
+    /// The store's API reads through `&self`; a connection needs `&mut` even to read. Always
+    /// `Some` until the store is dropped (see `Drop`).
+    conn: RefCell<Option<Conn>>,
     /// The URL without its password, for messages.
     location: String,
     watcher: Watcher,
@@ -106,10 +107,10 @@ impl Db {
         // process first looks at the log goes unnoticed.
         let watcher = Watcher::start(config, pid, &location)?;
         let mut db = Db {
-            conn: RefCell::new(Conn {
+            conn: RefCell::new(Some(Conn {
                 client,
                 statements: HashMap::new(),
-            }),
+            })),
             location,
             watcher,
         };
@@ -122,7 +123,7 @@ impl Db {
     /// script.
     fn migrate(&mut self) -> Result<(), StoreError> {
         let error = pg_error(&self.location);
-        let client = &mut self.conn.get_mut().client;
+        let client = &mut open(self.conn.get_mut()).client;
         loop {
             let mut tx = client.transaction().map_err(&error)?;
             tx.execute(
@@ -175,12 +176,18 @@ impl Db {
         }
     }
 
+    fn conn(&self) -> RefMut<'_, Conn> {
+        RefMut::map(self.conn.borrow_mut(), |conn| {
+            conn.as_mut().expect("open until dropped")
+        })
+    }
+
     fn query(
         &self,
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
-        let Conn { client, statements } = &mut *self.conn.borrow_mut();
+        let Conn { client, statements } = &mut *self.conn();
         prepared(client, statements, sql)
             .and_then(|statement| client.query(&statement, params))
             .map_err(pg_error(&self.location))
@@ -191,7 +198,7 @@ impl Db {
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
-        let Conn { client, statements } = self.conn.get_mut();
+        let Conn { client, statements } = open(self.conn.get_mut());
         prepared(client, statements, sql)
             .and_then(|statement| client.execute(&statement, params))
             .map_err(pg_error(&self.location))
@@ -200,7 +207,10 @@ impl Db {
     /// Runs `statements` in one transaction.
     fn in_transaction(&mut self, statements: &str) -> Result<(), StoreError> {
         let error = pg_error(&self.location);
-        let mut tx = self.conn.get_mut().client.transaction().map_err(&error)?;
+        let mut tx = open(self.conn.get_mut())
+            .client
+            .transaction()
+            .map_err(&error)?;
         tx.batch_execute(statements).map_err(&error)?;
         tx.commit().map_err(&error)
     }
@@ -209,6 +219,17 @@ impl Db {
         rows.iter()
             .map(|row| id32(&self.location, row, 0).map(EventId))
             .collect()
+    }
+}
+
+impl Drop for Db {
+    /// Closes the connection on a thread of its own: the driver blocks on a runtime of its
+    /// own to close it, which panics on an async runtime's thread, where a server drops its
+    /// node at shutdown.
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.get_mut().take() {
+            let _ = std::thread::spawn(move || drop(conn)).join();
+        }
     }
 }
 
@@ -223,7 +244,7 @@ impl Backend for Db {
         }
         let location = self.location.clone();
         let error = pg_error(&location);
-        let Conn { client, statements } = self.conn.get_mut();
+        let Conn { client, statements } = open(self.conn.get_mut());
         let mut tx = client.transaction().map_err(&error)?;
 
         // One writer per council at a time, taken in sorted order so that two batches with
@@ -440,8 +461,7 @@ impl Backend for Db {
         f: &mut dyn FnMut(EventId, Vec<u8>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let error = pg_error(&self.location);
-        self.conn
-            .borrow_mut()
+        self.conn()
             .client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .map_err(&error)?;
@@ -471,12 +491,7 @@ impl Backend for Db {
             }
         })();
         let end = if read.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        let ended = self
-            .conn
-            .borrow_mut()
-            .client
-            .batch_execute(end)
-            .map_err(&error);
+        let ended = self.conn().client.batch_execute(end).map_err(&error);
         read.and(ended)
     }
 
@@ -604,6 +619,11 @@ impl Backend for Db {
                  WHERE NOT EXISTS (SELECT 1 FROM event_parents WHERE parent = events.arrival);",
         )
     }
+}
+
+/// The connection of a store that is not being dropped.
+fn open(conn: &mut Option<Conn>) -> &mut Conn {
+    conn.as_mut().expect("open until dropped")
 }
 
 /// A statement prepared once per connection.

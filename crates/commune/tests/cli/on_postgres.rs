@@ -250,7 +250,7 @@ fn two_servers_share_one_database_under_concurrent_writes() {
         first.ok(&["--as", name, "join", &invitation, "--my-name", name]);
     }
     let before = first.log_len(&council);
-    let (_one, one) = first.serve();
+    let (one_server, one) = first.serve();
     let (_two, two) = second.serve();
     let council_id: CouncilId = council.parse().unwrap();
     let proposal_id: EventId = proposal.parse().unwrap();
@@ -309,4 +309,78 @@ fn two_servers_share_one_database_under_concurrent_writes() {
     }
     first.ok(&["verify"]);
     second.ok(&["verify"]);
+
+    // A server stops cleanly on Ctrl-C, closing its database connections on the way out.
+    let mut server = one_server;
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop on Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "the server stopped with {status}");
+}
+
+/// The benchmarks run on a database too (their figures are not checked here). The web one
+/// drops its node on the async runtime, where closing a connection must not block on it.
+#[test]
+fn the_benchmarks_run_on_postgres() {
+    let Some(web) = Database::fresh() else {
+        return;
+    };
+    let Some(ingest) = Database::fresh() else {
+        return;
+    };
+    let node = TestNode::new();
+    let figures = node.ok(&[
+        "--store",
+        &web.url,
+        "bench-web",
+        "--members",
+        "30",
+        "--proposals",
+        "3",
+        "--comments",
+        "10",
+        "--readers",
+        "4",
+        "--reads",
+        "40",
+        "--ballots",
+        "6",
+        "--voters",
+        "2",
+    ]);
+    assert_eq!(figures["events"], 1 + 29 + 3 + 10);
+    // Half the ballots are cast alone, the other half while the page is read.
+    assert_eq!(figures["ballots"]["requests"], 3);
+    let figures = node.ok(&[
+        "--store",
+        &ingest.url,
+        "bench",
+        "--events",
+        "3000",
+        "--members",
+        "20",
+    ]);
+    assert_eq!(figures["events"], 3000);
+    assert!(
+        figures["store"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgres://")
+    );
+    // A store that already holds councils is refused, not mixed with the generated log.
+    let message = node.fails(&["--store", &ingest.url, "bench", "--events", "100"]);
+    assert!(message.contains("empty"), "{message}");
 }
