@@ -698,8 +698,12 @@ impl Folder {
             Some(Mode::Referral) if !in_federation => {
                 return Err("only a federation refers questions to its councils".into());
             }
-            Some(Mode::Referral) if propose.action != Action::None => {
-                return Err("only a general question with no action can be referred".into());
+            Some(Mode::Referral)
+                if !matches!(propose.action, Action::None | Action::Refer { .. }) =>
+            {
+                return Err(
+                    "only a general question, or one referred from above, can be referred".into(),
+                );
             }
             _ => {}
         }
@@ -910,7 +914,7 @@ impl Folder {
                 several => equivocations.extend(several.iter().map(|b| b.event)),
             }
         }
-        let tallies: Vec<&Summary> = proposal
+        let answered: Vec<&crate::state::CouncilTally> = proposal
             .tallies
             .iter()
             .filter(|(council, _)| {
@@ -918,8 +922,9 @@ impl Folder {
                     .get(&(close.proposal, **council))
                     .is_some_and(|at| current.clock.covers(at.device, at.seq))
             })
-            .map(|(_, tally)| &tally.summary)
+            .map(|(_, tally)| tally)
             .collect();
+        let tallies: Vec<&Summary> = answered.iter().map(|tally| &tally.summary).collect();
         let everyone_voted = if proposal.mode == Some(Mode::Referral) {
             tallies.len() == proposal.councils.len()
         } else {
@@ -968,14 +973,30 @@ impl Folder {
         let passed = outcome.passed;
         let action = proposal.action.clone();
         let urgent = proposal.mode == Some(Mode::Urgent);
+        let referral = proposal.mode == Some(Mode::Referral);
         let referred = match &action {
+            // Referred on down: what goes up is the sum of the councils' answers.
             Action::Refer {
                 federation,
                 question,
-            } => Some(((*federation, *question), proposal.summarise(&ballots))),
+            } => Some((
+                (*federation, *question),
+                if referral {
+                    Summary::add(tallies.iter().copied()).unwrap_or(Summary::Ballots {
+                        ballots: Vec::new(),
+                    })
+                } else {
+                    proposal.summarise(&ballots)
+                },
+            )),
             _ => None,
         };
-        let counted: Vec<EventId> = counted.iter().map(|(_, ballot)| ballot.event).collect();
+        // A referred question counts its councils' certificates, not ballots.
+        let counted: Vec<EventId> = if referral {
+            answered.iter().map(|tally| tally.certificate).collect()
+        } else {
+            counted.iter().map(|(_, ballot)| ballot.event).collect()
+        };
         if let Some((key, summary)) = referred {
             self.referred.insert(key, (current.at, summary));
         }

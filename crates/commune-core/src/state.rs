@@ -247,7 +247,8 @@ pub struct Decision {
     pub closed_by: MemberId,
     pub time_ms: u64,
     pub outcome: Outcome,
-    /// The ballots that were counted: each voter's latest ballot in the close's past.
+    /// The ballots that were counted: each voter's latest ballot in the close's past (for a
+    /// referred question, the councils' certificates in the close's past).
     pub counted: Vec<EventId>,
     /// Ballots void because their voter cast them concurrently (equivocation).
     pub equivocations: Vec<EventId>,
@@ -365,6 +366,21 @@ impl Proposal {
             return None;
         };
         let decision = self.decision.as_ref()?;
+        if self.mode == Some(Mode::Referral) {
+            let answers = self
+                .tallies
+                .values()
+                .filter(|t| decision.counted.contains(&t.certificate))
+                .map(|t| &t.summary);
+            return Some(Statement::Tally {
+                council,
+                federation,
+                question,
+                summary: Summary::add(answers).unwrap_or(Summary::Ballots {
+                    ballots: Vec::new(),
+                }),
+            });
+        }
         let counted: Vec<(&MemberId, &Choice)> = self
             .ballots
             .iter()
