@@ -10,6 +10,8 @@ mod federation;
 mod on_postgres;
 #[path = "cli/sync.rs"]
 mod sync;
+#[path = "cli/three_levels.rs"]
+mod three_levels;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
