@@ -445,6 +445,47 @@ pub async fn join(State(node): State<Shared>, posted: Posted) -> Answer {
     .await
 }
 
+/// Signs a recall petition (DESIGN.md §6). Two steps, as the signing script does them:
+/// without `statement_signature`, the answer is the statement's signing message; with it,
+/// the draft of the endorse event that carries the signature. The node checks that
+/// signature with the event's when the signed event comes back.
+pub async fn petition(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = parse(&council, "council")?;
+    let fields = fields(posted)?;
+    let mandate: commune_core::MandateId =
+        parse(&fields.required("mandate", "Mandate")?, "mandate")?;
+    let statement = commune_core::mandate::Statement::Suspend { council, mandate };
+    let Some(signature) = fields.get("statement_signature").map(str::to_owned) else {
+        fields.author()?;
+        return Ok(Json(serde_json::json!({
+            "statement_message": data_encoding::HEXLOWER.encode(&statement.signing_message()),
+        })));
+    };
+    let signature = data_encoding::HEXLOWER_PERMISSIVE
+        .decode(signature.trim().as_bytes())
+        .ok()
+        .and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+        .map(commune_core::Signature)
+        .ok_or_else(|| invalid("the statement's signature is not 128 hex characters".into()))?;
+    draft(
+        node,
+        council,
+        fields,
+        format!("/c/{council}"),
+        move |_, _| {
+            Ok(Payload::Endorse(payload::Endorse {
+                statement,
+                signature,
+            }))
+        },
+    )
+    .await
+}
+
 /// An unsigned invitation from the form's author: the script signs its message and sends it
 /// back to [`seal_invitation`].
 pub async fn invite(

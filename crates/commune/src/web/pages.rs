@@ -397,7 +397,7 @@ pub async fn council(
             }
             div #live {
                 (federation_markup(state))
-                (mandates_markup(state))
+                (mandates_markup(state, member))
                 h2 { "Open proposals" }
                 @if open.is_empty() { p { "None open." } }
                 ul.cards {
@@ -707,7 +707,7 @@ fn comment_pages(here: &str, page: usize, pages: usize) -> Markup {
 
 /// Who holds the council's mandates, for what and until when; suspended and recalled ones
 /// say so plainly.
-fn mandates_markup(state: &CouncilState) -> Markup {
+fn mandates_markup(state: &CouncilState, member: bool) -> Markup {
     let now = now_ms();
     let current: Vec<_> = state
         .mandates
@@ -737,10 +737,20 @@ fn mandates_markup(state: &CouncilState) -> Markup {
                         @if let MandateStatus::Suspended { .. } = m.status {
                             p.alert { "Suspended by a recall petition until the council decides." }
                         }
+                        @let petition = commune_core::mandate::Statement::Suspend { council: state.council, mandate: **id };
+                        @let signers = state.endorsements.get(&petition.id()).map_or(0, |e| e.signatures.len());
+                        @if signers > 0 { p.meta { (signers) " member(s) signed the recall petition." } }
+                        @if member && m.status == MandateStatus::Active {
+                            form method="post" action={ "/c/" (state.council) "/petitions" } data-sign data-statement {
+                                input type="hidden" name="mandate" value=(id);
+                                button { "Sign the recall petition" }
+                                (status())
+                            }
+                        }
                     }
                 }
             }
-            p.hint { "To recall a mandate, sign a petition: commune petition COUNCIL MANDATE." }
+            p.hint { "A petition signed by enough members suspends the mandate at once and puts its recall to the council." }
         }
     }
 }

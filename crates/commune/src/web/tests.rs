@@ -834,7 +834,14 @@ async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() 
     assert!(html.contains("soup kitchen") && html.contains("up to 40 hours"));
     assert!(!html.contains("Suspended by a recall petition"));
 
-    // One signature in two members is a quarter and more: the mandate is suspended.
+    // Farid sees the petition's form; his one signature in two members is a quarter and
+    // more: the mandate is suspended. The form is signed in two steps, as the script does.
+    let request = Request::get(format!("/c/{council}"))
+        .header("cookie", format!("commune_member={}", farid.public()))
+        .body(Body::empty())
+        .unwrap();
+    let (_, html) = send(&fixture.node, request).await;
+    assert!(html.contains("Sign the recall petition"), "{html}");
     let mandate = *fixture
         .node
         .lock()
@@ -846,14 +853,43 @@ async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() 
         .keys()
         .next()
         .unwrap();
-    let petition = Statement::Suspend { council, mandate };
-    act_as(
-        &amina,
-        Payload::Endorse(payload::Endorse {
-            signature: petition.sign(&amina),
-            statement: petition,
-        }),
+    let uri = format!("/c/{council}/petitions");
+    let form = format!("mandate={mandate}&author={}", farid.public());
+    let (status, first) = post_form(&fixture, &uri, &form).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let message = data_encoding::HEXLOWER
+        .decode(first["statement_message"].as_str().unwrap().as_bytes())
+        .unwrap();
+    assert_eq!(
+        message,
+        Statement::Suspend { council, mandate }.signing_message()
     );
+    // A signature that is not Farid's is refused when the signed event comes back.
+    let forged = data_encoding::HEXLOWER.encode(&amina.sign(&message).0);
+    let (_, draft) = post_form(
+        &fixture,
+        &uri,
+        &format!("{form}&statement_signature={forged}"),
+    )
+    .await;
+    let event_message = data_encoding::HEXLOWER
+        .decode(draft["signing_message"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let event = super::assemble_event(&event_message, &farid.sign(&event_message));
+    assert!(commune_core::Event::decode_verified(&event).is_err());
+    let (status, _) = submit(&fixture.node, &event).await;
+    assert!(
+        status.is_client_error(),
+        "a forged petition signature is refused"
+    );
+    let signature = data_encoding::HEXLOWER.encode(&farid.sign(&message).0);
+    act(
+        &fixture,
+        &farid,
+        &uri,
+        &format!("mandate={mandate}&statement_signature={signature}"),
+    )
+    .await;
     let (_, html) = get(&fixture, &format!("/c/{council}")).await;
     assert!(html.contains("Suspended by a recall petition"), "{html}");
 }

@@ -196,6 +196,12 @@
       output.select();
       return 'Here is the link: hand it to the person you invite.';
     }
+    // A statement to sign first (a petition): the node gives its message, we sign it, and
+    // the signature goes into the event we draft next.
+    if (form.hasAttribute('data-statement')) {
+      const statement = await post(form.action, fields, 'application/x-www-form-urlencoded');
+      fields.set('statement_signature', hex(await sign(record, unhex(statement.statement_message))));
+    }
     // Someone else's act may land between our draft and our signature: then the node asks
     // for a new draft, and we sign that one.
     for (let attempt = 1; ; attempt++) {
