@@ -16,6 +16,7 @@ pub mod keys;
 pub mod mandate;
 pub mod methods;
 pub mod payload;
+pub mod plan;
 pub mod state;
 pub mod sync;
 pub mod tally;
