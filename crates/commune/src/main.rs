@@ -23,6 +23,16 @@ fn main() -> std::process::ExitCode {
         .init();
     match cli::run(cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of our output went away (`commune log | head`): nothing is wrong.
+        Err(error)
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            std::process::ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("commune: {error:#}");
             std::process::ExitCode::FAILURE

@@ -373,6 +373,25 @@ fn verify_fails_when_the_log_is_tampered_with() {
 }
 
 #[test]
+fn a_reader_that_goes_away_ends_the_run_quietly() {
+    // `commune state … | head`: the pipe closes before commune writes; it must neither panic
+    // nor report an error.
+    let node = TestNode::new();
+    let council = council_of_two(&node);
+    let mut child = node
+        .command(&["state", &council])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "commune failed: {stderr}");
+    assert!(stderr.is_empty(), "commune complained: {stderr}");
+}
+
+#[test]
 fn the_demo_fills_a_fresh_directory_once() {
     let dir = tempfile::TempDir::new().unwrap();
     let data = dir.path().join("demo");

@@ -11,6 +11,7 @@ mod store;
 mod sync;
 mod tally;
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -140,15 +141,27 @@ impl Invocation {
     /// Prints `value` as JSON, or `text` for people.
     pub fn print<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value)?);
+            write_out(&serde_json::to_string_pretty(value)?)
         } else {
             let text = text();
-            if !text.is_empty() {
-                println!("{}", text.trim_end());
+            if text.is_empty() {
+                return Ok(());
             }
+            write_out(text.trim_end())
         }
-        Ok(())
     }
+}
+
+/// Writes `text` and a newline to standard output. Unlike `println!`, a reader that went away
+/// (`commune log | head`) is an error that `main` recognises and ends the run quietly on.
+pub fn write_out(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 pub fn run(cli: Cli) -> Result<()> {

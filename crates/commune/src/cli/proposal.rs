@@ -641,14 +641,10 @@ fn export(invocation: &Invocation, args: ExportArgs) -> Result<()> {
         Method::StvMeek { seats } | Method::StvScottish { seats } => seats,
         _ => 1,
     };
-    print!(
-        "{}",
-        match args.format {
-            ExportFormat::Blt => crate::ballot_file::write_blt(&proposal.title, &profile, seats),
-            ExportFormat::Preflib => crate::ballot_file::write_preflib(&proposal.title, &profile),
-        }
-    );
-    Ok(())
+    super::write_out(&match args.format {
+        ExportFormat::Blt => crate::ballot_file::write_blt(&proposal.title, &profile, seats),
+        ExportFormat::Preflib => crate::ballot_file::write_preflib(&proposal.title, &profile),
+    })
 }
 
 fn parse_choice(args: &VoteArgs, proposal: &Proposal) -> Result<Choice> {

@@ -183,8 +183,7 @@ pub fn state(invocation: &Invocation, args: CouncilArg) -> Result<()> {
     let council = node.resolve_council(&args.council)?;
     let folded = node.fold(council)?;
     // The state is JSON by nature: text output prints it too.
-    println!("{}", serde_json::to_string_pretty(&folded.state)?);
-    Ok(())
+    super::write_out(&serde_json::to_string_pretty(&folded.state)?)
 }
 
 pub fn state_hash(invocation: &Invocation, args: CouncilArg) -> Result<()> {
