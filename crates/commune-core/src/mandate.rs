@@ -144,6 +144,15 @@ pub enum Statement {
         #[n(3)]
         summary: Summary,
     },
+    /// The council kept a mandate a petition had suspended (the recall it opened failed):
+    /// the federation seats the delegate again.
+    #[n(5)]
+    Reinstate {
+        #[n(0)]
+        council: CouncilId,
+        #[n(1)]
+        mandate: MandateId,
+    },
 }
 
 const STATEMENT_DOMAIN: &[u8] = b"commune/statement/v1\0";
@@ -155,7 +164,8 @@ impl Statement {
             | Statement::Mandate { council, .. }
             | Statement::Recall { council, .. }
             | Statement::Suspend { council, .. }
-            | Statement::Tally { council, .. } => *council,
+            | Statement::Tally { council, .. }
+            | Statement::Reinstate { council, .. } => *council,
         }
     }
 
@@ -166,7 +176,9 @@ impl Statement {
             Statement::Roster { federation, .. }
             | Statement::Mandate { federation, .. }
             | Statement::Tally { federation, .. } => Some(*federation),
-            Statement::Recall { .. } | Statement::Suspend { .. } => None,
+            Statement::Recall { .. } | Statement::Suspend { .. } | Statement::Reinstate { .. } => {
+                None
+            }
         }
     }
 
@@ -177,6 +189,7 @@ impl Statement {
             Statement::Recall { .. } => "recall",
             Statement::Suspend { .. } => "suspension",
             Statement::Tally { .. } => "tally",
+            Statement::Reinstate { .. } => "reinstatement",
         }
     }
 
@@ -206,6 +219,17 @@ pub struct Signed {
     pub signer: MemberId,
     #[n(1)]
     pub signature: Signature,
+}
+
+/// What a member carries home to show that a delegate voted against the council's
+/// instructions, checkable without the federation's log: the delegate's ballot there and the
+/// certificate of the mandate it broke, both as the federation's signed events.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct BreachEvidence {
+    #[cbor(n(0), with = "minicbor::bytes")]
+    pub ballot: Vec<u8>,
+    #[cbor(n(1), with = "minicbor::bytes")]
+    pub certificate: Vec<u8>,
 }
 
 /// The id of the mandate a decision issues to one holder.

@@ -11,7 +11,7 @@ use crate::constitution::{Constitution, QuestionKind};
 use crate::id::{CouncilId, EventId, MandateId, MemberId};
 use crate::invite::Invitation;
 use crate::keys::Signature;
-use crate::mandate::{Amount, Instruction, MandateTerms, Signed, Statement};
+use crate::mandate::{Amount, BreachEvidence, Instruction, MandateTerms, Signed, Statement};
 use crate::tally::{Choice, Method, Quorum};
 
 /// The kind numbers of the envelope's `kind` field.
@@ -246,6 +246,10 @@ pub struct Endorse {
     /// The author's signature on [`Statement::signing_message`].
     #[n(1)]
     pub signature: Signature,
+    /// On a recall petition: the delegate's breach of their instructions that prompted it.
+    #[n(2)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breach: Option<BreachEvidence>,
 }
 
 /// In a federation: a statement of a member council with its members' signatures.

@@ -1,7 +1,9 @@
 //! Scenario tests of mandates, recall, working groups, urgent decisions and federations.
 
 use commune_core::constitution::{Constitution, FederationRules, MandateRules};
-use commune_core::mandate::{Amount, Instruction, MandateTerms, Scope, Signed, Statement};
+use commune_core::mandate::{
+    Amount, BreachEvidence, Instruction, MandateTerms, Scope, Signed, Statement,
+};
 use commune_core::payload::{self, Action, Mode, Payload};
 use commune_core::state::{MandateStatus, State};
 use commune_core::tally::{self, Choice, Method, Position, Quorum, TallyInput, YesNo};
@@ -337,6 +339,7 @@ fn endorse(sim: &mut Sim, who: &str, statement: &Statement, time: u64) -> EventI
         Payload::Endorse(payload::Endorse {
             statement: statement.clone(),
             signature,
+            breach: None,
         }),
     )
 }
@@ -642,11 +645,11 @@ fn a_mandate_expires_inside_a_partition() {
     );
 }
 
-#[test]
-fn a_ballot_against_the_councils_instruction_is_a_breach() {
-    let mut world = federate();
-    let t = 10 * DAY;
-    let m = seat_bob(&mut world, t, 30 * DAY);
+/// The home council instructs bob to vote no on a federation question and certifies the
+/// instruction; bob votes yes. Returns the mandate, the question, bob's ballot and the
+/// certificate that gave him the instruction.
+fn bob_breaches(world: &mut World, t: u64) -> (MandateId, EventId, EventId, EventId) {
+    let m = seat_bob(world, t, 30 * DAY);
     let q = world.federation.act(
         "bob",
         t + 1000,
@@ -677,21 +680,248 @@ fn a_ballot_against_the_councils_instruction_is_a_breach() {
     let statement = s.mandate_statement(&m).unwrap();
     endorse(&mut world.home, "alice", &statement, t + 4 * DAY);
     endorse(&mut world.home, "dave", &statement, t + 4 * DAY + 1);
-    world.federation.act(
+    let certificate = world.federation.act(
         "dave",
         t + 4 * DAY + 2,
         certificate(&statement, &["alice", "dave"]),
     );
-    world
+    let ballot = world
         .federation
         .act("bob", t + 4 * DAY + 3, vote(q, YesNo::Yes));
+    (m, q, ballot, certificate)
+}
+
+#[test]
+fn a_ballot_against_the_councils_instruction_is_a_breach() {
+    let mut world = federate();
+    let (m, _, ballot, _) = bob_breaches(&mut world, 10 * DAY);
     let s = state(&world.federation);
     let breaches = &s.federation.as_ref().unwrap().breaches;
     assert_eq!(breaches.len(), 1);
     assert_eq!(
-        (breaches[0].delegate, breaches[0].mandate),
-        (world.home.member("bob"), m)
+        (
+            breaches[0].delegate,
+            breaches[0].mandate,
+            breaches[0].ballot
+        ),
+        (world.home.member("bob"), m, ballot)
     );
+}
+
+fn bytes_of(sim: &Sim, id: EventId) -> Vec<u8> {
+    sim.events
+        .iter()
+        .find(|e| e.id == id)
+        .unwrap()
+        .bytes
+        .clone()
+}
+
+fn petition_with(
+    sim: &mut Sim,
+    who: &str,
+    mandate: MandateId,
+    breach: BreachEvidence,
+    time: u64,
+) -> EventId {
+    let statement = Statement::Suspend {
+        council: sim.council,
+        mandate,
+    };
+    sim.act(
+        who,
+        time,
+        Payload::Endorse(payload::Endorse {
+            signature: statement.sign(&key_of(who)),
+            statement,
+            breach: Some(breach),
+        }),
+    )
+}
+
+#[test]
+fn a_breach_carried_home_opens_a_recall_petition_and_forged_evidence_is_refused() {
+    let mut world = federate();
+    let t = 10 * DAY;
+    let (m, _, ballot, cert) = bob_breaches(&mut world, t);
+    let evidence = BreachEvidence {
+        ballot: bytes_of(&world.federation, ballot),
+        certificate: bytes_of(&world.federation, cert),
+    };
+    // A ballot whose signature was tampered with.
+    let mut tampered = evidence.clone();
+    let last = tampered.ballot.len() - 1;
+    tampered.ballot[last] ^= 1;
+    petition_with(&mut world.home, "alice", m, tampered, t + 5 * DAY);
+    // Bob's ballot on a question the council gave no instruction on, with a certificate dave
+    // made up that instructs him on it: the council never decided that instruction.
+    let other = world.federation.act(
+        "bob",
+        t + 5 * DAY,
+        propose("Paint the hall", Action::None, None, t + 9 * DAY),
+    );
+    let innocent = world
+        .federation
+        .act("bob", t + 5 * DAY + 1, vote(other, YesNo::Yes));
+    let mut lie = state(&world.home).mandate_statement(&m).unwrap();
+    if let Statement::Mandate { instructions, .. } = &mut lie {
+        instructions.push(Instruction {
+            proposal: other,
+            choice: Choice::YesNo { vote: YesNo::No },
+        });
+    }
+    let made_up = world
+        .federation
+        .act("dave", t + 5 * DAY + 2, certificate(&lie, &["dave"]));
+    let forged = BreachEvidence {
+        ballot: bytes_of(&world.federation, innocent),
+        certificate: bytes_of(&world.federation, made_up),
+    };
+    petition_with(&mut world.home, "dave", m, forged, t + 5 * DAY + 3);
+    // The convener's ballot is not the delegate's.
+    let not_bobs = BreachEvidence {
+        ballot: evidence.certificate.clone(),
+        certificate: evidence.certificate.clone(),
+    };
+    petition_with(&mut world.home, "bob", m, not_bobs, t + 5 * DAY + 4);
+    assert_eq!(
+        refused(&world.home, "alice"),
+        ["a signature in the breach's evidence does not verify"]
+    );
+    assert_eq!(
+        refused(&world.home, "dave"),
+        ["the council gave no instruction on the ballot's proposal in that certificate"]
+    );
+    assert_eq!(
+        refused(&world.home, "bob"),
+        ["the breach's ballot is not the delegate's"]
+    );
+    let s = state(&world.home);
+    assert_eq!(s.mandates[&m].status, MandateStatus::Active);
+    assert!(s.mandates[&m].breaches.is_empty());
+    // The real evidence, carried home by carol: her signature opens the petition, citing
+    // the breach, and (a quarter of four members) suspends the mandate.
+    let carried = petition_with(&mut world.home, "carol", m, evidence.clone(), t + 6 * DAY);
+    let s = state(&world.home);
+    let breaches = &s.mandates[&m].breaches;
+    assert_eq!(breaches.len(), 1);
+    assert_eq!(
+        (
+            breaches[0].ballot,
+            breaches[0].certificate,
+            breaches[0].petition
+        ),
+        (ballot, cert, carried)
+    );
+    assert_eq!(
+        s.mandates[&m].status,
+        MandateStatus::Suspended { petition: carried }
+    );
+    assert_eq!(s.proposals[&carried].action, Action::Recall { mandate: m });
+    // Others sign the same petition as usual; the same breach is not recorded twice.
+    let petition = Statement::Suspend {
+        council: world.home.council,
+        mandate: m,
+    };
+    endorse(&mut world.home, "alice", &petition, t + 6 * DAY + 1);
+    petition_with(&mut world.home, "dave", m, evidence, t + 6 * DAY + 2);
+    let s = state(&world.home);
+    assert_eq!(s.endorsements[&petition.id()].signatures.len(), 2);
+    assert_eq!(
+        refused(&world.home, "dave").last().unwrap(),
+        "that breach is already on record"
+    );
+}
+
+#[test]
+fn a_delegate_the_council_keeps_after_a_petition_is_seated_again() {
+    let mut world = federate();
+    let t = 10 * DAY;
+    let m = seat_bob(&mut world, t, 30 * DAY);
+    let council = world.home.council;
+    let petition = Statement::Suspend {
+        council,
+        mandate: m,
+    };
+    let crossing = endorse(&mut world.home, "carol", &petition, t + DAY);
+    endorse(&mut world.home, "dave", &petition, t + DAY + 1);
+    let suspension = world.federation.act(
+        "carol",
+        t + DAY + 2,
+        certificate(&petition, &["carol", "dave"]),
+    );
+    let bob = world.home.member("bob");
+    let s = state(&world.federation);
+    assert_eq!(
+        s.federation.as_ref().unwrap().delegates[&bob].ended,
+        Some(suspension)
+    );
+    assert!(!s.members.contains_key(&bob));
+    // Nobody may sign the reinstatement while the council has not decided.
+    let reinstate = Statement::Reinstate {
+        council,
+        mandate: m,
+    };
+    endorse(&mut world.home, "alice", &reinstate, t + DAY + 3);
+    assert_eq!(
+        refused(&world.home, "alice"),
+        ["the council has not kept that mandate after a petition in the signer's causal past"]
+    );
+    // The recall fails for want of a quorum: the council keeps bob.
+    let keep = world.home.act("alice", t + 3 * DAY, close(crossing));
+    let s = state(&world.home);
+    assert_eq!(s.mandates[&m].status, MandateStatus::Active);
+    assert_eq!(s.mandates[&m].kept, Some(keep));
+    endorse(&mut world.home, "alice", &reinstate, t + 3 * DAY + 1);
+    endorse(&mut world.home, "carol", &reinstate, t + 3 * DAY + 2);
+    assert_eq!(
+        state(&world.home).endorsements[&reinstate.id()]
+            .signatures
+            .len(),
+        2
+    );
+    let back = world.federation.act(
+        "alice",
+        t + 3 * DAY + 3,
+        certificate(&reinstate, &["alice", "carol"]),
+    );
+    let s = state(&world.federation);
+    let seat = &s.federation.as_ref().unwrap().delegates[&bob];
+    assert_eq!((seat.ended, seat.certificate), (None, back));
+    assert!(s.members.contains_key(&bob));
+    // He sits again: his ballot counts.
+    let q = world.federation.act(
+        "bob",
+        t + 3 * DAY + 10,
+        propose("Share the trucks", Action::None, None, t + 4 * DAY),
+    );
+    world
+        .federation
+        .act("bob", t + 3 * DAY + 11, vote(q, YesNo::Yes));
+    assert_eq!(state(&world.federation).proposals[&q].ballots.len(), 1);
+    // The old suspension, posted again, does not unseat him; a second reinstatement does
+    // nothing either.
+    world.federation.act(
+        "dave",
+        t + 3 * DAY + 20,
+        certificate(&petition, &["carol", "dave"]),
+    );
+    world.federation.act(
+        "carol",
+        t + 3 * DAY + 21,
+        certificate(&reinstate, &["alice", "carol"]),
+    );
+    assert_eq!(
+        refused(&world.federation, "dave"),
+        [
+            "the council kept that mandate after a petition; only its recall unseats the delegate now"
+        ]
+    );
+    assert_eq!(
+        refused(&world.federation, "carol"),
+        ["no delegate's seat under that mandate is suspended here"]
+    );
+    assert!(state(&world.federation).members.contains_key(&bob));
 }
 
 /// Two councils answer a referred Schulze question and a referred STV election; the

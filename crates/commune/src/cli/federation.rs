@@ -159,6 +159,7 @@ pub fn petition(invocation: &Invocation, args: PetitionArgs) -> Result<()> {
         Payload::Endorse(payload::Endorse {
             signature: statement.sign(&keypair),
             statement,
+            breach: None,
         }),
     )?;
     let folded = node.fold(council)?;
@@ -197,7 +198,15 @@ fn statements(state: &State) -> Vec<Statement> {
             continue;
         }
         match m.status {
-            MandateStatus::Active => out.extend(state.mandate_statement(id)),
+            MandateStatus::Active => {
+                out.extend(state.mandate_statement(id));
+                if m.kept.is_some() {
+                    out.push(Statement::Reinstate {
+                        council: state.council,
+                        mandate: *id,
+                    });
+                }
+            }
             MandateStatus::Recalled { .. } => out.push(Statement::Recall {
                 council: state.council,
                 mandate: *id,
@@ -236,6 +245,7 @@ pub fn certify(invocation: &Invocation, args: super::record::CouncilArg) -> Resu
             Payload::Endorse(payload::Endorse {
                 signature: statement.sign(&keypair),
                 statement: statement.clone(),
+                breach: None,
             }),
         )?;
         signed.push((statement.name(), statement.id(), event.id));
@@ -285,6 +295,10 @@ fn already_known(federation: &State, statement: &Statement) -> bool {
             .delegates
             .values()
             .any(|d| d.mandate == *mandate && d.ended.is_none()),
+        Statement::Reinstate { mandate, .. } => !f
+            .delegates
+            .values()
+            .any(|d| d.mandate == *mandate && d.ended.is_some()),
         Statement::Tally {
             council, question, ..
         } => federation
@@ -306,7 +320,9 @@ pub fn send(invocation: &Invocation, args: super::record::CouncilArg) -> Result<
     for (id, endorsements) in &state.endorsements {
         let statement = &endorsements.statement;
         let federation: Option<CouncilId> = statement.federation().or_else(|| match statement {
-            Statement::Recall { mandate, .. } | Statement::Suspend { mandate, .. } => {
+            Statement::Recall { mandate, .. }
+            | Statement::Suspend { mandate, .. }
+            | Statement::Reinstate { mandate, .. } => {
                 match state.mandates.get(mandate).map(|m| &m.scope) {
                     Some(Scope::Federation { federation }) => Some(*federation),
                     _ => None,

@@ -480,6 +480,7 @@ pub async fn petition(
             Ok(Payload::Endorse(payload::Endorse {
                 statement,
                 signature,
+                breach: None,
             }))
         },
     )
