@@ -157,6 +157,9 @@ pub struct Breach {
     pub delegate: MemberId,
     pub council: CouncilId,
     pub mandate: MandateId,
+    /// The certificate that gave the delegate the instructions they broke: with the ballot,
+    /// what a member carries home as evidence.
+    pub certificate: EventId,
 }
 
 /// One member council's answer to a referred question.

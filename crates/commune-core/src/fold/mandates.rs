@@ -238,6 +238,7 @@ impl Folder {
                 delegate: voter,
                 council: delegate.council,
                 mandate: delegate.mandate,
+                certificate: delegate.certificate,
             };
             self.federation_mut().breaches.push(breach);
         }

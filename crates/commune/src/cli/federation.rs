@@ -4,10 +4,10 @@
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
-use commune_core::mandate::{Amount, Scope, Signed, Statement};
+use commune_core::mandate::{Amount, BreachEvidence, Scope, Signed, Statement};
 use commune_core::payload::{self, Payload};
 use commune_core::state::{MandateStatus, State};
-use commune_core::{CouncilId, MandateId};
+use commune_core::{CouncilId, EventId, MandateId};
 
 use super::{Invocation, print_event};
 use crate::config::format_time;
@@ -37,6 +37,10 @@ pub struct PetitionArgs {
     pub council: String,
     /// The mandate to suspend until the council decides on its recall (id or prefix)
     pub mandate: String,
+    /// Carry home, as the petition's reason, the delegate's breach of their instructions
+    /// that the federation's log on this node records (its ballot and certificate)
+    #[arg(long)]
+    pub breach: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,8 +90,12 @@ pub fn mandates(invocation: &Invocation, command: MandateCommand) -> Result<()> 
                             .collect::<String>()
                     ),
                 };
+                let breaches = match m.breaches.len() {
+                    0 => String::new(),
+                    n => format!("; BREACHED its instructions ({n} ballot(s), petition opened)"),
+                };
                 format!(
-                    "{}  {}: {scope}, term {}, until {}; {status}; {} instruction(s)",
+                    "{}  {}: {scope}, term {}, until {}; {status}; {} instruction(s){breaches}",
                     id.short(),
                     state.member_name(&m.holder),
                     m.term,
@@ -152,6 +160,11 @@ pub fn petition(invocation: &Invocation, args: PetitionArgs) -> Result<()> {
     let council = node.resolve_council(&args.council)?;
     let keypair = node.identity(&invocation.identity)?;
     let mandate = resolve_mandate(&node.fold(council)?.state, &args.mandate)?;
+    let breach = if args.breach {
+        Some(breach_evidence(&mut node, council, mandate)?)
+    } else {
+        None
+    };
     let statement = Statement::Suspend { council, mandate };
     let event = node.act(
         &keypair,
@@ -159,7 +172,7 @@ pub fn petition(invocation: &Invocation, args: PetitionArgs) -> Result<()> {
         Payload::Endorse(payload::Endorse {
             signature: statement.sign(&keypair),
             statement,
-            breach: None,
+            breach,
         }),
     )?;
     let folded = node.fold(council)?;
@@ -170,10 +183,16 @@ pub fn petition(invocation: &Invocation, args: PetitionArgs) -> Result<()> {
         .map_or(0, |e| e.signatures.len());
     invocation.print(
         &serde_json::json!({ "event": event.id, "kind": "petition", "signers": signers,
+            "breach": args.breach,
             "status": folded.state.mandates.get(&mandate).map(|m| &m.status) }),
         || {
             format!(
-                "signed the recall petition ({signers} signature(s)); the mandate is {}",
+                "signed the recall petition{} ({signers} signature(s)); the mandate is {}",
+                if args.breach {
+                    ", citing the delegate's breach"
+                } else {
+                    ""
+                },
                 match folded.state.mandates.get(&mandate).map(|m| &m.status) {
                     Some(MandateStatus::Suspended { .. }) => "SUSPENDED until the council decides",
                     Some(MandateStatus::Recalled { .. }) => "recalled",
@@ -182,6 +201,54 @@ pub fn petition(invocation: &Invocation, args: PetitionArgs) -> Result<()> {
             )
         },
     )
+}
+
+/// The first breach of `mandate` that the federation's log on this node records and the
+/// home council has not yet heard of: the delegate's ballot and the certificate of the
+/// instructions it broke, as stored.
+fn breach_evidence(
+    node: &mut crate::node::Node,
+    council: CouncilId,
+    mandate: MandateId,
+) -> Result<BreachEvidence> {
+    let home = node.fold(council)?;
+    let m = &home.state.mandates[&mandate];
+    let Scope::Federation { federation } = m.scope else {
+        bail!("a working group's mandate is not breached in a federation");
+    };
+    let Ok(fed) = node.fold(federation) else {
+        bail!(
+            "this node does not hold federation {} (sync with a node that does)",
+            federation.short()
+        );
+    };
+    let breach = fed
+        .state
+        .federation
+        .iter()
+        .flat_map(|f| &f.breaches)
+        .find(|b| {
+            b.council == council
+                && b.mandate == mandate
+                && !m.breaches.iter().any(|known| known.ballot == b.ballot)
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "federation {} records no breach of that mandate the council has not heard of",
+                federation.short()
+            )
+        })?;
+    let stored = |id: EventId| -> Result<Vec<u8>> {
+        Ok(node
+            .store()
+            .event(id)?
+            .ok_or_else(|| anyhow::anyhow!("event {} is not stored here", id.short()))?
+            .bytes)
+    };
+    Ok(BreachEvidence {
+        ballot: stored(breach.ballot)?,
+        certificate: stored(breach.certificate)?,
+    })
 }
 
 /// Every statement about the council that is true now and that `state`'s federations would
@@ -289,7 +356,8 @@ fn already_known(federation: &State, statement: &Statement) -> bool {
             instructions,
             ..
         } => f.delegates.get(holder).is_some_and(|d| {
-            d.mandate == *mandate && d.instructions == *instructions && d.ended.is_none()
+            // An unseated mandate's certificate seats no one: a reinstatement does.
+            d.mandate == *mandate && (d.instructions == *instructions || d.ended.is_some())
         }),
         Statement::Recall { mandate, .. } | Statement::Suspend { mandate, .. } => !f
             .delegates
@@ -351,6 +419,12 @@ pub fn send(invocation: &Invocation, args: super::record::CouncilArg) -> Result<
                     now != *statement || state.mandates[mandate].status != MandateStatus::Active
                 })
             }
+            // A petition the council has since decided on: its recall or its reinstatement
+            // goes instead.
+            Statement::Suspend { mandate, .. } => !matches!(
+                state.mandates.get(mandate).map(|m| &m.status),
+                Some(MandateStatus::Suspended { .. })
+            ),
             _ => false,
         };
         if stale || already_known(&fed_state, statement) {
