@@ -12,7 +12,7 @@ use super::{Current, EventRef, Folder, MandateTrack, Period, Roster, Verdict, ch
 use crate::constitution::{QuestionKind, Weight};
 use crate::event::{Event, verify_events};
 use crate::id::{CouncilId, EventId, MandateId, MemberId};
-use crate::mandate::{BreachEvidence, Scope, Signed, Statement, mandate_id, threshold};
+use crate::mandate::{BreachEvidence, Scope, Statement, mandate_id, threshold};
 use crate::payload::{self, Action, Mode, Payload};
 use crate::state::{
     Admitted, Breach, CouncilTally, Delegate, Endorsements, GroupAct, HomeBreach, Mandate,
@@ -749,7 +749,7 @@ impl Folder {
             return Err("the breach's certificate is of another mandate".into());
         }
         if let Some(stranger) = certify
-            .signatures
+            .signed()?
             .iter()
             .find(|s| !self.periods.contains_key(&s.signer))
         {
@@ -1016,11 +1016,7 @@ impl Folder {
             .federation
             .unwrap_or_default()
             .certificate_share_permille;
-        let signers: Vec<MemberId> = certify
-            .signatures
-            .iter()
-            .map(|s: &Signed| s.signer)
-            .collect();
+        let signers: Vec<MemberId> = certify.signed()?.iter().map(|s| s.signer).collect();
         if !signers.windows(2).all(|w| w[0] < w[1]) {
             return Err("signatures must be sorted by signer, one each".into());
         }

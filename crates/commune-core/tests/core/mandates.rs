@@ -345,18 +345,14 @@ fn endorse(sim: &mut Sim, who: &str, statement: &Statement, time: u64) -> EventI
 }
 
 fn certificate(statement: &Statement, signers: &[&str]) -> Payload {
-    let mut signatures: Vec<Signed> = signers
+    let signatures: Vec<Signed> = signers
         .iter()
         .map(|who| Signed {
             signer: key_of(who).public(),
             signature: statement.sign(&key_of(who)),
         })
         .collect();
-    signatures.sort_by_key(|s| s.signer);
-    Payload::Certify(payload::Certify {
-        statement: statement.clone(),
-        signatures,
-    })
+    Payload::Certify(payload::Certify::new(statement.clone(), signatures))
 }
 
 /// A federation convened by `convener`, and a council of alice, bob, carol and dave that
@@ -536,7 +532,7 @@ fn forged_and_under_signed_certificates_are_refused() {
     // stores it.
     let mut forged = certificate(&statement, &["alice", "carol"]);
     if let Payload::Certify(c) = &mut forged {
-        c.signatures[0].signature = statement.sign(&key_of("mallory"));
+        c.signatures[..64].copy_from_slice(&statement.sign(&key_of("mallory")).0);
     }
     let id = world.federation.act("carol", t + 500, forged);
     let event = world.federation.events.iter().find(|e| e.id == id).unwrap();
@@ -558,6 +554,77 @@ fn forged_and_under_signed_certificates_are_refused() {
     assert_eq!(
         refused(&world.home, "dave"),
         ["no such mandate in the signer's causal past"]
+    );
+}
+
+/// A council of 1,000 asks to join; half of them sign its roster, the default share.
+#[test]
+fn a_thousand_member_roster_certificate_fits_one_event_and_compact_forgeries_are_refused() {
+    let mut federation = Sim::found(
+        "convener",
+        Constitution {
+            federation: Some(FederationRules::default()),
+            ..Constitution::default()
+        },
+    );
+    let names: Vec<String> = (0..1000).map(|i| format!("member {i}")).collect();
+    let mut members: Vec<_> = names.iter().map(|n| key_of(n).public()).collect();
+    members.sort();
+    let council = CouncilId([9; 32]);
+    let roster = Statement::Roster {
+        council,
+        federation: federation.council,
+        version: 3,
+        members,
+    };
+    let signed_by = |names: &[String]| {
+        let signatures = names
+            .iter()
+            .map(|n| Signed {
+                signer: key_of(n).public(),
+                signature: roster.sign(&key_of(n)),
+            })
+            .collect();
+        payload::Certify::new(roster.clone(), signatures)
+    };
+    let half = signed_by(&names[..500]);
+    let size = Payload::Certify(half.clone()).encode().len();
+    assert!(size <= commune_core::event::MAX_INLINE_BODY, "{size} bytes");
+    assert_eq!(half.signed().unwrap().len(), 500);
+    // One short of half.
+    federation.act(
+        &names[1],
+        10_000,
+        Payload::Certify(signed_by(&names[1..500])),
+    );
+    assert_eq!(
+        refused(&federation, &names[1]),
+        ["499 signature(s), and the federation needs 500 of the council's 1000"]
+    );
+    // A bitmap naming a member past the roster's end, or a signature missing.
+    let mut past_end = half.clone();
+    past_end.signers.push(0x80);
+    let mut short = half.clone();
+    short.signatures.truncate(short.signatures.len() - 64);
+    for (bad, why) in [
+        (past_end, "a roster's signers are one bit per member"),
+        (short, "one signature of 64 bytes per signer"),
+    ] {
+        assert_eq!(bad.signed().unwrap_err(), why);
+        federation.act(&names[2], 10_100, Payload::Certify(bad));
+        assert_eq!(refused(&federation, &names[2]).last().unwrap(), why);
+    }
+    federation.act(&names[0], 10_200, Payload::Certify(half.clone()));
+    let s = state(&federation);
+    assert!(s.federation.unwrap().applicants.contains_key(&council));
+    // One signature changed: the event fails its signature check, and no node stores it.
+    let mut forged = half;
+    forged.signatures[100] ^= 1;
+    let id = federation.act(&names[0], 10_300, Payload::Certify(forged));
+    let event = federation.events.iter().find(|e| e.id == id).unwrap();
+    assert_eq!(
+        commune_core::event::verify_events(std::slice::from_ref(event)),
+        [false]
     );
 }
 

@@ -479,10 +479,7 @@ pub fn send(invocation: &Invocation, args: super::record::CouncilArg) -> Result<
         let event = node.act(
             &keypair,
             federation,
-            Payload::Certify(payload::Certify {
-                statement: statement.clone(),
-                signatures,
-            }),
+            Payload::Certify(payload::Certify::new(statement.clone(), signatures)),
         )?;
         sent.push((statement.name(), federation, event.id));
     }

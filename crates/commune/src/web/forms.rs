@@ -445,10 +445,7 @@ pub async fn join(State(node): State<Shared>, posted: Posted) -> Answer {
     .await
 }
 
-/// Signs a recall petition (DESIGN.md §6). Two steps, as the signing script does them:
-/// without `statement_signature`, the answer is the statement's signing message; with it,
-/// the draft of the endorse event that carries the signature. The node checks that
-/// signature with the event's when the signed event comes back.
+/// Signs a recall petition (DESIGN.md §6).
 pub async fn petition(
     State(node): State<Shared>,
     Path(council): Path<String>,
@@ -459,6 +456,41 @@ pub async fn petition(
     let mandate: commune_core::MandateId =
         parse(&fields.required("mandate", "Mandate")?, "mandate")?;
     let statement = commune_core::mandate::Statement::Suspend { council, mandate };
+    sign_statement(node, council, fields, statement).await
+}
+
+/// Certifies a delegate's mandate as the council's log has it now (holder, expiry and
+/// instructions), for `commune federation send` to carry to the federation.
+pub async fn certify(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = parse(&council, "council")?;
+    let fields = fields(posted)?;
+    let mandate: commune_core::MandateId =
+        parse(&fields.required("mandate", "Mandate")?, "mandate")?;
+    let statement = with_node(node.clone(), move |node| {
+        let folded = node.fold(council).map_err(not_found)?;
+        folded
+            .state
+            .mandate_statement(&mandate)
+            .ok_or_else(|| invalid("no delegate's mandate by that id".into()))
+    })
+    .await?;
+    sign_statement(node, council, fields, statement).await
+}
+
+/// A member signs a statement about their council. Two steps, as the signing script does
+/// them: without `statement_signature`, the answer is the statement's signing message; with
+/// it, the draft of the endorse event that carries the signature. The node checks that
+/// signature with the event's when the signed event comes back.
+async fn sign_statement(
+    node: Shared,
+    council: CouncilId,
+    fields: Fields,
+    statement: commune_core::mandate::Statement,
+) -> Answer {
     let Some(signature) = fields.get("statement_signature").map(str::to_owned) else {
         fields.author()?;
         return Ok(Json(serde_json::json!({

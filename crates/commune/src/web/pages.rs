@@ -734,6 +734,13 @@ fn mandates_markup(state: &CouncilState, member: bool) -> Markup {
                             @if !m.instructions.is_empty() { " · " (m.instructions.len()) " instruction(s)" }
                             " · mandate " span.key title={ (id) } { (id.short()) }
                         }
+                        @for breach in &m.breaches {
+                            p.alert role="alert" {
+                                "Mandate breach: voted against the council's instruction on federation proposal "
+                                span.key title={ (breach.proposal) } { (breach.proposal.short()) }
+                                "; the recall petition cites it."
+                            }
+                        }
                         @if let MandateStatus::Suspended { .. } = m.status {
                             p.alert { "Suspended by a recall petition until the council decides." }
                         }
@@ -745,6 +752,15 @@ fn mandates_markup(state: &CouncilState, member: bool) -> Markup {
                                 input type="hidden" name="mandate" value=(id);
                                 button { "Sign the recall petition" }
                                 (status())
+                            }
+                            @if let Some(certificate) = state.mandate_statement(id) {
+                                @let signed = state.endorsements.get(&certificate.id()).map_or(0, |e| e.signatures.len());
+                                form method="post" action={ "/c/" (state.council) "/certificates" } data-sign data-statement {
+                                    input type="hidden" name="mandate" value=(id);
+                                    button { "Certify this mandate to the federation" }
+                                    " " span.meta { (signed) " member(s) signed it as it stands" }
+                                    (status())
+                                }
                             }
                         }
                     }
