@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use commune_core::constitution::Constitution;
 use commune_core::invite::Invitation;
+use commune_core::mandate::{MandateTerms, Scope};
 use commune_core::payload::{self, Action, Payload};
 use commune_core::tally::{Availability, Choice, Method, Position, YesNo};
 use commune_core::{CouncilId, EventId, PublicKey, Unsigned};
@@ -25,6 +26,9 @@ const HOUR_MS: u64 = 60 * 60 * 1000;
 const INVITATION_MS: u64 = 7 * 24 * HOUR_MS;
 /// The longest a proposal may stay open from the web form: a year.
 const MAX_OPEN_HOURS: u64 = 366 * 24;
+
+/// The longest mandate the election form grants: ten years.
+const MAX_TERM_DAYS: u64 = 3650;
 
 /// A form post's fields, in order, repeated names kept (approval ballots check several).
 pub struct Fields(Vec<(String, String)>);
@@ -174,7 +178,7 @@ pub async fn propose(
     let council: CouncilId = parse(&council, "council")?;
     let fields = fields(posted)?;
     let next = format!("/c/{council}/p/{{event}}");
-    draft(node, council, fields, next, |_, fields| {
+    draft(node, council, fields, next, move |node, fields| {
         let options: Vec<String> = fields
             .get("options")
             .unwrap_or_default()
@@ -236,9 +240,10 @@ pub async fn propose(
             "none" => Action::None,
             "admit" => Action::Admit { member: member()? },
             "remove" => Action::Remove { member: member()? },
+            "elect" => elect(node, council, fields, &options)?,
             other => return Err(invalid(format!("no action called {other:?}"))),
         };
-        if action != Action::None && method.is_some() {
+        if matches!(action, Action::Admit { .. } | Action::Remove { .. }) && method.is_some() {
             return Err(invalid(
                 "admissions and removals are decided by the council's own method".into(),
             ));
@@ -255,6 +260,44 @@ pub async fn propose(
         }))
     })
     .await
+}
+
+/// An election of delegates to a federation: the options are the candidates' names, and the
+/// winners get mandates for the term.
+fn elect(
+    node: &mut Node,
+    council: CouncilId,
+    fields: &Fields,
+    names: &[String],
+) -> Result<Action, ApiError> {
+    let federation: CouncilId = parse(&fields.required("federation", "Federation")?, "federation")?;
+    let days = fields.number("term_days", "Term in days", 90)?;
+    if days == 0 || days > MAX_TERM_DAYS {
+        return Err(invalid(format!(
+            "a term is between one day and {MAX_TERM_DAYS} days"
+        )));
+    }
+    let folded = node.fold(council).map_err(not_found)?;
+    let candidates = names
+        .iter()
+        .map(|name| {
+            folded
+                .state
+                .members
+                .iter()
+                .find(|(_, member)| member.name == *name)
+                .map(|(key, _)| *key)
+                .ok_or_else(|| invalid(format!("no member is called {name:?}")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Action::Elect {
+        candidates,
+        terms: MandateTerms {
+            scope: Scope::Federation { federation },
+            term_ms: days * 24 * HOUR_MS,
+            instructions: Vec::new(),
+        },
+    })
 }
 
 fn proposal_page(council: CouncilId, proposal: EventId) -> String {

@@ -1041,6 +1041,24 @@ pub async fn new_proposal(
                 input #p-max-score name="max_score" type="number" min="1" value="5" inputmode="numeric";
                 label for="p-objections" { "Objections allowed (consent only)" }
                 input #p-objections name="max_objections" type="number" min="0" value="0" inputmode="numeric";
+                @if !state.federations.is_empty() {
+                    fieldset {
+                        legend { "Elect delegates" }
+                        label.choice {
+                            input type="checkbox" name="action" value="elect" aria-describedby="p-elect-hint";
+                            " " strong { "This is an election of delegates to a federation" }
+                        }
+                        p.hint #p-elect-hint { "The options are the candidates' names as members; the winners (seats) get mandates for the term. Choose a method among candidates: approval, ranked choice or STV." }
+                        label for="p-federation" { "Federation" }
+                        select #p-federation name="federation" {
+                            @for federation in state.federations.keys() {
+                                option value=(federation) { (federation.short()) }
+                            }
+                        }
+                        label for="p-term" { "Term in days" }
+                        input #p-term name="term_days" type="number" min="1" max="3650" value="90" inputmode="numeric";
+                    }
+                }
                 label for="p-open" { "Open for" }
                 select #p-open name="open_for" {
                     option value="1" { "an hour" }

@@ -894,10 +894,10 @@ async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() 
     assert!(html.contains("Suspended by a recall petition"), "{html}");
 }
 
-/// A member certifies the council's delegate from the mandate's card: the mandate statement
-/// as the log has it now, signed in two steps like a petition.
+/// A member certifies the council's delegate from the mandate's card (the mandate statement
+/// as the log has it now, signed in two steps like a petition), then opens the next election.
 #[tokio::test]
-async fn a_member_certifies_a_delegates_mandate_from_the_council_page() {
+async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
     use commune_core::mandate::{MandateTerms, Scope};
     use commune_core::payload::{self, Action, Payload};
     use commune_core::tally::{Choice, Method, YesNo};
@@ -1039,5 +1039,56 @@ async fn a_member_certifies_a_delegates_mandate_from_the_council_page() {
     assert!(
         html.contains("1 member(s) signed it as it stands"),
         "{html}"
+    );
+
+    // The next election, opened from the new-proposal page: Farid and Amina stand for one
+    // seat for 30 days.
+    let (_, html) = get(&fixture, &format!("/c/{council}/new")).await;
+    assert!(html.contains("Elect delegates"), "{html}");
+    let uri = format!("/c/{council}/proposals");
+    let election = "title=Our+next+delegate&method=stv-meek&winners=1&action=elect&term_days=30";
+    let (status, refused) = post_form(
+        &fixture,
+        &uri,
+        &format!(
+            "{election}&options=Farid%0ANobody&federation={federation}&author={}",
+            amina.public()
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("no member is called \"Nobody\""),
+        "{refused}"
+    );
+    let page = act(
+        &fixture,
+        &amina,
+        &uri,
+        &format!("{election}&options=Farid%0AAmina&federation={federation}"),
+    )
+    .await;
+    let id: EventId = page.rsplit('/').next().unwrap().parse().unwrap();
+    let state = fixture
+        .node
+        .lock()
+        .unwrap()
+        .fold(council)
+        .unwrap()
+        .state
+        .clone();
+    assert_eq!(
+        state.proposals[&id].action,
+        Action::Elect {
+            candidates: vec![farid.public(), amina.public()],
+            terms: MandateTerms {
+                scope: Scope::Federation { federation },
+                term_ms: 30 * 24 * 60 * 60 * 1000,
+                instructions: Vec::new(),
+            },
+        }
     );
 }
