@@ -381,7 +381,17 @@ impl Folder {
                     Some(Mandate { status: MandateStatus::Suspended { petition }, .. }) if *petition == proposal
                 );
                 if petitioned {
-                    if let Some(m) = self.state_mut().mandates.get_mut(mandate) {
+                    // The petition is spent: a new one starts from no signatures.
+                    let council = self.council;
+                    let state = self.state_mut();
+                    state.endorsements.remove(
+                        &Statement::Suspend {
+                            council,
+                            mandate: *mandate,
+                        }
+                        .id(),
+                    );
+                    if let Some(m) = state.mandates.get_mut(mandate) {
                         m.status = MandateStatus::Active;
                         m.kept = Some(close);
                     }

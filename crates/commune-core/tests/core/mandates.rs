@@ -284,6 +284,15 @@ fn a_petition_suspends_at_once_and_a_refused_recall_lifts_it() {
     assert_eq!(state(&sim).mandates[&m].status, MandateStatus::Active);
     sim.act("bob", 21_500 + 2 * DAY + 1, act(m, 1));
     assert_eq!(state(&sim).acts.len(), 1);
+    // The petition is spent: a new one needs the share again, from anyone.
+    assert!(!state(&sim).endorsements.contains_key(&petition.id()));
+    endorse(&mut sim, "carol", &petition, 21_500 + 2 * DAY + 2);
+    assert_eq!(state(&sim).mandates[&m].status, MandateStatus::Active);
+    let again = endorse(&mut sim, "dave", &petition, 21_500 + 2 * DAY + 3);
+    assert_eq!(
+        state(&sim).mandates[&m].status,
+        MandateStatus::Suspended { petition: again }
+    );
 }
 
 #[test]
