@@ -1168,8 +1168,9 @@ impl Folder {
                 self.seat(current, holder, council, mandate, expires_ms);
                 self.seats.insert(holder, mandate);
                 self.unseated.insert(mandate, SeatEnd::Kept);
+                // The seat's certificate stays the mandate's: it carries the instructions a
+                // breach is judged by.
                 if let Some(delegate) = self.federation_mut().delegates.get_mut(&holder) {
-                    delegate.certificate = id;
                     delegate.ended = None;
                 }
                 Ok(())
