@@ -43,10 +43,21 @@ pub struct PetitionArgs {
     pub breach: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The federation (id, id prefix or name)
+    pub federation: String,
+    /// Carry home each breach it records that the delegate's council has not heard of: sign,
+    /// as yourself, that council's recall petition citing it (where you are a member and
+    /// have not signed it yet)
+    #[arg(long)]
+    pub carry_breaches: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum FederationCommand {
     /// A federation's member councils, delegates, breaches and referred questions
-    Status(super::record::CouncilArg),
+    Status(StatusArgs),
     /// Post the council's statements that have enough signatures to the federations they
     /// are for, as certificates
     Send(super::record::CouncilArg),
@@ -165,16 +176,7 @@ pub fn petition(invocation: &Invocation, args: PetitionArgs) -> Result<()> {
     } else {
         None
     };
-    let statement = Statement::Suspend { council, mandate };
-    let event = node.act(
-        &keypair,
-        council,
-        Payload::Endorse(payload::Endorse {
-            signature: statement.sign(&keypair),
-            statement,
-            breach,
-        }),
-    )?;
+    let event = sign_petition(&mut node, &keypair, council, mandate, breach)?;
     let folded = node.fold(council)?;
     let signers = folded
         .state
@@ -201,6 +203,76 @@ pub fn petition(invocation: &Invocation, args: PetitionArgs) -> Result<()> {
             )
         },
     )
+}
+
+fn sign_petition(
+    node: &mut crate::node::Node,
+    keypair: &commune_core::Keypair,
+    council: CouncilId,
+    mandate: MandateId,
+    breach: Option<BreachEvidence>,
+) -> Result<commune_core::Event> {
+    let statement = Statement::Suspend { council, mandate };
+    node.act(
+        keypair,
+        council,
+        Payload::Endorse(payload::Endorse {
+            signature: statement.sign(keypair),
+            statement,
+            breach,
+        }),
+    )
+}
+
+/// Signs, as `keypair`, the recall petition of each delegate whose breach the federation
+/// records and whose council, held on this node, has not heard of it, where `keypair` is a
+/// member of that council and has not signed its petition yet. Returns the petitions.
+fn carry_breaches(
+    node: &mut crate::node::Node,
+    keypair: &commune_core::Keypair,
+    federation: CouncilId,
+) -> Result<Vec<EventId>> {
+    let me = keypair.public();
+    let breaches = node
+        .fold(federation)?
+        .state
+        .federation
+        .iter()
+        .flat_map(|f| f.breaches.clone())
+        .collect::<Vec<_>>();
+    let mut carried = Vec::new();
+    for breach in breaches {
+        let Ok(home) = node.fold(breach.council) else {
+            continue;
+        };
+        let statement = Statement::Suspend {
+            council: breach.council,
+            mandate: breach.mandate,
+        };
+        let heard = home
+            .state
+            .mandates
+            .get(&breach.mandate)
+            .is_none_or(|m| m.breaches.iter().any(|b| b.ballot == breach.ballot));
+        let signed = home
+            .state
+            .endorsements
+            .get(&statement.id())
+            .is_some_and(|e| e.signatures.contains_key(&me));
+        if heard || signed || !home.state.members.contains_key(&me) {
+            continue;
+        }
+        let evidence = breach_evidence(node, breach.council, breach.mandate)?;
+        let event = sign_petition(
+            node,
+            keypair,
+            breach.council,
+            breach.mandate,
+            Some(evidence),
+        )?;
+        carried.push(event.id);
+    }
+    Ok(carried)
 }
 
 /// The first breach of `mandate` that the federation's log on this node records and the
@@ -508,14 +580,30 @@ pub fn federation(invocation: &Invocation, command: FederationCommand) -> Result
         FederationCommand::Send(args) => send(invocation, args),
         FederationCommand::Status(args) => {
             let mut node = invocation.open()?;
-            let council = node.resolve_council(&args.council)?;
+            let council = node.resolve_council(&args.federation)?;
             let folded = node.fold(council)?;
             let state = &folded.state;
             let Some(f) = &state.federation else {
                 bail!("{} is a council, not a federation", state.name);
             };
-            invocation.print(&serde_json::to_value(f)?, || {
+            let carried = if args.carry_breaches {
+                let keypair = node.identity(&invocation.identity)?;
+                carry_breaches(&mut node, &keypair, council)?
+            } else {
+                Vec::new()
+            };
+            let mut json = serde_json::to_value(f)?;
+            if args.carry_breaches {
+                json["carried"] = serde_json::json!(carried);
+            }
+            invocation.print(&json, || {
                 let mut lines = vec![format!("federation {:?}", state.name)];
+                for petition in &carried {
+                    lines.push(format!(
+                        "carried a breach home: your recall petition {}",
+                        petition.short()
+                    ));
+                }
                 for (c, member) in &f.councils {
                     lines.push(format!(
                         "member council {}: {} member(s), roster version {}",

@@ -273,30 +273,35 @@ fn decide(node: &TestNode, council: &str, args: &[&str], ballot: &[&str]) -> Str
 fn a_breach_is_carried_home_by_petition_and_a_kept_delegate_sits_again() {
     let node = TestNode::new();
     let (council, federation, mandate) = bob_seated(&node);
-    let question = event(&node.ok(&[
-        "--as",
-        "bob",
-        "proposal",
-        "open",
-        &federation,
-        "Accept the landlords' offer",
-        "--open-for",
-        "1h",
-    ]));
-    decide(
-        &node,
-        &council,
-        &[
-            "Refuse the offer",
-            "--instruct",
-            &question,
-            "--federation",
+    // Two federation questions; the council instructs bob to vote no on both.
+    let questions = ["Accept the landlords' offer", "Sell the depot"].map(|title| {
+        let question = event(&node.ok(&[
+            "--as",
+            "bob",
+            "proposal",
+            "open",
             &federation,
-            "--position",
-            "no",
-        ],
-        &["yes"],
-    );
+            title,
+            "--open-for",
+            "1h",
+        ]));
+        decide(
+            &node,
+            &council,
+            &[
+                "Refuse",
+                "--instruct",
+                &question,
+                "--federation",
+                &federation,
+                "--position",
+                "no",
+            ],
+            &["yes"],
+        );
+        question
+    });
+    let question = &questions[0];
     for who in ["me", "carol"] {
         node.ok(&["--as", who, "certify", &council]);
     }
@@ -304,7 +309,7 @@ fn a_breach_is_carried_home_by_petition_and_a_kept_delegate_sits_again() {
     // No breach yet: there is nothing to carry home.
     let none = node.fails(&["petition", &council, &mandate[..12], "--breach"]);
     assert!(none.contains("records no breach"), "{none}");
-    node.ok(&["--as", "bob", "vote", &federation, &question, "yes"]);
+    node.ok(&["--as", "bob", "vote", &federation, question, "yes"]);
     let status = node.ok(&["federation", "status", &federation]);
     assert_eq!(status["breaches"].as_array().unwrap().len(), 1, "{status}");
 
@@ -326,8 +331,17 @@ fn a_breach_is_carried_home_by_petition_and_a_kept_delegate_sits_again() {
     let again = node.fails(&["petition", &council, &mandate[..12], "--breach"]);
     assert!(again.contains("records no breach"), "{again}");
 
+    // Bob, still seated there, breaks the second instruction. This node's operator has
+    // opted in: looking at the federation carries the new breach home as their petition.
+    node.ok(&["--as", "bob", "vote", &federation, &questions[1], "yes"]);
+    let status = node.ok(&["federation", "status", &federation, "--carry-breaches"]);
+    assert_eq!(status["carried"].as_array().unwrap().len(), 1, "{status}");
+    let mandates = node.ok(&["mandate", "list", &council]);
+    assert_eq!(mandates[&mandate]["breaches"].as_array().unwrap().len(), 2);
+    let status = node.ok(&["federation", "status", &federation, "--carry-breaches"]);
+    assert_eq!(status["carried"], serde_json::json!([]), "nothing new");
+
     // The suspension reaches the federation; then the council votes to keep bob.
-    node.ok(&["petition", &council, &mandate[..12]]);
     node.ok(&["--as", "carol", "federation", "send", &council]);
     let recall = event(&petition);
     for who in ["me", "bob", "carol"] {
