@@ -125,6 +125,8 @@ struct MandateTrack {
     issued: Option<EventRef>,
     recalled: Option<EventRef>,
     suspended: Option<EventRef>,
+    /// The close of the recall a petition opened, when it failed: the council kept it.
+    kept: Option<EventRef>,
     instructions: Vec<(EventRef, Instruction)>,
     acts: Vec<(EventRef, EventId)>,
 }
@@ -175,9 +177,9 @@ pub struct Folder {
     /// In a federation: the certificate carrying each council's answer to a question.
     answers: HashMap<(EventId, CouncilId), EventRef>,
     /// In a federation: which mandate seats each delegate, and the mandates whose seats a
-    /// recall or suspension ended (their certificates seat no one again).
+    /// recall or suspension ended, and how (their certificates seat no one again).
     seats: HashMap<MemberId, MandateId>,
-    unseated: HashSet<MandateId>,
+    unseated: HashMap<MandateId, mandates::SeatEnd>,
     /// Membership periods started and ended so far: the roster's version.
     membership_changes: u64,
 }
@@ -229,7 +231,7 @@ impl Folder {
             rosters: HashMap::new(),
             answers: HashMap::new(),
             seats: HashMap::new(),
-            unseated: HashSet::new(),
+            unseated: HashMap::new(),
             membership_changes: 0,
         }
     }

@@ -95,8 +95,8 @@ pub enum Statement {
         federation: CouncilId,
         #[n(2)]
         version: u64,
-        /// Ascending, distinct.
-        #[n(3)]
+        /// Ascending, distinct; written end to end in one byte string.
+        #[cbor(n(3), with = "packed_keys")]
         members: Vec<MemberId>,
     },
     /// A delegate's mandate in a federation.
@@ -144,6 +144,15 @@ pub enum Statement {
         #[n(3)]
         summary: Summary,
     },
+    /// The council kept a mandate a petition had suspended (the recall it opened failed):
+    /// the federation seats the delegate again.
+    #[n(5)]
+    Reinstate {
+        #[n(0)]
+        council: CouncilId,
+        #[n(1)]
+        mandate: MandateId,
+    },
 }
 
 const STATEMENT_DOMAIN: &[u8] = b"commune/statement/v1\0";
@@ -155,7 +164,8 @@ impl Statement {
             | Statement::Mandate { council, .. }
             | Statement::Recall { council, .. }
             | Statement::Suspend { council, .. }
-            | Statement::Tally { council, .. } => *council,
+            | Statement::Tally { council, .. }
+            | Statement::Reinstate { council, .. } => *council,
         }
     }
 
@@ -166,7 +176,9 @@ impl Statement {
             Statement::Roster { federation, .. }
             | Statement::Mandate { federation, .. }
             | Statement::Tally { federation, .. } => Some(*federation),
-            Statement::Recall { .. } | Statement::Suspend { .. } => None,
+            Statement::Recall { .. } | Statement::Suspend { .. } | Statement::Reinstate { .. } => {
+                None
+            }
         }
     }
 
@@ -177,6 +189,7 @@ impl Statement {
             Statement::Recall { .. } => "recall",
             Statement::Suspend { .. } => "suspension",
             Statement::Tally { .. } => "tally",
+            Statement::Reinstate { .. } => "reinstatement",
         }
     }
 
@@ -206,6 +219,48 @@ pub struct Signed {
     pub signer: MemberId,
     #[n(1)]
     pub signature: Signature,
+}
+
+/// Keys end to end in one byte string, 32 bytes each: a roster of 1,000 members takes 32,003
+/// bytes, not 34,003, and its certificate fits in one event.
+mod packed_keys {
+    use minicbor::decode::Error as DecodeError;
+    use minicbor::encode::{Error as EncodeError, Write};
+    use minicbor::{Decoder, Encoder};
+
+    use crate::id::{MemberId, PublicKey};
+
+    pub fn encode<C, W: Write>(
+        keys: &[MemberId],
+        e: &mut Encoder<W>,
+        _: &mut C,
+    ) -> Result<(), EncodeError<W::Error>> {
+        let bytes: Vec<u8> = keys.iter().flat_map(|key| key.0).collect();
+        e.bytes(&bytes)?;
+        Ok(())
+    }
+
+    pub fn decode<C>(d: &mut Decoder<'_>, _: &mut C) -> Result<Vec<MemberId>, DecodeError> {
+        let bytes = d.bytes()?;
+        if bytes.len() % 32 != 0 {
+            return Err(DecodeError::message("keys are 32 bytes each"));
+        }
+        Ok(bytes
+            .chunks_exact(32)
+            .map(|key| PublicKey(key.try_into().expect("32 bytes")))
+            .collect())
+    }
+}
+
+/// What a member carries home to show that a delegate voted against the council's
+/// instructions, checkable without the federation's log: the delegate's ballot there and the
+/// certificate of the mandate it broke, both as the federation's signed events.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct BreachEvidence {
+    #[cbor(n(0), with = "minicbor::bytes")]
+    pub ballot: Vec<u8>,
+    #[cbor(n(1), with = "minicbor::bytes")]
+    pub certificate: Vec<u8>,
 }
 
 /// The id of the mandate a decision issues to one holder.

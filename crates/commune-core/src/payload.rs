@@ -11,7 +11,7 @@ use crate::constitution::{Constitution, QuestionKind};
 use crate::id::{CouncilId, EventId, MandateId, MemberId};
 use crate::invite::Invitation;
 use crate::keys::Signature;
-use crate::mandate::{Amount, Instruction, MandateTerms, Signed, Statement};
+use crate::mandate::{Amount, BreachEvidence, Instruction, MandateTerms, Signed, Statement};
 use crate::tally::{Choice, Method, Quorum};
 
 /// The kind numbers of the envelope's `kind` field.
@@ -246,16 +246,97 @@ pub struct Endorse {
     /// The author's signature on [`Statement::signing_message`].
     #[n(1)]
     pub signature: Signature,
+    /// On a recall petition: the delegate's breach of their instructions that prompted it.
+    #[n(2)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breach: Option<BreachEvidence>,
 }
 
-/// In a federation: a statement of a member council with its members' signatures.
+/// In a federation: a statement of a member council with its members' signatures, packed.
+/// Build it with [`Certify::new`] and read it with [`Certify::signed`].
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub struct Certify {
     #[n(0)]
     pub statement: Statement,
-    /// Ascending by signer, distinct.
-    #[n(1)]
-    pub signatures: Vec<Signed>,
+    /// Who signed: for a roster, one bit per member of it, in order (the first member is the
+    /// high bit of the first byte); otherwise the signers' keys end to end, ascending.
+    #[cbor(n(1), with = "minicbor::bytes")]
+    pub signers: Vec<u8>,
+    /// The signatures end to end, 64 bytes each, in the signers' order.
+    #[cbor(n(2), with = "minicbor::bytes")]
+    pub signatures: Vec<u8>,
+}
+
+impl Certify {
+    /// Packs members' signatures on `statement`, in any order. On a roster, only its
+    /// members' signatures can be named.
+    pub fn new(statement: Statement, mut signed: Vec<Signed>) -> Certify {
+        signed.sort_by_key(|s| s.signer);
+        signed.dedup_by_key(|s| s.signer);
+        let signers = match &statement {
+            Statement::Roster { members, .. } => {
+                signed.retain(|s| members.binary_search(&s.signer).is_ok());
+                let mut bitmap = vec![0u8; members.len().div_ceil(8)];
+                for s in &signed {
+                    let i = members.binary_search(&s.signer).expect("kept above");
+                    bitmap[i / 8] |= 0x80 >> (i % 8);
+                }
+                bitmap
+            }
+            _ => signed.iter().flat_map(|s| s.signer.0).collect(),
+        };
+        Certify {
+            statement,
+            signers,
+            signatures: signed.iter().flat_map(|s| s.signature.0).collect(),
+        }
+    }
+
+    /// The signers, each with their signature, or why the packing is wrong.
+    pub fn signed(&self) -> Result<Vec<Signed>, String> {
+        let signers: Vec<MemberId> = match &self.statement {
+            Statement::Roster { members, .. } => {
+                if self.signers.len() != members.len().div_ceil(8) {
+                    return Err("a roster's signers are one bit per member".into());
+                }
+                let bit = |i: usize| self.signers[i / 8] & (0x80 >> (i % 8)) != 0;
+                let named: u32 = self.signers.iter().map(|b| b.count_ones()).sum();
+                let signers: Vec<MemberId> = (0..members.len())
+                    .filter(|i| bit(*i))
+                    .map(|i| members[i])
+                    .collect();
+                if named as usize != signers.len() {
+                    return Err("the signers' bitmap names no one past the roster".into());
+                }
+                signers
+            }
+            _ => {
+                if self.signers.len() % 32 != 0 {
+                    return Err("signers' keys are 32 bytes each".into());
+                }
+                let signers: Vec<MemberId> = self
+                    .signers
+                    .chunks_exact(32)
+                    .map(|key| crate::id::PublicKey(key.try_into().expect("32 bytes")))
+                    .collect();
+                if !signers.windows(2).all(|w| w[0] < w[1]) {
+                    return Err("signatures must be sorted by signer, one each".into());
+                }
+                signers
+            }
+        };
+        if self.signatures.len() != signers.len() * 64 {
+            return Err("one signature of 64 bytes per signer".into());
+        }
+        Ok(signers
+            .into_iter()
+            .zip(self.signatures.chunks_exact(64))
+            .map(|(signer, signature)| Signed {
+                signer,
+                signature: Signature(signature.try_into().expect("64 bytes")),
+            })
+            .collect())
+    }
 }
 
 /// A working group's act under its mandate, counted against the mandate's limits.
@@ -366,8 +447,9 @@ pub fn inner_signatures(
         Ok(Payload::Certify(certify)) => {
             let message = certify.statement.signing_message();
             certify
-                .signatures
-                .iter()
+                .signed()
+                .unwrap_or_default()
+                .into_iter()
                 .map(|signed| (signed.signer, message.clone(), signed.signature))
                 .collect()
         }

@@ -64,6 +64,26 @@ pub struct Mandate {
     pub term: u32,
     pub instructions: Vec<Instruction>,
     pub status: MandateStatus,
+    /// The close of a petition's recall that failed: the council kept the mandate, and its
+    /// members may sign its reinstatement for the federation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<EventId>,
+    /// Breaches of the instructions that members carried home with a recall petition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaches: Vec<HomeBreach>,
+}
+
+/// A delegate's ballot in the federation against the council's instruction, as a member's
+/// petition carried it home.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeBreach {
+    /// The ballot's event in the federation's log, and the proposal it was cast on there.
+    pub ballot: EventId,
+    pub proposal: EventId,
+    /// The certificate that gave the delegate the instruction.
+    pub certificate: EventId,
+    /// The petition signature that carried the evidence.
+    pub petition: EventId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +157,9 @@ pub struct Breach {
     pub delegate: MemberId,
     pub council: CouncilId,
     pub mandate: MandateId,
+    /// The certificate that gave the delegate the instructions they broke: with the ballot,
+    /// what a member carries home as evidence.
+    pub certificate: EventId,
 }
 
 /// One member council's answer to a referred question.

@@ -42,6 +42,7 @@ pub fn routes(folds: Folds) -> Router<Shared> {
         .route("/c/{council}/invitations", post(forms::invite))
         .route("/c/{council}/proposals", post(forms::propose))
         .route("/c/{council}/petitions", post(forms::petition))
+        .route("/c/{council}/certificates", post(forms::certify))
         .route("/c/{council}/p/{proposal}", get(pages::proposal))
         .route("/c/{council}/p/{proposal}/ballot", post(forms::ballot))
         .route("/c/{council}/p/{proposal}/comment", post(forms::comment))

@@ -10,12 +10,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Current, EventRef, Folder, MandateTrack, Period, Roster, Verdict, check_text};
 use crate::constitution::{QuestionKind, Weight};
+use crate::event::{Event, verify_events};
 use crate::id::{CouncilId, EventId, MandateId, MemberId};
-use crate::mandate::{Scope, Signed, Statement, mandate_id, threshold};
-use crate::payload::{self, Action, Mode};
+use crate::mandate::{BreachEvidence, Scope, Statement, mandate_id, threshold};
+use crate::payload::{self, Action, Mode, Payload};
 use crate::state::{
-    Admitted, Breach, CouncilTally, Delegate, Endorsements, GroupAct, Mandate, MandateStatus,
-    MemberCouncil, Proposal,
+    Admitted, Breach, CouncilTally, Delegate, Endorsements, GroupAct, HomeBreach, Mandate,
+    MandateStatus, MemberCouncil, Proposal,
 };
 use crate::tally::{Choice, Method};
 
@@ -23,6 +24,15 @@ const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// An urgent decision is put to ratification for at least this long.
 const RATIFICATION_MS: u64 = 7 * DAY_MS;
+
+/// In a federation: how a delegate's seat under a mandate ended, or came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SeatEnd {
+    Recalled,
+    Suspended,
+    /// Seated again by a reinstatement: only a recall unseats the delegate now.
+    Kept,
+}
 
 impl Folder {
     fn covered(&self, current: &Current<'_>, at: Option<EventRef>) -> bool {
@@ -228,6 +238,7 @@ impl Folder {
                 delegate: voter,
                 council: delegate.council,
                 mandate: delegate.mandate,
+                certificate: delegate.certificate,
             };
             self.federation_mut().breaches.push(breach);
         }
@@ -370,11 +381,23 @@ impl Folder {
                     Some(Mandate { status: MandateStatus::Suspended { petition }, .. }) if *petition == proposal
                 );
                 if petitioned {
-                    if let Some(m) = self.state_mut().mandates.get_mut(mandate) {
+                    // The petition is spent: a new one starts from no signatures.
+                    let council = self.council;
+                    let state = self.state_mut();
+                    state.endorsements.remove(
+                        &Statement::Suspend {
+                            council,
+                            mandate: *mandate,
+                        }
+                        .id(),
+                    );
+                    if let Some(m) = state.mandates.get_mut(mandate) {
                         m.status = MandateStatus::Active;
+                        m.kept = Some(close);
                     }
                     if let Some(track) = self.mandates.get_mut(mandate) {
                         track.suspended = None;
+                        track.kept = Some(current.at);
                     }
                 }
             }
@@ -424,6 +447,8 @@ impl Folder {
                         term: held + 1,
                         instructions: terms.instructions.clone(),
                         status: MandateStatus::Active,
+                        kept: None,
+                        breaches: Vec::new(),
                     };
                     self.state_mut().mandates.insert(id, mandate);
                     self.mandates.insert(
@@ -658,7 +683,119 @@ impl Folder {
                 }
                 _ => Err("the council has not decided that referred question so".into()),
             },
+            Statement::Reinstate { mandate, .. } => {
+                let m = mandate_of(mandate)?;
+                let track = self.track(mandate);
+                if !self.covered(current, track.kept) || self.covered(current, track.recalled) {
+                    return Err(
+                        "the council has not kept that mandate after a petition in the signer's causal past"
+                            .into(),
+                    );
+                }
+                if !matches!(m.scope, Scope::Federation { .. })
+                    || self.covered(current, track.suspended)
+                {
+                    return Err("the mandate is not a delegate's, or is suspended again".into());
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// Checks the breach a petition carries home: the delegate's ballot and the certificate
+    /// of their mandate, both signed events of the federation, the ballot against an
+    /// instruction that the certificate gave and that the council decided in the petition's
+    /// causal past.
+    fn check_breach(
+        &self,
+        current: &Current<'_>,
+        mandate: &MandateId,
+        evidence: &BreachEvidence,
+    ) -> Result<HomeBreach, String> {
+        let m = self
+            .founded()
+            .mandates
+            .get(mandate)
+            .ok_or("no such mandate")?;
+        let Scope::Federation { federation } = m.scope else {
+            return Err("only a delegate's mandate is breached in a federation".into());
+        };
+        let decode = |bytes: &[u8], what: &str| {
+            Event::decode(bytes).map_err(|e| format!("the breach's {what} is not an event: {e}"))
+        };
+        let ballot = decode(&evidence.ballot, "ballot")?;
+        let certificate = decode(&evidence.certificate, "certificate")?;
+        if verify_events(&[ballot.clone(), certificate.clone()]) != [true, true] {
+            return Err("a signature in the breach's evidence does not verify".into());
+        }
+        if ballot.council() != federation || certificate.council() != federation {
+            return Err("the breach's evidence is not from the mandate's federation".into());
+        }
+        if ballot.unsigned.author != m.holder {
+            return Err("the breach's ballot is not the delegate's".into());
+        }
+        let body = |event: &Event| {
+            event
+                .inline_body()
+                .and_then(|body| Payload::decode(event.unsigned.kind, body).ok())
+        };
+        let Some(Payload::Ballot(cast)) = body(&ballot) else {
+            return Err("the breach's ballot is not a ballot".into());
+        };
+        let Some(Payload::Certify(certify)) = body(&certificate) else {
+            return Err("the breach's certificate is not a certificate".into());
+        };
+        let Statement::Mandate {
+            council,
+            mandate: certified,
+            holder,
+            instructions,
+            ..
+        } = &certify.statement
+        else {
+            return Err("the breach's certificate is not of a mandate".into());
+        };
+        if (*council, certified, holder) != (self.council, mandate, &m.holder) {
+            return Err("the breach's certificate is of another mandate".into());
+        }
+        if let Some(stranger) = certify
+            .signed()?
+            .iter()
+            .find(|s| !self.periods.contains_key(&s.signer))
+        {
+            return Err(format!(
+                "signer {} of the breach's certificate was never a member here",
+                stranger.signer.short()
+            ));
+        }
+        let decided: Vec<_> = self
+            .track(mandate)
+            .instructions
+            .into_iter()
+            .filter(|(at, _)| self.covered(current, Some(*at)))
+            .map(|(_, i)| i)
+            .collect();
+        let instructed = instructions
+            .iter()
+            .find(|i| i.proposal == cast.proposal && decided.contains(i))
+            .ok_or(
+                "the council gave no instruction on the ballot's proposal in that certificate",
+            )?;
+        if !contradicts(&instructed.choice, &cast.choice) {
+            return Err("the ballot follows the instruction: no breach".into());
+        }
+        if ballot.unsigned.time_ms < certificate.unsigned.time_ms {
+            return Err("the ballot is older than the certificate".into());
+        }
+        if m.breaches.iter().any(|b| b.ballot == ballot.id) {
+            return Err("that breach is already on record".into());
+        }
+        Ok(HomeBreach {
+            ballot: ballot.id,
+            proposal: cast.proposal,
+            certificate: certificate.id,
+            petition: current.event.id,
+        })
     }
 
     /// A member signs a statement about this council's log.
@@ -670,6 +807,13 @@ impl Folder {
             return Err("the statement is about another council".into());
         }
         self.check_statement(current, &statement)?;
+        let breach = match (&endorse.breach, &statement) {
+            (None, _) => None,
+            (Some(evidence), Statement::Suspend { mandate, .. }) => {
+                Some((*mandate, self.check_breach(current, mandate, evidence)?))
+            }
+            (Some(_), _) => return Err("only a recall petition carries a breach".into()),
+        };
         let id = statement.id();
         let signers = {
             let entry = self
@@ -688,6 +832,11 @@ impl Folder {
                 .insert(signer, (endorse.signature, current.event.id));
             entry.signatures.len()
         };
+        if let Some((mandate, breach)) = breach
+            && let Some(m) = self.state_mut().mandates.get_mut(&mandate)
+        {
+            m.breaches.push(breach);
+        }
         if let Statement::Suspend { mandate, .. } = statement {
             self.petition(current, mandate, signers);
         }
@@ -830,6 +979,35 @@ impl Folder {
         }
     }
 
+    /// Seats a delegate at the certificate being folded, their seat lapsing with the mandate.
+    fn seat(
+        &mut self,
+        current: &Current<'_>,
+        holder: MemberId,
+        council: CouncilId,
+        mandate: MandateId,
+        expires_ms: u64,
+    ) {
+        let id = current.event.id;
+        self.end_convening(current, id);
+        self.membership_changes += 1;
+        self.periods.entry(holder).or_default().push(Period {
+            start: current.at,
+            end: None,
+            expires_ms: Some(expires_ms),
+        });
+        let state = self.state_mut();
+        state.former_members.remove(&holder);
+        state.members.insert(
+            holder,
+            crate::state::Member {
+                name: format!("delegate {}", holder.short()),
+                since: id,
+                admitted: Admitted::Mandate { council, mandate },
+            },
+        );
+    }
+
     /// The roster of a member council in `current`'s causal past.
     fn member_roster(&self, current: &Current<'_>, council: &CouncilId) -> Result<&Roster, String> {
         self.rosters
@@ -848,11 +1026,7 @@ impl Folder {
             .federation
             .unwrap_or_default()
             .certificate_share_permille;
-        let signers: Vec<MemberId> = certify
-            .signatures
-            .iter()
-            .map(|s: &Signed| s.signer)
-            .collect();
+        let signers: Vec<MemberId> = certify.signed()?.iter().map(|s| s.signer).collect();
         if !signers.windows(2).all(|w| w[0] < w[1]) {
             return Err("signatures must be sorted by signer, one each".into());
         }
@@ -939,7 +1113,10 @@ impl Folder {
                 ..
             } => {
                 enough(&self.member_roster(current, &council)?.members)?;
-                if self.unseated.contains(&mandate) {
+                if matches!(
+                    self.unseated.get(&mandate),
+                    Some(SeatEnd::Recalled | SeatEnd::Suspended)
+                ) {
                     return Err(
                         "that mandate was recalled or suspended here; only a new election seats the delegate again"
                             .into(),
@@ -952,23 +1129,7 @@ impl Folder {
                     .and_then(|f| f.delegates.get(&holder))
                     .is_some_and(|d| d.ended.is_none());
                 if !seated {
-                    self.end_convening(current, id);
-                    self.membership_changes += 1;
-                    self.periods.entry(holder).or_default().push(Period {
-                        start: current.at,
-                        end: None,
-                        expires_ms: Some(expires_ms),
-                    });
-                    let state = self.state_mut();
-                    state.former_members.remove(&holder);
-                    state.members.insert(
-                        holder,
-                        crate::state::Member {
-                            name: format!("delegate {}", holder.short()),
-                            since: id,
-                            admitted: Admitted::Mandate { council, mandate },
-                        },
-                    );
+                    self.seat(current, holder, council, mandate, expires_ms);
                 } else if let Some(period) =
                     self.periods.get_mut(&holder).and_then(|p| p.last_mut())
                 {
@@ -988,8 +1149,41 @@ impl Folder {
                 );
                 Ok(())
             }
+            Statement::Reinstate { mandate, .. } => {
+                enough(&self.member_roster(current, &council)?.members)?;
+                if self.unseated.get(&mandate) != Some(&SeatEnd::Suspended) {
+                    return Err("no delegate's seat under that mandate is suspended here".into());
+                }
+                let (holder, expires_ms) = self
+                    .founded()
+                    .federation
+                    .as_ref()
+                    .and_then(|f| {
+                        f.delegates
+                            .iter()
+                            .find(|(_, d)| d.council == council && d.mandate == mandate)
+                    })
+                    .map(|(holder, d)| (*holder, d.expires_ms))
+                    .ok_or("no delegate sat under that mandate")?;
+                self.seat(current, holder, council, mandate, expires_ms);
+                self.seats.insert(holder, mandate);
+                self.unseated.insert(mandate, SeatEnd::Kept);
+                // The seat's certificate stays the mandate's: it carries the instructions a
+                // breach is judged by.
+                if let Some(delegate) = self.federation_mut().delegates.get_mut(&holder) {
+                    delegate.ended = None;
+                }
+                Ok(())
+            }
             Statement::Recall { mandate, .. } | Statement::Suspend { mandate, .. } => {
                 enough(&self.member_roster(current, &council)?.members)?;
+                let suspend = matches!(certify.statement, Statement::Suspend { .. });
+                if suspend && self.unseated.get(&mandate) == Some(&SeatEnd::Kept) {
+                    return Err(
+                        "the council kept that mandate after a petition; only its recall unseats the delegate now"
+                            .into(),
+                    );
+                }
                 let holder = self
                     .founded()
                     .federation
@@ -1014,7 +1208,12 @@ impl Folder {
                     }
                 }
                 self.seats.remove(&holder);
-                self.unseated.insert(mandate);
+                let end = if suspend {
+                    SeatEnd::Suspended
+                } else {
+                    SeatEnd::Recalled
+                };
+                self.unseated.insert(mandate, end);
                 if let Some(delegate) = self.federation_mut().delegates.get_mut(&holder) {
                     delegate.ended = Some(id);
                 }

@@ -1,7 +1,9 @@
 //! Scenario tests of mandates, recall, working groups, urgent decisions and federations.
 
 use commune_core::constitution::{Constitution, FederationRules, MandateRules};
-use commune_core::mandate::{Amount, Instruction, MandateTerms, Scope, Signed, Statement};
+use commune_core::mandate::{
+    Amount, BreachEvidence, Instruction, MandateTerms, Scope, Signed, Statement,
+};
 use commune_core::payload::{self, Action, Mode, Payload};
 use commune_core::state::{MandateStatus, State};
 use commune_core::tally::{self, Choice, Method, Position, Quorum, TallyInput, YesNo};
@@ -282,6 +284,15 @@ fn a_petition_suspends_at_once_and_a_refused_recall_lifts_it() {
     assert_eq!(state(&sim).mandates[&m].status, MandateStatus::Active);
     sim.act("bob", 21_500 + 2 * DAY + 1, act(m, 1));
     assert_eq!(state(&sim).acts.len(), 1);
+    // The petition is spent: a new one needs the share again, from anyone.
+    assert!(!state(&sim).endorsements.contains_key(&petition.id()));
+    endorse(&mut sim, "carol", &petition, 21_500 + 2 * DAY + 2);
+    assert_eq!(state(&sim).mandates[&m].status, MandateStatus::Active);
+    let again = endorse(&mut sim, "dave", &petition, 21_500 + 2 * DAY + 3);
+    assert_eq!(
+        state(&sim).mandates[&m].status,
+        MandateStatus::Suspended { petition: again }
+    );
 }
 
 #[test]
@@ -337,23 +348,20 @@ fn endorse(sim: &mut Sim, who: &str, statement: &Statement, time: u64) -> EventI
         Payload::Endorse(payload::Endorse {
             statement: statement.clone(),
             signature,
+            breach: None,
         }),
     )
 }
 
 fn certificate(statement: &Statement, signers: &[&str]) -> Payload {
-    let mut signatures: Vec<Signed> = signers
+    let signatures: Vec<Signed> = signers
         .iter()
         .map(|who| Signed {
             signer: key_of(who).public(),
             signature: statement.sign(&key_of(who)),
         })
         .collect();
-    signatures.sort_by_key(|s| s.signer);
-    Payload::Certify(payload::Certify {
-        statement: statement.clone(),
-        signatures,
-    })
+    Payload::Certify(payload::Certify::new(statement.clone(), signatures))
 }
 
 /// A federation convened by `convener`, and a council of alice, bob, carol and dave that
@@ -533,7 +541,7 @@ fn forged_and_under_signed_certificates_are_refused() {
     // stores it.
     let mut forged = certificate(&statement, &["alice", "carol"]);
     if let Payload::Certify(c) = &mut forged {
-        c.signatures[0].signature = statement.sign(&key_of("mallory"));
+        c.signatures[..64].copy_from_slice(&statement.sign(&key_of("mallory")).0);
     }
     let id = world.federation.act("carol", t + 500, forged);
     let event = world.federation.events.iter().find(|e| e.id == id).unwrap();
@@ -555,6 +563,77 @@ fn forged_and_under_signed_certificates_are_refused() {
     assert_eq!(
         refused(&world.home, "dave"),
         ["no such mandate in the signer's causal past"]
+    );
+}
+
+/// A council of 1,000 asks to join; half of them sign its roster, the default share.
+#[test]
+fn a_thousand_member_roster_certificate_fits_one_event_and_compact_forgeries_are_refused() {
+    let mut federation = Sim::found(
+        "convener",
+        Constitution {
+            federation: Some(FederationRules::default()),
+            ..Constitution::default()
+        },
+    );
+    let names: Vec<String> = (0..1000).map(|i| format!("member {i}")).collect();
+    let mut members: Vec<_> = names.iter().map(|n| key_of(n).public()).collect();
+    members.sort();
+    let council = CouncilId([9; 32]);
+    let roster = Statement::Roster {
+        council,
+        federation: federation.council,
+        version: 3,
+        members,
+    };
+    let signed_by = |names: &[String]| {
+        let signatures = names
+            .iter()
+            .map(|n| Signed {
+                signer: key_of(n).public(),
+                signature: roster.sign(&key_of(n)),
+            })
+            .collect();
+        payload::Certify::new(roster.clone(), signatures)
+    };
+    let half = signed_by(&names[..500]);
+    let size = Payload::Certify(half.clone()).encode().len();
+    assert!(size <= commune_core::event::MAX_INLINE_BODY, "{size} bytes");
+    assert_eq!(half.signed().unwrap().len(), 500);
+    // One short of half.
+    federation.act(
+        &names[1],
+        10_000,
+        Payload::Certify(signed_by(&names[1..500])),
+    );
+    assert_eq!(
+        refused(&federation, &names[1]),
+        ["499 signature(s), and the federation needs 500 of the council's 1000"]
+    );
+    // A bitmap naming a member past the roster's end, or a signature missing.
+    let mut past_end = half.clone();
+    past_end.signers.push(0x80);
+    let mut short = half.clone();
+    short.signatures.truncate(short.signatures.len() - 64);
+    for (bad, why) in [
+        (past_end, "a roster's signers are one bit per member"),
+        (short, "one signature of 64 bytes per signer"),
+    ] {
+        assert_eq!(bad.signed().unwrap_err(), why);
+        federation.act(&names[2], 10_100, Payload::Certify(bad));
+        assert_eq!(refused(&federation, &names[2]).last().unwrap(), why);
+    }
+    federation.act(&names[0], 10_200, Payload::Certify(half.clone()));
+    let s = state(&federation);
+    assert!(s.federation.unwrap().applicants.contains_key(&council));
+    // One signature changed: the event fails its signature check, and no node stores it.
+    let mut forged = half;
+    forged.signatures[100] ^= 1;
+    let id = federation.act(&names[0], 10_300, Payload::Certify(forged));
+    let event = federation.events.iter().find(|e| e.id == id).unwrap();
+    assert_eq!(
+        commune_core::event::verify_events(std::slice::from_ref(event)),
+        [false]
     );
 }
 
@@ -642,11 +721,11 @@ fn a_mandate_expires_inside_a_partition() {
     );
 }
 
-#[test]
-fn a_ballot_against_the_councils_instruction_is_a_breach() {
-    let mut world = federate();
-    let t = 10 * DAY;
-    let m = seat_bob(&mut world, t, 30 * DAY);
+/// The home council instructs bob to vote no on a federation question and certifies the
+/// instruction; bob votes yes. Returns the mandate, the question, bob's ballot and the
+/// certificate that gave him the instruction.
+fn bob_breaches(world: &mut World, t: u64) -> (MandateId, EventId, EventId, EventId) {
+    let m = seat_bob(world, t, 30 * DAY);
     let q = world.federation.act(
         "bob",
         t + 1000,
@@ -677,21 +756,250 @@ fn a_ballot_against_the_councils_instruction_is_a_breach() {
     let statement = s.mandate_statement(&m).unwrap();
     endorse(&mut world.home, "alice", &statement, t + 4 * DAY);
     endorse(&mut world.home, "dave", &statement, t + 4 * DAY + 1);
-    world.federation.act(
+    let certificate = world.federation.act(
         "dave",
         t + 4 * DAY + 2,
         certificate(&statement, &["alice", "dave"]),
     );
-    world
+    let ballot = world
         .federation
         .act("bob", t + 4 * DAY + 3, vote(q, YesNo::Yes));
+    (m, q, ballot, certificate)
+}
+
+#[test]
+fn a_ballot_against_the_councils_instruction_is_a_breach() {
+    let mut world = federate();
+    let (m, _, ballot, _) = bob_breaches(&mut world, 10 * DAY);
     let s = state(&world.federation);
     let breaches = &s.federation.as_ref().unwrap().breaches;
     assert_eq!(breaches.len(), 1);
     assert_eq!(
-        (breaches[0].delegate, breaches[0].mandate),
-        (world.home.member("bob"), m)
+        (
+            breaches[0].delegate,
+            breaches[0].mandate,
+            breaches[0].ballot
+        ),
+        (world.home.member("bob"), m, ballot)
     );
+}
+
+fn bytes_of(sim: &Sim, id: EventId) -> Vec<u8> {
+    sim.events
+        .iter()
+        .find(|e| e.id == id)
+        .unwrap()
+        .bytes
+        .clone()
+}
+
+fn petition_with(
+    sim: &mut Sim,
+    who: &str,
+    mandate: MandateId,
+    breach: BreachEvidence,
+    time: u64,
+) -> EventId {
+    let statement = Statement::Suspend {
+        council: sim.council,
+        mandate,
+    };
+    sim.act(
+        who,
+        time,
+        Payload::Endorse(payload::Endorse {
+            signature: statement.sign(&key_of(who)),
+            statement,
+            breach: Some(breach),
+        }),
+    )
+}
+
+#[test]
+fn a_breach_carried_home_opens_a_recall_petition_and_forged_evidence_is_refused() {
+    let mut world = federate();
+    let t = 10 * DAY;
+    let (m, _, ballot, cert) = bob_breaches(&mut world, t);
+    let evidence = BreachEvidence {
+        ballot: bytes_of(&world.federation, ballot),
+        certificate: bytes_of(&world.federation, cert),
+    };
+    // A ballot whose signature was tampered with.
+    let mut tampered = evidence.clone();
+    let last = tampered.ballot.len() - 1;
+    tampered.ballot[last] ^= 1;
+    petition_with(&mut world.home, "alice", m, tampered, t + 5 * DAY);
+    // Bob's ballot on a question the council gave no instruction on, with a certificate dave
+    // made up that instructs him on it: the council never decided that instruction.
+    let other = world.federation.act(
+        "bob",
+        t + 5 * DAY,
+        propose("Paint the hall", Action::None, None, t + 9 * DAY),
+    );
+    let innocent = world
+        .federation
+        .act("bob", t + 5 * DAY + 1, vote(other, YesNo::Yes));
+    let mut lie = state(&world.home).mandate_statement(&m).unwrap();
+    if let Statement::Mandate { instructions, .. } = &mut lie {
+        instructions.push(Instruction {
+            proposal: other,
+            choice: Choice::YesNo { vote: YesNo::No },
+        });
+    }
+    let made_up = world
+        .federation
+        .act("dave", t + 5 * DAY + 2, certificate(&lie, &["dave"]));
+    let forged = BreachEvidence {
+        ballot: bytes_of(&world.federation, innocent),
+        certificate: bytes_of(&world.federation, made_up),
+    };
+    petition_with(&mut world.home, "dave", m, forged, t + 5 * DAY + 3);
+    // The convener's ballot is not the delegate's.
+    let not_bobs = BreachEvidence {
+        ballot: evidence.certificate.clone(),
+        certificate: evidence.certificate.clone(),
+    };
+    petition_with(&mut world.home, "bob", m, not_bobs, t + 5 * DAY + 4);
+    assert_eq!(
+        refused(&world.home, "alice"),
+        ["a signature in the breach's evidence does not verify"]
+    );
+    assert_eq!(
+        refused(&world.home, "dave"),
+        ["the council gave no instruction on the ballot's proposal in that certificate"]
+    );
+    assert_eq!(
+        refused(&world.home, "bob"),
+        ["the breach's ballot is not the delegate's"]
+    );
+    let s = state(&world.home);
+    assert_eq!(s.mandates[&m].status, MandateStatus::Active);
+    assert!(s.mandates[&m].breaches.is_empty());
+    // The real evidence, carried home by carol: her signature opens the petition, citing
+    // the breach, and (a quarter of four members) suspends the mandate.
+    let carried = petition_with(&mut world.home, "carol", m, evidence.clone(), t + 6 * DAY);
+    let s = state(&world.home);
+    let breaches = &s.mandates[&m].breaches;
+    assert_eq!(breaches.len(), 1);
+    assert_eq!(
+        (
+            breaches[0].ballot,
+            breaches[0].certificate,
+            breaches[0].petition
+        ),
+        (ballot, cert, carried)
+    );
+    assert_eq!(
+        s.mandates[&m].status,
+        MandateStatus::Suspended { petition: carried }
+    );
+    assert_eq!(s.proposals[&carried].action, Action::Recall { mandate: m });
+    // Others sign the same petition as usual; the same breach is not recorded twice.
+    let petition = Statement::Suspend {
+        council: world.home.council,
+        mandate: m,
+    };
+    endorse(&mut world.home, "alice", &petition, t + 6 * DAY + 1);
+    petition_with(&mut world.home, "dave", m, evidence, t + 6 * DAY + 2);
+    let s = state(&world.home);
+    assert_eq!(s.endorsements[&petition.id()].signatures.len(), 2);
+    assert_eq!(
+        refused(&world.home, "dave").last().unwrap(),
+        "that breach is already on record"
+    );
+}
+
+#[test]
+fn a_delegate_the_council_keeps_after_a_petition_is_seated_again() {
+    let mut world = federate();
+    let t = 10 * DAY;
+    let m = seat_bob(&mut world, t, 30 * DAY);
+    let council = world.home.council;
+    let petition = Statement::Suspend {
+        council,
+        mandate: m,
+    };
+    let crossing = endorse(&mut world.home, "carol", &petition, t + DAY);
+    endorse(&mut world.home, "dave", &petition, t + DAY + 1);
+    let suspension = world.federation.act(
+        "carol",
+        t + DAY + 2,
+        certificate(&petition, &["carol", "dave"]),
+    );
+    let bob = world.home.member("bob");
+    let s = state(&world.federation);
+    assert_eq!(
+        s.federation.as_ref().unwrap().delegates[&bob].ended,
+        Some(suspension)
+    );
+    assert!(!s.members.contains_key(&bob));
+    // Nobody may sign the reinstatement while the council has not decided.
+    let reinstate = Statement::Reinstate {
+        council,
+        mandate: m,
+    };
+    endorse(&mut world.home, "alice", &reinstate, t + DAY + 3);
+    assert_eq!(
+        refused(&world.home, "alice"),
+        ["the council has not kept that mandate after a petition in the signer's causal past"]
+    );
+    // The recall fails for want of a quorum: the council keeps bob.
+    let keep = world.home.act("alice", t + 3 * DAY, close(crossing));
+    let s = state(&world.home);
+    assert_eq!(s.mandates[&m].status, MandateStatus::Active);
+    assert_eq!(s.mandates[&m].kept, Some(keep));
+    endorse(&mut world.home, "alice", &reinstate, t + 3 * DAY + 1);
+    endorse(&mut world.home, "carol", &reinstate, t + 3 * DAY + 2);
+    assert_eq!(
+        state(&world.home).endorsements[&reinstate.id()]
+            .signatures
+            .len(),
+        2
+    );
+    let seated_by = state(&world.federation).federation.unwrap().delegates[&bob].certificate;
+    let back = world.federation.act(
+        "alice",
+        t + 3 * DAY + 3,
+        certificate(&reinstate, &["alice", "carol"]),
+    );
+    let s = state(&world.federation);
+    let seat = &s.federation.as_ref().unwrap().delegates[&bob];
+    assert_eq!(seat.ended, None);
+    assert_eq!(seat.certificate, seated_by, "the mandate's, not {back}");
+    assert!(s.members.contains_key(&bob));
+    // He sits again: his ballot counts.
+    let q = world.federation.act(
+        "bob",
+        t + 3 * DAY + 10,
+        propose("Share the trucks", Action::None, None, t + 4 * DAY),
+    );
+    world
+        .federation
+        .act("bob", t + 3 * DAY + 11, vote(q, YesNo::Yes));
+    assert_eq!(state(&world.federation).proposals[&q].ballots.len(), 1);
+    // The old suspension, posted again, does not unseat him; a second reinstatement does
+    // nothing either.
+    world.federation.act(
+        "dave",
+        t + 3 * DAY + 20,
+        certificate(&petition, &["carol", "dave"]),
+    );
+    world.federation.act(
+        "carol",
+        t + 3 * DAY + 21,
+        certificate(&reinstate, &["alice", "carol"]),
+    );
+    assert_eq!(
+        refused(&world.federation, "dave"),
+        [
+            "the council kept that mandate after a petition; only its recall unseats the delegate now"
+        ]
+    );
+    assert_eq!(
+        refused(&world.federation, "carol"),
+        ["no delegate's seat under that mandate is suspended here"]
+    );
+    assert!(state(&world.federation).members.contains_key(&bob));
 }
 
 /// Two councils answer a referred Schulze question and a referred STV election; the

@@ -4,10 +4,10 @@
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
-use commune_core::mandate::{Amount, Scope, Signed, Statement};
+use commune_core::mandate::{Amount, BreachEvidence, Scope, Signed, Statement};
 use commune_core::payload::{self, Payload};
 use commune_core::state::{MandateStatus, State};
-use commune_core::{CouncilId, MandateId};
+use commune_core::{CouncilId, EventId, MandateId};
 
 use super::{Invocation, print_event};
 use crate::config::format_time;
@@ -37,12 +37,27 @@ pub struct PetitionArgs {
     pub council: String,
     /// The mandate to suspend until the council decides on its recall (id or prefix)
     pub mandate: String,
+    /// Carry home, as the petition's reason, the delegate's breach of their instructions
+    /// that the federation's log on this node records (its ballot and certificate)
+    #[arg(long)]
+    pub breach: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The federation (id, id prefix or name)
+    pub federation: String,
+    /// Carry home each breach it records that the delegate's council has not heard of: sign,
+    /// as yourself, that council's recall petition citing it (where you are a member and
+    /// have not signed it yet)
+    #[arg(long)]
+    pub carry_breaches: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum FederationCommand {
     /// A federation's member councils, delegates, breaches and referred questions
-    Status(super::record::CouncilArg),
+    Status(StatusArgs),
     /// Post the council's statements that have enough signatures to the federations they
     /// are for, as certificates
     Send(super::record::CouncilArg),
@@ -86,8 +101,12 @@ pub fn mandates(invocation: &Invocation, command: MandateCommand) -> Result<()> 
                             .collect::<String>()
                     ),
                 };
+                let breaches = match m.breaches.len() {
+                    0 => String::new(),
+                    n => format!("; BREACHED its instructions ({n} ballot(s), petition opened)"),
+                };
                 format!(
-                    "{}  {}: {scope}, term {}, until {}; {status}; {} instruction(s)",
+                    "{}  {}: {scope}, term {}, until {}; {status}; {} instruction(s){breaches}",
                     id.short(),
                     state.member_name(&m.holder),
                     m.term,
@@ -152,15 +171,12 @@ pub fn petition(invocation: &Invocation, args: PetitionArgs) -> Result<()> {
     let council = node.resolve_council(&args.council)?;
     let keypair = node.identity(&invocation.identity)?;
     let mandate = resolve_mandate(&node.fold(council)?.state, &args.mandate)?;
-    let statement = Statement::Suspend { council, mandate };
-    let event = node.act(
-        &keypair,
-        council,
-        Payload::Endorse(payload::Endorse {
-            signature: statement.sign(&keypair),
-            statement,
-        }),
-    )?;
+    let breach = if args.breach {
+        Some(breach_evidence(&mut node, council, mandate)?)
+    } else {
+        None
+    };
+    let event = sign_petition(&mut node, &keypair, council, mandate, breach)?;
     let folded = node.fold(council)?;
     let signers = folded
         .state
@@ -169,10 +185,16 @@ pub fn petition(invocation: &Invocation, args: PetitionArgs) -> Result<()> {
         .map_or(0, |e| e.signatures.len());
     invocation.print(
         &serde_json::json!({ "event": event.id, "kind": "petition", "signers": signers,
+            "breach": args.breach,
             "status": folded.state.mandates.get(&mandate).map(|m| &m.status) }),
         || {
             format!(
-                "signed the recall petition ({signers} signature(s)); the mandate is {}",
+                "signed the recall petition{} ({signers} signature(s)); the mandate is {}",
+                if args.breach {
+                    ", citing the delegate's breach"
+                } else {
+                    ""
+                },
                 match folded.state.mandates.get(&mandate).map(|m| &m.status) {
                     Some(MandateStatus::Suspended { .. }) => "SUSPENDED until the council decides",
                     Some(MandateStatus::Recalled { .. }) => "recalled",
@@ -181,6 +203,124 @@ pub fn petition(invocation: &Invocation, args: PetitionArgs) -> Result<()> {
             )
         },
     )
+}
+
+fn sign_petition(
+    node: &mut crate::node::Node,
+    keypair: &commune_core::Keypair,
+    council: CouncilId,
+    mandate: MandateId,
+    breach: Option<BreachEvidence>,
+) -> Result<commune_core::Event> {
+    let statement = Statement::Suspend { council, mandate };
+    node.act(
+        keypair,
+        council,
+        Payload::Endorse(payload::Endorse {
+            signature: statement.sign(keypair),
+            statement,
+            breach,
+        }),
+    )
+}
+
+/// Signs, as `keypair`, the recall petition of each delegate whose breach the federation
+/// records and whose council, held on this node, has not heard of it, where `keypair` is a
+/// member of that council and has not signed its petition yet. Returns the petitions.
+fn carry_breaches(
+    node: &mut crate::node::Node,
+    keypair: &commune_core::Keypair,
+    federation: CouncilId,
+) -> Result<Vec<EventId>> {
+    let me = keypair.public();
+    let breaches = node
+        .fold(federation)?
+        .state
+        .federation
+        .iter()
+        .flat_map(|f| f.breaches.clone())
+        .collect::<Vec<_>>();
+    let mut carried = Vec::new();
+    for breach in breaches {
+        let Ok(home) = node.fold(breach.council) else {
+            continue;
+        };
+        let statement = Statement::Suspend {
+            council: breach.council,
+            mandate: breach.mandate,
+        };
+        let heard = home
+            .state
+            .mandates
+            .get(&breach.mandate)
+            .is_none_or(|m| m.breaches.iter().any(|b| b.ballot == breach.ballot));
+        let signed = home
+            .state
+            .endorsements
+            .get(&statement.id())
+            .is_some_and(|e| e.signatures.contains_key(&me));
+        if heard || signed || !home.state.members.contains_key(&me) {
+            continue;
+        }
+        let evidence = breach_evidence(node, breach.council, breach.mandate)?;
+        let event = sign_petition(
+            node,
+            keypair,
+            breach.council,
+            breach.mandate,
+            Some(evidence),
+        )?;
+        carried.push(event.id);
+    }
+    Ok(carried)
+}
+
+/// The first breach of `mandate` that the federation's log on this node records and the
+/// home council has not yet heard of: the delegate's ballot and the certificate of the
+/// instructions it broke, as stored.
+fn breach_evidence(
+    node: &mut crate::node::Node,
+    council: CouncilId,
+    mandate: MandateId,
+) -> Result<BreachEvidence> {
+    let home = node.fold(council)?;
+    let m = &home.state.mandates[&mandate];
+    let Scope::Federation { federation } = m.scope else {
+        bail!("a working group's mandate is not breached in a federation");
+    };
+    let Ok(fed) = node.fold(federation) else {
+        bail!(
+            "this node does not hold federation {} (sync with a node that does)",
+            federation.short()
+        );
+    };
+    let breach = fed
+        .state
+        .federation
+        .iter()
+        .flat_map(|f| &f.breaches)
+        .find(|b| {
+            b.council == council
+                && b.mandate == mandate
+                && !m.breaches.iter().any(|known| known.ballot == b.ballot)
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "federation {} records no breach of that mandate the council has not heard of",
+                federation.short()
+            )
+        })?;
+    let stored = |id: EventId| -> Result<Vec<u8>> {
+        Ok(node
+            .store()
+            .event(id)?
+            .ok_or_else(|| anyhow::anyhow!("event {} is not stored here", id.short()))?
+            .bytes)
+    };
+    Ok(BreachEvidence {
+        ballot: stored(breach.ballot)?,
+        certificate: stored(breach.certificate)?,
+    })
 }
 
 /// Every statement about the council that is true now and that `state`'s federations would
@@ -197,7 +337,15 @@ fn statements(state: &State) -> Vec<Statement> {
             continue;
         }
         match m.status {
-            MandateStatus::Active => out.extend(state.mandate_statement(id)),
+            MandateStatus::Active => {
+                out.extend(state.mandate_statement(id));
+                if m.kept.is_some() {
+                    out.push(Statement::Reinstate {
+                        council: state.council,
+                        mandate: *id,
+                    });
+                }
+            }
             MandateStatus::Recalled { .. } => out.push(Statement::Recall {
                 council: state.council,
                 mandate: *id,
@@ -236,6 +384,7 @@ pub fn certify(invocation: &Invocation, args: super::record::CouncilArg) -> Resu
             Payload::Endorse(payload::Endorse {
                 signature: statement.sign(&keypair),
                 statement: statement.clone(),
+                breach: None,
             }),
         )?;
         signed.push((statement.name(), statement.id(), event.id));
@@ -279,12 +428,17 @@ fn already_known(federation: &State, statement: &Statement) -> bool {
             instructions,
             ..
         } => f.delegates.get(holder).is_some_and(|d| {
-            d.mandate == *mandate && d.instructions == *instructions && d.ended.is_none()
+            // An unseated mandate's certificate seats no one: a reinstatement does.
+            d.mandate == *mandate && (d.instructions == *instructions || d.ended.is_some())
         }),
         Statement::Recall { mandate, .. } | Statement::Suspend { mandate, .. } => !f
             .delegates
             .values()
             .any(|d| d.mandate == *mandate && d.ended.is_none()),
+        Statement::Reinstate { mandate, .. } => !f
+            .delegates
+            .values()
+            .any(|d| d.mandate == *mandate && d.ended.is_some()),
         Statement::Tally {
             council, question, ..
         } => federation
@@ -306,7 +460,9 @@ pub fn send(invocation: &Invocation, args: super::record::CouncilArg) -> Result<
     for (id, endorsements) in &state.endorsements {
         let statement = &endorsements.statement;
         let federation: Option<CouncilId> = statement.federation().or_else(|| match statement {
-            Statement::Recall { mandate, .. } | Statement::Suspend { mandate, .. } => {
+            Statement::Recall { mandate, .. }
+            | Statement::Suspend { mandate, .. }
+            | Statement::Reinstate { mandate, .. } => {
                 match state.mandates.get(mandate).map(|m| &m.scope) {
                     Some(Scope::Federation { federation }) => Some(*federation),
                     _ => None,
@@ -335,6 +491,12 @@ pub fn send(invocation: &Invocation, args: super::record::CouncilArg) -> Result<
                     now != *statement || state.mandates[mandate].status != MandateStatus::Active
                 })
             }
+            // A petition the council has since decided on: its recall or its reinstatement
+            // goes instead.
+            Statement::Suspend { mandate, .. } => !matches!(
+                state.mandates.get(mandate).map(|m| &m.status),
+                Some(MandateStatus::Suspended { .. })
+            ),
             _ => false,
         };
         if stale || already_known(&fed_state, statement) {
@@ -389,10 +551,7 @@ pub fn send(invocation: &Invocation, args: super::record::CouncilArg) -> Result<
         let event = node.act(
             &keypair,
             federation,
-            Payload::Certify(payload::Certify {
-                statement: statement.clone(),
-                signatures,
-            }),
+            Payload::Certify(payload::Certify::new(statement.clone(), signatures)),
         )?;
         sent.push((statement.name(), federation, event.id));
     }
@@ -421,14 +580,30 @@ pub fn federation(invocation: &Invocation, command: FederationCommand) -> Result
         FederationCommand::Send(args) => send(invocation, args),
         FederationCommand::Status(args) => {
             let mut node = invocation.open()?;
-            let council = node.resolve_council(&args.council)?;
+            let council = node.resolve_council(&args.federation)?;
             let folded = node.fold(council)?;
             let state = &folded.state;
             let Some(f) = &state.federation else {
                 bail!("{} is a council, not a federation", state.name);
             };
-            invocation.print(&serde_json::to_value(f)?, || {
+            let carried = if args.carry_breaches {
+                let keypair = node.identity(&invocation.identity)?;
+                carry_breaches(&mut node, &keypair, council)?
+            } else {
+                Vec::new()
+            };
+            let mut json = serde_json::to_value(f)?;
+            if args.carry_breaches {
+                json["carried"] = serde_json::json!(carried);
+            }
+            invocation.print(&json, || {
                 let mut lines = vec![format!("federation {:?}", state.name)];
+                for petition in &carried {
+                    lines.push(format!(
+                        "carried a breach home: your recall petition {}",
+                        petition.short()
+                    ));
+                }
                 for (c, member) in &f.councils {
                     lines.push(format!(
                         "member council {}: {} member(s), roster version {}",

@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use commune_core::constitution::Constitution;
 use commune_core::invite::Invitation;
+use commune_core::mandate::{MandateTerms, Scope};
 use commune_core::payload::{self, Action, Payload};
 use commune_core::tally::{Availability, Choice, Method, Position, YesNo};
 use commune_core::{CouncilId, EventId, PublicKey, Unsigned};
@@ -25,6 +26,9 @@ const HOUR_MS: u64 = 60 * 60 * 1000;
 const INVITATION_MS: u64 = 7 * 24 * HOUR_MS;
 /// The longest a proposal may stay open from the web form: a year.
 const MAX_OPEN_HOURS: u64 = 366 * 24;
+
+/// The longest mandate the election form grants: ten years.
+const MAX_TERM_DAYS: u64 = 3650;
 
 /// A form post's fields, in order, repeated names kept (approval ballots check several).
 pub struct Fields(Vec<(String, String)>);
@@ -174,7 +178,7 @@ pub async fn propose(
     let council: CouncilId = parse(&council, "council")?;
     let fields = fields(posted)?;
     let next = format!("/c/{council}/p/{{event}}");
-    draft(node, council, fields, next, |_, fields| {
+    draft(node, council, fields, next, move |node, fields| {
         let options: Vec<String> = fields
             .get("options")
             .unwrap_or_default()
@@ -236,9 +240,10 @@ pub async fn propose(
             "none" => Action::None,
             "admit" => Action::Admit { member: member()? },
             "remove" => Action::Remove { member: member()? },
+            "elect" => elect(node, council, fields, &options)?,
             other => return Err(invalid(format!("no action called {other:?}"))),
         };
-        if action != Action::None && method.is_some() {
+        if matches!(action, Action::Admit { .. } | Action::Remove { .. }) && method.is_some() {
             return Err(invalid(
                 "admissions and removals are decided by the council's own method".into(),
             ));
@@ -255,6 +260,44 @@ pub async fn propose(
         }))
     })
     .await
+}
+
+/// An election of delegates to a federation: the options are the candidates' names, and the
+/// winners get mandates for the term.
+fn elect(
+    node: &mut Node,
+    council: CouncilId,
+    fields: &Fields,
+    names: &[String],
+) -> Result<Action, ApiError> {
+    let federation: CouncilId = parse(&fields.required("federation", "Federation")?, "federation")?;
+    let days = fields.number("term_days", "Term in days", 90)?;
+    if days == 0 || days > MAX_TERM_DAYS {
+        return Err(invalid(format!(
+            "a term is between one day and {MAX_TERM_DAYS} days"
+        )));
+    }
+    let folded = node.fold(council).map_err(not_found)?;
+    let candidates = names
+        .iter()
+        .map(|name| {
+            folded
+                .state
+                .members
+                .iter()
+                .find(|(_, member)| member.name == *name)
+                .map(|(key, _)| *key)
+                .ok_or_else(|| invalid(format!("no member is called {name:?}")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Action::Elect {
+        candidates,
+        terms: MandateTerms {
+            scope: Scope::Federation { federation },
+            term_ms: days * 24 * HOUR_MS,
+            instructions: Vec::new(),
+        },
+    })
 }
 
 fn proposal_page(council: CouncilId, proposal: EventId) -> String {
@@ -445,10 +488,7 @@ pub async fn join(State(node): State<Shared>, posted: Posted) -> Answer {
     .await
 }
 
-/// Signs a recall petition (DESIGN.md §6). Two steps, as the signing script does them:
-/// without `statement_signature`, the answer is the statement's signing message; with it,
-/// the draft of the endorse event that carries the signature. The node checks that
-/// signature with the event's when the signed event comes back.
+/// Signs a recall petition (DESIGN.md §6).
 pub async fn petition(
     State(node): State<Shared>,
     Path(council): Path<String>,
@@ -459,6 +499,41 @@ pub async fn petition(
     let mandate: commune_core::MandateId =
         parse(&fields.required("mandate", "Mandate")?, "mandate")?;
     let statement = commune_core::mandate::Statement::Suspend { council, mandate };
+    sign_statement(node, council, fields, statement).await
+}
+
+/// Certifies a delegate's mandate as the council's log has it now (holder, expiry and
+/// instructions), for `commune federation send` to carry to the federation.
+pub async fn certify(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = parse(&council, "council")?;
+    let fields = fields(posted)?;
+    let mandate: commune_core::MandateId =
+        parse(&fields.required("mandate", "Mandate")?, "mandate")?;
+    let statement = with_node(node.clone(), move |node| {
+        let folded = node.fold(council).map_err(not_found)?;
+        folded
+            .state
+            .mandate_statement(&mandate)
+            .ok_or_else(|| invalid("no delegate's mandate by that id".into()))
+    })
+    .await?;
+    sign_statement(node, council, fields, statement).await
+}
+
+/// A member signs a statement about their council. Two steps, as the signing script does
+/// them: without `statement_signature`, the answer is the statement's signing message; with
+/// it, the draft of the endorse event that carries the signature. The node checks that
+/// signature with the event's when the signed event comes back.
+async fn sign_statement(
+    node: Shared,
+    council: CouncilId,
+    fields: Fields,
+    statement: commune_core::mandate::Statement,
+) -> Answer {
     let Some(signature) = fields.get("statement_signature").map(str::to_owned) else {
         fields.author()?;
         return Ok(Json(serde_json::json!({
@@ -480,6 +555,7 @@ pub async fn petition(
             Ok(Payload::Endorse(payload::Endorse {
                 statement,
                 signature,
+                breach: None,
             }))
         },
     )

@@ -734,6 +734,13 @@ fn mandates_markup(state: &CouncilState, member: bool) -> Markup {
                             @if !m.instructions.is_empty() { " · " (m.instructions.len()) " instruction(s)" }
                             " · mandate " span.key title={ (id) } { (id.short()) }
                         }
+                        @for breach in &m.breaches {
+                            p.alert role="alert" {
+                                "Mandate breach: voted against the council's instruction on federation proposal "
+                                span.key title={ (breach.proposal) } { (breach.proposal.short()) }
+                                "; the recall petition cites it."
+                            }
+                        }
                         @if let MandateStatus::Suspended { .. } = m.status {
                             p.alert { "Suspended by a recall petition until the council decides." }
                         }
@@ -745,6 +752,15 @@ fn mandates_markup(state: &CouncilState, member: bool) -> Markup {
                                 input type="hidden" name="mandate" value=(id);
                                 button { "Sign the recall petition" }
                                 (status())
+                            }
+                            @if let Some(certificate) = state.mandate_statement(id) {
+                                @let signed = state.endorsements.get(&certificate.id()).map_or(0, |e| e.signatures.len());
+                                form method="post" action={ "/c/" (state.council) "/certificates" } data-sign data-statement {
+                                    input type="hidden" name="mandate" value=(id);
+                                    button { "Certify this mandate to the federation" }
+                                    " " span.meta { (signed) " member(s) signed it as it stands" }
+                                    (status())
+                                }
                             }
                         }
                     }
@@ -1025,6 +1041,24 @@ pub async fn new_proposal(
                 input #p-max-score name="max_score" type="number" min="1" value="5" inputmode="numeric";
                 label for="p-objections" { "Objections allowed (consent only)" }
                 input #p-objections name="max_objections" type="number" min="0" value="0" inputmode="numeric";
+                @if !state.federations.is_empty() {
+                    fieldset {
+                        legend { "Elect delegates" }
+                        label.choice {
+                            input type="checkbox" name="action" value="elect" aria-describedby="p-elect-hint";
+                            " " strong { "This is an election of delegates to a federation" }
+                        }
+                        p.hint #p-elect-hint { "The options are the candidates' names as members; the winners (seats) get mandates for the term. Choose a method among candidates: approval, ranked choice or STV." }
+                        label for="p-federation" { "Federation" }
+                        select #p-federation name="federation" {
+                            @for federation in state.federations.keys() {
+                                option value=(federation) { (federation.short()) }
+                            }
+                        }
+                        label for="p-term" { "Term in days" }
+                        input #p-term name="term_days" type="number" min="1" max="3650" value="90" inputmode="numeric";
+                    }
+                }
                 label for="p-open" { "Open for" }
                 select #p-open name="open_for" {
                     option value="1" { "an hour" }

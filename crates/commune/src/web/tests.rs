@@ -893,3 +893,202 @@ async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() 
     let (_, html) = get(&fixture, &format!("/c/{council}")).await;
     assert!(html.contains("Suspended by a recall petition"), "{html}");
 }
+
+/// A member certifies the council's delegate from the mandate's card (the mandate statement
+/// as the log has it now, signed in two steps like a petition), then opens the next election.
+#[tokio::test]
+async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
+    use commune_core::mandate::{MandateTerms, Scope};
+    use commune_core::payload::{self, Action, Payload};
+    use commune_core::tally::{Choice, Method, YesNo};
+
+    let fixture = fixture();
+    let amina = Keypair::from_seed([31; 32]);
+    let council = fixture
+        .node
+        .lock()
+        .unwrap()
+        .found(&amina, "Tenants", "Amina", Default::default())
+        .unwrap()
+        .council();
+    let farid = Keypair::from_seed([32; 32]);
+    let act_as = |who: &Keypair, payload: Payload| {
+        fixture
+            .node
+            .lock()
+            .unwrap()
+            .act(who, council, payload)
+            .unwrap()
+            .id
+    };
+    let now = crate::node::now_ms();
+    let invitation = commune_core::invite::Invitation::new(
+        council,
+        "Tenants".into(),
+        &amina,
+        [2; 16],
+        now + 60_000,
+    );
+    act_as(
+        &farid,
+        Payload::Join(payload::Join {
+            name: "Farid".into(),
+            invitation: Some(invitation),
+        }),
+    );
+    let federation = commune_core::CouncilId([5; 32]);
+    let decide = |action: Action, method: Option<Method>, choice: Choice| {
+        let proposal = act_as(
+            &amina,
+            Payload::Propose(payload::Propose {
+                title: "Decide".into(),
+                text: String::new(),
+                options: match &action {
+                    Action::Elect { .. } => vec!["Amina".into(), "Farid".into()],
+                    _ => Vec::new(),
+                },
+                action,
+                method,
+                quorum: None,
+                deadline_ms: now + 60_000,
+                mode: None,
+            }),
+        );
+        for who in [&amina, &farid] {
+            act_as(
+                who,
+                Payload::Ballot(payload::Ballot {
+                    proposal,
+                    choice: choice.clone(),
+                }),
+            );
+        }
+        act_as(&amina, Payload::Close(payload::Close { proposal }));
+    };
+    decide(
+        Action::JoinFederation { federation },
+        None,
+        Choice::YesNo { vote: YesNo::Yes },
+    );
+    decide(
+        Action::Elect {
+            candidates: vec![amina.public(), farid.public()],
+            terms: MandateTerms {
+                scope: Scope::Federation { federation },
+                term_ms: 30 * 24 * 60 * 60 * 1000,
+                instructions: Vec::new(),
+            },
+        },
+        Some(Method::Approval { winners: 1 }),
+        Choice::Approval { approved: vec![0] },
+    );
+    let state = fixture
+        .node
+        .lock()
+        .unwrap()
+        .fold(council)
+        .unwrap()
+        .state
+        .clone();
+    let (mandate, _) = state.mandates.iter().next().expect("a mandate");
+    let statement = state.mandate_statement(mandate).unwrap();
+    let request = Request::get(format!("/c/{council}"))
+        .header("cookie", format!("commune_member={}", amina.public()))
+        .body(Body::empty())
+        .unwrap();
+    let (_, html) = send(&fixture.node, request).await;
+    assert!(
+        html.contains("Certify this mandate to the federation"),
+        "{html}"
+    );
+    let uri = format!("/c/{council}/certificates");
+    let form = format!("mandate={mandate}&author={}", amina.public());
+    let (status, first) = post_form(&fixture, &uri, &form).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let message = data_encoding::HEXLOWER
+        .decode(first["statement_message"].as_str().unwrap().as_bytes())
+        .unwrap();
+    assert_eq!(message, statement.signing_message());
+    // An unknown mandate is refused before anything is signed.
+    let unknown = format!("mandate={}&author={}", "ab".repeat(32), amina.public());
+    let (status, _) = post_form(&fixture, &uri, &unknown).await;
+    assert!(status.is_client_error());
+    let signature = data_encoding::HEXLOWER.encode(&amina.sign(&message).0);
+    act(
+        &fixture,
+        &amina,
+        &uri,
+        &format!("mandate={mandate}&statement_signature={signature}"),
+    )
+    .await;
+    let state = fixture
+        .node
+        .lock()
+        .unwrap()
+        .fold(council)
+        .unwrap()
+        .state
+        .clone();
+    let signed = &state.endorsements[&statement.id()];
+    assert!(signed.signatures.contains_key(&amina.public()));
+    let request = Request::get(format!("/c/{council}"))
+        .header("cookie", format!("commune_member={}", amina.public()))
+        .body(Body::empty())
+        .unwrap();
+    let (_, html) = send(&fixture.node, request).await;
+    assert!(
+        html.contains("1 member(s) signed it as it stands"),
+        "{html}"
+    );
+
+    // The next election, opened from the new-proposal page: Farid and Amina stand for one
+    // seat for 30 days.
+    let (_, html) = get(&fixture, &format!("/c/{council}/new")).await;
+    assert!(html.contains("Elect delegates"), "{html}");
+    let uri = format!("/c/{council}/proposals");
+    let election = "title=Our+next+delegate&method=stv-meek&winners=1&action=elect&term_days=30";
+    let (status, refused) = post_form(
+        &fixture,
+        &uri,
+        &format!(
+            "{election}&options=Farid%0ANobody&federation={federation}&author={}",
+            amina.public()
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("no member is called \"Nobody\""),
+        "{refused}"
+    );
+    let page = act(
+        &fixture,
+        &amina,
+        &uri,
+        &format!("{election}&options=Farid%0AAmina&federation={federation}"),
+    )
+    .await;
+    let id: EventId = page.rsplit('/').next().unwrap().parse().unwrap();
+    let state = fixture
+        .node
+        .lock()
+        .unwrap()
+        .fold(council)
+        .unwrap()
+        .state
+        .clone();
+    assert_eq!(
+        state.proposals[&id].action,
+        Action::Elect {
+            candidates: vec![farid.public(), amina.public()],
+            terms: MandateTerms {
+                scope: Scope::Federation { federation },
+                term_ms: 30 * 24 * 60 * 60 * 1000,
+                instructions: Vec::new(),
+            },
+        }
+    );
+}

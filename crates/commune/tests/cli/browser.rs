@@ -480,3 +480,86 @@ fn a_key_moves_to_another_device_by_its_encrypted_backup() {
     assert_eq!(restored, json!(key));
     assert_eq!(laptop.key_record("record.key.extractable"), json!(false));
 }
+
+/// A recall petition signed in the browser, in the script's two steps (the statement, then
+/// the event that carries its signature): a member's one signature in three is the
+/// constitution's quarter, and the page then shows the mandate suspended.
+#[test]
+fn a_recall_petition_is_signed_in_a_real_browser() {
+    if !enabled() {
+        eprintln!("browser tests skipped: set COMMUNE_BROWSER_TESTS=1 (as .ci/run does)");
+        return;
+    }
+    let node = TestNode::new();
+    node.ok(&["key", "new", "bob"]);
+    let council = node.ok(&["council", "found", "Canteen", "--my-name", "Alice"])["council"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let invitation = |node: &TestNode| {
+        node.ok(&["invite", &council])["invitation"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    node.ok(&[
+        "--as",
+        "bob",
+        "join",
+        &invitation(&node),
+        "--my-name",
+        "bob",
+    ]);
+    let election = node.ok(&[
+        "proposal",
+        "open",
+        &council,
+        "Who runs the kitchen",
+        "--elect",
+        "bob",
+        "--elect",
+        "Alice",
+        "--working-group",
+        "kitchen",
+        "--limit",
+        "hours=10",
+        "--term",
+        "30d",
+        "--open-for",
+        "1m",
+    ])["event"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for who in ["me", "bob"] {
+        node.ok(&["--as", who, "vote", &council, &election, "bob"]);
+    }
+    node.ok(&["close", &council, &election]);
+    let link = invitation(&node);
+
+    let (_server, address) = node.serve();
+    let base = format!("http://{address}");
+    let council_page = format!("{base}/c/{council}");
+    let mut dan = Browser::launch("dan");
+    dan.make_key(&base);
+    dan.goto(&format!("{base}/join?invitation={link}"));
+    dan.fill("#j-name", "Dan");
+    dan.submit_and_wait(
+        "form[action='/join'] button",
+        &format!(
+            "location.href === {} && document.readyState === 'complete'",
+            serde_json::to_string(&council_page).unwrap()
+        ),
+        "the council's page after joining",
+    );
+    assert!(dan.text("main").contains("Who represents us"));
+    assert!(!dan.text("main").contains("Suspended by a recall petition"));
+    dan.click("form[action$='/petitions'] button");
+    dan.wait(
+        "document.readyState === 'complete' && document.querySelector('main')?.textContent.includes('Suspended by a recall petition')",
+        "the mandate suspended by the petition",
+    );
+    let mandates = node.ok(&["mandate", "list", &council]);
+    let (_, mandate) = mandates.as_object().unwrap().iter().next().unwrap();
+    assert_eq!(mandate["status"]["status"], "suspended", "{mandates}");
+}

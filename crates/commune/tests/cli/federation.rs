@@ -181,3 +181,204 @@ fn a_council_joins_a_federation_sends_a_delegate_answers_a_referral_and_recalls(
     node.ok(&["verify", &federation]);
     node.ok(&["verify", &council]);
 }
+
+/// A council of three (me, bob, carol) in a federation, bob its delegate there. Returns the
+/// council, the federation and bob's mandate.
+fn bob_seated(node: &TestNode) -> (String, String, String) {
+    for who in ["bob", "carol", "convener"] {
+        node.ok(&["key", "new", who]);
+    }
+    let found = |args: &[&str]| node.ok(args)["council"].as_str().unwrap().to_owned();
+    let federation = found(&[
+        "--as",
+        "convener",
+        "council",
+        "found",
+        "City",
+        "--federation",
+    ]);
+    let council = found(&["council", "found", "Tenants", "--my-name", "Alice"]);
+    for who in ["bob", "carol"] {
+        let invitation = node.ok(&["invite", &council])["invitation"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        node.ok(&["--as", who, "join", &invitation, "--my-name", who]);
+    }
+    decide(
+        node,
+        &council,
+        &["Join the city", "--join-federation", &federation],
+        &["yes"],
+    );
+    for who in ["me", "bob"] {
+        node.ok(&["--as", who, "certify", &council]);
+    }
+    node.ok(&["federation", "send", &council]);
+    let admit = event(&node.ok(&[
+        "--as",
+        "convener",
+        "proposal",
+        "open",
+        &federation,
+        "Admit the tenants",
+        "--admit-council",
+        &council,
+        "--open-for",
+        "1m",
+    ]));
+    node.ok(&["--as", "convener", "vote", &federation, &admit, "agree"]);
+    node.ok(&["--as", "convener", "close", &federation, &admit]);
+    decide(
+        node,
+        &council,
+        &[
+            "Our delegate",
+            "--elect",
+            "bob",
+            "--elect",
+            "carol",
+            "--delegates-to",
+            &federation,
+            "--term",
+            "30d",
+        ],
+        &["bob"],
+    );
+    let mandates = node.ok(&["mandate", "list", &council]);
+    let mandate = mandates.as_object().unwrap().keys().next().unwrap().clone();
+    for who in ["me", "carol"] {
+        node.ok(&["--as", who, "certify", &council]);
+    }
+    node.ok(&["federation", "send", &council]);
+    (council, federation, mandate)
+}
+
+/// Everyone in the council casts `ballot` on a new proposal, then it closes.
+fn decide(node: &TestNode, council: &str, args: &[&str], ballot: &[&str]) -> String {
+    let mut open = vec!["proposal", "open", council];
+    open.extend_from_slice(args);
+    open.extend_from_slice(&["--open-for", "1m"]);
+    let p = event(&node.ok(&open));
+    for who in ["me", "bob", "carol"] {
+        let mut vote = vec!["--as", who, "vote", council, &p];
+        vote.extend_from_slice(ballot);
+        node.ok(&vote);
+    }
+    node.ok(&["close", council, &p]);
+    p
+}
+
+#[test]
+fn a_breach_is_carried_home_by_petition_and_a_kept_delegate_sits_again() {
+    let node = TestNode::new();
+    let (council, federation, mandate) = bob_seated(&node);
+    // Two federation questions; the council instructs bob to vote no on both.
+    let questions = ["Accept the landlords' offer", "Sell the depot"].map(|title| {
+        let question = event(&node.ok(&[
+            "--as",
+            "bob",
+            "proposal",
+            "open",
+            &federation,
+            title,
+            "--open-for",
+            "1h",
+        ]));
+        decide(
+            &node,
+            &council,
+            &[
+                "Refuse",
+                "--instruct",
+                &question,
+                "--federation",
+                &federation,
+                "--position",
+                "no",
+            ],
+            &["yes"],
+        );
+        question
+    });
+    let question = &questions[0];
+    for who in ["me", "carol"] {
+        node.ok(&["--as", who, "certify", &council]);
+    }
+    node.ok(&["federation", "send", &council]);
+    // No breach yet: there is nothing to carry home.
+    let none = node.fails(&["petition", &council, &mandate[..12], "--breach"]);
+    assert!(none.contains("records no breach"), "{none}");
+    node.ok(&["--as", "bob", "vote", &federation, question, "yes"]);
+    let status = node.ok(&["federation", "status", &federation]);
+    assert_eq!(status["breaches"].as_array().unwrap().len(), 1, "{status}");
+
+    // Carol carries the breach home: her petition cites it, and a third of the council
+    // suspends the mandate at once.
+    let petition = node.ok(&[
+        "--as",
+        "carol",
+        "petition",
+        &council,
+        &mandate[..12],
+        "--breach",
+    ]);
+    assert_eq!(petition["status"]["status"], "suspended", "{petition}");
+    let mandates = node.ok(&["mandate", "list", &council]);
+    let breaches = mandates[&mandate]["breaches"].as_array().unwrap();
+    assert_eq!(breaches.len(), 1, "{mandates}");
+    assert_eq!(breaches[0]["ballot"], status["breaches"][0]["ballot"]);
+    let again = node.fails(&["petition", &council, &mandate[..12], "--breach"]);
+    assert!(again.contains("records no breach"), "{again}");
+
+    // Bob, still seated there, breaks the second instruction. This node's operator has
+    // opted in: looking at the federation carries the new breach home as their petition.
+    node.ok(&["--as", "bob", "vote", &federation, &questions[1], "yes"]);
+    let status = node.ok(&["federation", "status", &federation, "--carry-breaches"]);
+    assert_eq!(status["carried"].as_array().unwrap().len(), 1, "{status}");
+    let mandates = node.ok(&["mandate", "list", &council]);
+    assert_eq!(mandates[&mandate]["breaches"].as_array().unwrap().len(), 2);
+    let status = node.ok(&["federation", "status", &federation, "--carry-breaches"]);
+    assert_eq!(status["carried"], serde_json::json!([]), "nothing new");
+
+    // The suspension reaches the federation; then the council votes to keep bob.
+    node.ok(&["--as", "carol", "federation", "send", &council]);
+    let recall = event(&petition);
+    for who in ["me", "bob", "carol"] {
+        node.ok(&["--as", who, "vote", &council, &recall, "no"]);
+    }
+    node.ok(&["close", &council, &recall]);
+    let mandates = node.ok(&["mandate", "list", &council]);
+    assert_eq!(mandates[&mandate]["status"]["status"], "active");
+    for who in ["me", "carol"] {
+        node.ok(&["--as", who, "certify", &council]);
+    }
+    let sent = node.ok(&["federation", "send", &council]);
+    let status = node.ok(&["federation", "status", &federation]);
+    let seat = status["delegates"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert!(seat["ended"].is_null(), "{sent}\n{status}");
+    node.ok(&[
+        "--as",
+        "bob",
+        "proposal",
+        "open",
+        &federation,
+        "Another question",
+        "--open-for",
+        "1h",
+    ]);
+    node.ok(&["verify", &federation]);
+    node.ok(&["verify", &council]);
+    // The council's page keeps the breach on the mandate's card.
+    let (_server, address) = node.serve();
+    let (_, page) = super::http_get(&address, &format!("/c/{council}"));
+    assert!(
+        page.contains("Mandate breach: voted against the council's instruction"),
+        "{page}"
+    );
+}
