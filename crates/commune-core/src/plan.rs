@@ -6,10 +6,12 @@
 //! item's own unit; the register's events carry exact integers, converted at the boundary.
 //!
 //! - [`alloc`]: allocation rounds over transport (min-cost flow, one network per item).
+//! - [`flow`]: the min-cost flow network and solvers that allocation rounds run on.
 //! - [`lp`]: the small linear-programming interface ([`LpSolver`]) and the pure-Rust solver.
 //! - [`production`]: production plans, solved stage by stage (vital, important, wanted,
 //!   then least labour), with explanations and labour-hour costs.
 
+pub mod flow;
 pub mod lp;
 
 pub use lp::{Lp, LpError, LpSolution, LpSolver, Row};
