@@ -81,6 +81,10 @@ impl Network {
         self.first.resize(nodes, NONE);
     }
 
+    pub fn epsilon(&self) -> f64 {
+        self.epsilon
+    }
+
     pub fn nodes(&self) -> usize {
         self.nodes
     }
@@ -277,7 +281,7 @@ impl Network {
         let negative =
             (0..self.residual.len()).any(|a| self.residual[a] > self.epsilon && self.cost[a] < 0.0);
         if negative {
-            self.bellman_ford(&[source], None);
+            self.bellman_ford(&[source], |_| true);
             for node in 0..self.nodes {
                 let d = self.dist[node];
                 self.potential[node] = if d.is_finite() { d } else { 0.0 };
@@ -285,10 +289,11 @@ impl Network {
         }
     }
 
-    /// Cheapest distances from `sources` over arcs with room (Bellman–Ford with a queue),
-    /// skipping arcs at node `skip`; unreached nodes get infinity. The arcs with room must
-    /// hold no cycle of negative cost, which is so after any solve here.
-    pub fn bellman_ford(&mut self, sources: &[Node], skip: Option<Node>) -> &[f64] {
+    /// Cheapest distances from `sources` over the arcs with room that `usable` accepts (it
+    /// is given the forward arc of each pair; Bellman–Ford with a queue); unreached nodes get
+    /// infinity. The arcs with room must hold no cycle of negative cost, which is so after any
+    /// solve here.
+    pub fn bellman_ford(&mut self, sources: &[Node], usable: impl Fn(Arc) -> bool) -> &[f64] {
         self.dist.clear();
         self.dist.resize(self.nodes, f64::INFINITY);
         self.done.clear();
@@ -308,17 +313,14 @@ impl Network {
             let node = self.queue[at] as usize;
             at += 1;
             self.done[node] = false;
-            if Some(node) == skip {
-                continue;
-            }
             let mut arc = self.first[node];
             while arc != NONE {
                 let a = arc as usize;
                 let to = self.head[a] as usize;
                 let d = self.dist[node] + self.cost[a];
                 if self.residual[a] > self.epsilon
-                    && Some(to) != skip
                     && d < self.dist[to] - 1e-12 * d.abs().max(1.0)
+                    && usable(a & !1)
                 {
                     self.dist[to] = d;
                     if !self.done[to] {
@@ -466,7 +468,7 @@ mod tests {
         network.add_arc(1, 2, 1.0, 1.0);
         assert_eq!(network.min_cost_flow(0, 2, true), (1.0, 2.0));
         assert_eq!(network.flow(only), 1.0);
-        let dist = network.bellman_ford(&[0], None).to_vec();
+        let dist = network.bellman_ford(&[0], |_| true).to_vec();
         assert_eq!(dist[1], 1.0);
         assert_eq!(dist[2], f64::INFINITY);
     }
