@@ -220,6 +220,9 @@ struct ItemSolver {
     stack: Vec<usize>,
     best_class: Vec<Option<Urgency>>,
     sources: Vec<usize>,
+    reach: Vec<bool>,
+    /// The flow with the classes before the current one at their settled amounts.
+    base: Vec<f64>,
 }
 
 impl ItemSolver {
@@ -282,9 +285,7 @@ impl ItemSolver {
                     settled: false,
                 });
             }
-            let group = self.group_slot[slot];
-            self.groups[group as usize].demand += need.quantity;
-            self.need_group.push(group);
+            self.need_group.push(self.group_slot[slot]);
             scale += need.quantity;
         }
         for &s in supplies {
@@ -308,6 +309,11 @@ impl ItemSolver {
             self.net.add_arc(from, to, capacity, route.hours_per_unit);
             hours += route.hours_per_unit;
         }
+        // The places some supply reaches over routes that can carry anything: needs elsewhere
+        // are left out of their receiver's demand, so that one need nothing can reach does not
+        // change how the reachable ones are shared.
+        self.reach.clear();
+        self.reach.extend_from_slice(self.net.reachable(SOURCE));
         // Added last first, so that the searches, which take a node's arcs newest first, fill
         // a receiver's needs at one place in the order they were posted.
         self.need_arc.clear();
@@ -315,8 +321,11 @@ impl ItemSolver {
         for (k, &n) in needs.iter().enumerate().rev() {
             let need = &model.needs[n as usize];
             let from = self.place_node(need.place);
-            let to = self.group_node(self.need_group[k] as usize);
-            self.need_arc[k] = self.net.add_arc(from, to, need.quantity, 0.0);
+            let group = self.need_group[k] as usize;
+            let quantity = if self.reach[from] { need.quantity } else { 0.0 };
+            self.groups[group].demand += quantity;
+            let to = self.group_node(group);
+            self.need_arc[k] = self.net.add_arc(from, to, quantity, 0.0);
         }
         for g in 0..self.groups.len() {
             let node = self.group_node(g);
@@ -329,20 +338,24 @@ impl ItemSolver {
         let asked: f64 = self.groups.iter().map(|g| g.demand).sum();
         let (sent, _) = self.net.min_cost_flow(SOURCE, SINK, true);
         if sent < asked - self.tolerance(asked) {
+            self.net.clear_flow();
+            for group in &self.groups {
+                self.net.set_arc(group.arc, 0.0, 0.0);
+                self.net.set_arc(group.rest, 0.0, 0.0);
+            }
+            self.net.save(&mut self.base);
             for class in Urgency::ALL {
                 match fairness {
                     Fairness::MaxMin => self.max_min(class),
                     Fairness::Proportional => self.proportional(class, hours),
                 }
+                self.rebase(class);
             }
             // Least transport with every group's amount fixed.
-            for g in 0..self.groups.len() {
-                let group = &self.groups[g];
-                let (arc, rest, amount) = (group.arc, group.rest, group.amount);
-                self.net.set_arc(arc, amount, 0.0);
-                self.net.set_arc(rest, 0.0, 0.0);
-            }
             self.net.clear_flow();
+            for group in &self.groups {
+                self.net.set_arc(group.arc, group.amount, 0.0);
+            }
             self.net.min_cost_flow(SOURCE, SINK, true);
         }
 
@@ -365,21 +378,39 @@ impl ItemSolver {
     /// demand, later classes nothing; then finds a maximum flow. Returns the flow and the total
     /// the sink arcs allow.
     fn load(&mut self, class: Urgency, fraction: f64) -> (f64, f64) {
-        let mut allowed = 0.0;
+        // The base flow carries the earlier classes already; only this class is added.
+        self.net.restore(&self.base);
+        let (mut earlier, mut this) = (0.0, 0.0);
         for group in &self.groups {
-            let capacity = if group.settled {
-                group.amount
-            } else if group.class == class {
-                fraction * group.demand
-            } else {
-                0.0
-            };
-            self.net.set_arc(group.arc, capacity, 0.0);
-            self.net.set_arc(group.rest, 0.0, 0.0);
-            allowed += capacity;
+            if group.class == class {
+                let capacity = if group.settled {
+                    group.amount
+                } else {
+                    fraction * group.demand
+                };
+                self.net.set_arc(group.arc, capacity, 0.0);
+                this += capacity;
+            } else if group.settled {
+                earlier += group.amount;
+            }
         }
-        self.net.clear_flow();
-        (self.net.max_flow(SOURCE, SINK), allowed)
+        let added = self.net.max_flow(SOURCE, SINK);
+        (earlier + added, earlier + this)
+    }
+
+    /// Makes the base flow carry `class` at its settled amounts too.
+    fn rebase(&mut self, class: Urgency) {
+        if !self.groups.iter().any(|g| g.class == class) {
+            return;
+        }
+        self.net.restore(&self.base);
+        for group in &self.groups {
+            if group.class == class {
+                self.net.set_arc(group.arc, group.amount, 0.0);
+            }
+        }
+        self.net.max_flow(SOURCE, SINK);
+        self.net.save(&mut self.base);
     }
 
     /// The largest fraction of their demand that every unsettled group of `class` can have at
@@ -431,7 +462,7 @@ impl ItemSolver {
         while self.groups.iter().any(|g| !g.settled && g.class == class) {
             let fraction = self.fair_fraction(class);
             let base = 2 + self.places.len();
-            let reached = self.net.reachable(SOURCE).to_vec();
+            let reached = self.net.reachable(SOURCE);
             let mut frozen = 0;
             for (g, group) in self.groups.iter_mut().enumerate() {
                 if !group.settled && group.class == class && !reached[base + g] {
@@ -467,6 +498,7 @@ impl ItemSolver {
         }
         let rest_gain = 2.0 * hours + 1.0;
         let floor_gain = 2.0 * (rest_gain + hours) + 1.0;
+        self.net.clear_flow();
         for group in &self.groups {
             if group.settled {
                 self.net.set_arc(group.arc, group.amount, -floor_gain);
@@ -479,11 +511,14 @@ impl ItemSolver {
                 self.net.set_arc(group.arc, 0.0, 0.0);
             }
         }
-        self.net.clear_flow();
         self.net.min_cost_flow(SOURCE, SINK, false);
         self.settle(class, |group, net| {
             net.flow(group.arc) + net.flow(group.rest)
         });
+        for group in &self.groups {
+            self.net.set_cost(group.arc, 0.0);
+            self.net.set_cost(group.rest, 0.0);
+        }
     }
 
     fn settle(&mut self, class: Urgency, amount: impl Fn(&Group, &Network) -> f64) {
@@ -620,18 +655,11 @@ impl ItemSolver {
         }
         let route_pairs = supplies.len()..supplies.len() + routes.len();
         let is_route = |arc: Arc| route_pairs.contains(&(arc / 2));
-        // Places any supply reaches over routes that can carry anything; places that supply
-        // left unused reaches likewise.
+        // Places any supply reaches over routes that can carry anything (found before the
+        // solve); places that supply left unused reaches likewise.
+        let reach = &self.reach;
         let nodes = self.net.nodes();
         let supply_arcs = 0..supplies.len();
-        self.sources.clear();
-        self.sources.extend(
-            supply_arcs
-                .clone()
-                .filter(|&s| self.net.capacity(2 * s) > self.net.epsilon())
-                .map(|s| self.net.head(2 * s)),
-        );
-        let reach = forward_reach(&self.net, &self.sources, is_route, nodes);
         self.sources.clear();
         self.sources.extend(
             supply_arcs
@@ -661,20 +689,22 @@ impl ItemSolver {
                 let route = |arc: Arc| Shortfall::Route {
                     route: routes[arc / 2 - supplies.len()] as usize,
                 };
-                let feeders = backward_reach(&self.net, place, is_route, nodes, false);
-                let taken = supply_arcs.clone().any(|s| {
-                    feeders[self.net.head(2 * s)]
-                        && self.best_class[s].is_some_and(|b| b < need.urgency)
-                });
+                let taken = || {
+                    let feeders = backward_reach(&self.net, place, is_route, nodes, false);
+                    supply_arcs.clone().any(|s| {
+                        feeders[self.net.head(2 * s)]
+                            && self.best_class[s].is_some_and(|b| b < need.urgency)
+                    })
+                };
                 if (0..nodes).any(|v| residual[v] && spare_at[v]) {
                     // Supply is left that could come: the fair share stopped it.
                     Shortfall::SharedFairly
                 } else if let Some(arc) = self.blocking_route(&residual, &spare_reach, is_route) {
                     // Supply is left, but a full route stands between.
                     route(arc)
-                } else if taken {
+                } else if taken() {
                     Shortfall::TakenByHigherClass
-                } else if let Some(arc) = self.blocking_route(&residual, &reach, is_route) {
+                } else if let Some(arc) = self.blocking_route(&residual, reach, is_route) {
                     // All of it went to this class, and a full route kept this need's share
                     // small.
                     route(arc)

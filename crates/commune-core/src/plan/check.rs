@@ -11,22 +11,30 @@ fn within(value: f64, bound: f64) -> bool {
     value <= bound + SLACK * bound.abs().max(1.0)
 }
 
-fn amount(what: &str, value: f64) -> Result<(), PlanError> {
+// The descriptions are built only for an error: validation runs over millions of rows.
+fn amount(what: impl FnOnce() -> String, value: f64) -> Result<(), PlanError> {
     if value.is_finite() && value >= 0.0 {
         Ok(())
     } else {
         Err(PlanError::Model(format!(
-            "{what} is {value}, not a finite quantity of at least zero"
+            "{} is {value}, not a finite quantity of at least zero",
+            what()
         )))
     }
 }
 
-fn index(what: &str, value: usize, len: usize, of: &str) -> Result<(), PlanError> {
+fn index(
+    what: impl FnOnce() -> String,
+    value: usize,
+    len: usize,
+    of: &str,
+) -> Result<(), PlanError> {
     if value < len {
         Ok(())
     } else {
         Err(PlanError::Model(format!(
-            "{what} names {of} {value}, but there are only {len}"
+            "{} names {of} {value}, but there are only {len}",
+            what()
         )))
     }
 }
@@ -36,47 +44,47 @@ fn index(what: &str, value: usize, len: usize, of: &str) -> Result<(), PlanError
 pub fn validate(model: &Model) -> Result<(), PlanError> {
     let (items, places, skills) = (model.items.len(), model.places.len(), model.skills.len());
     for (n, need) in model.needs.iter().enumerate() {
-        let what = format!("need {n} ({})", need.id);
-        index(&what, need.item, items, "item")?;
-        index(&what, need.place, places, "place")?;
-        amount(&format!("the quantity of {what}"), need.quantity)?;
+        let what = || format!("need {n} ({})", need.id);
+        index(what, need.item, items, "item")?;
+        index(what, need.place, places, "place")?;
+        amount(|| format!("the quantity of {}", what()), need.quantity)?;
     }
     for (s, supply) in model.supplies.iter().enumerate() {
-        let what = format!("supply {s} ({})", supply.id);
-        index(&what, supply.item, items, "item")?;
-        index(&what, supply.place, places, "place")?;
-        amount(&format!("the quantity of {what}"), supply.quantity)?;
+        let what = || format!("supply {s} ({})", supply.id);
+        index(what, supply.item, items, "item")?;
+        index(what, supply.place, places, "place")?;
+        amount(|| format!("the quantity of {}", what()), supply.quantity)?;
     }
     for (r, route) in model.routes.iter().enumerate() {
-        let what = format!("route {r}");
-        index(&what, route.item, items, "item")?;
-        index(&what, route.from, places, "place")?;
-        index(&what, route.to, places, "place")?;
+        let what = || format!("route {r}");
+        index(what, route.item, items, "item")?;
+        index(what, route.from, places, "place")?;
+        index(what, route.to, places, "place")?;
         amount(
-            &format!("the hours per unit of {what}"),
+            || format!("the hours per unit of {}", what()),
             route.hours_per_unit,
         )?;
         if let Some(capacity) = route.capacity {
-            amount(&format!("the capacity of {what}"), capacity)?;
+            amount(|| format!("the capacity of {}", what()), capacity)?;
         }
     }
     for (l, labour) in model.labour.iter().enumerate() {
-        let what = format!("labour offer {l} ({})", labour.id);
-        index(&what, labour.skill, skills, "skill")?;
-        index(&what, labour.place, places, "place")?;
-        amount(&format!("the hours of {what}"), labour.hours)?;
+        let what = || format!("labour offer {l} ({})", labour.id);
+        index(what, labour.skill, skills, "skill")?;
+        index(what, labour.place, places, "place")?;
+        amount(|| format!("the hours of {}", what()), labour.hours)?;
     }
     for (p, process) in model.processes.iter().enumerate() {
-        let what = format!("process {p} ({})", process.id);
-        index(&what, process.place, places, "place")?;
-        amount(&format!("the capacity of {what}"), process.capacity)?;
+        let what = || format!("process {p} ({})", process.id);
+        index(what, process.place, places, "place")?;
+        amount(|| format!("the capacity of {}", what()), process.capacity)?;
         for &(item, quantity) in process.outputs.iter().chain(&process.inputs) {
-            index(&what, item, items, "item")?;
-            amount(&format!("a quantity of {what}"), quantity)?;
+            index(what, item, items, "item")?;
+            amount(|| format!("a quantity of {}", what()), quantity)?;
         }
         for &(skill, hours) in &process.labour {
-            index(&what, skill, skills, "skill")?;
-            amount(&format!("the labour hours of {what}"), hours)?;
+            index(what, skill, skills, "skill")?;
+            amount(|| format!("the labour hours of {}", what()), hours)?;
         }
     }
     Ok(())

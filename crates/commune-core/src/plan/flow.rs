@@ -6,9 +6,10 @@
 //! flows are `f64` in the item's unit, and a capacity may be infinite. Residual capacities at
 //! or below the network's epsilon count as zero, so rounding never makes a path out of dust.
 //!
-//! - [`Network::max_flow`]: shortest augmenting paths (Edmonds–Karp), costs ignored.
-//! - [`Network::min_cost_flow`]: successive shortest paths, Dijkstra on reduced costs with
-//!   node potentials (Bellman–Ford first when some arc costs are negative).
+//! - [`Network::max_flow`]: Dinic's blocking flows, costs ignored.
+//! - [`Network::min_cost_flow`]: successive shortest paths (primal–dual): Dijkstra on reduced
+//!   costs with node potentials (Bellman–Ford first when some arc costs are negative), then a
+//!   blocking flow over every arc of zero reduced cost, so that ties cost one search.
 //!
 //! This module knows nothing of needs or items; [`super::alloc`] builds the networks.
 
@@ -42,6 +43,18 @@ pub struct Network {
     done: Vec<bool>,
     queue: Vec<u32>,
     heap: BinaryHeap<Entry>,
+    current: Vec<u32>,
+    on_path: Vec<bool>,
+    path: Vec<u32>,
+}
+
+/// Which arcs a blocking flow may use.
+#[derive(Debug, Clone, Copy)]
+enum Admissible {
+    /// Arcs one breadth-first level up.
+    Level,
+    /// Arcs of zero reduced cost.
+    Tight,
 }
 
 /// A heap entry ordered by smallest distance first.
@@ -113,12 +126,34 @@ impl Network {
         arc
     }
 
-    /// Sets an arc's capacity and cost: the cost at once, the capacity at the next
-    /// [`Network::clear_flow`] (capacities change between solves, never during one).
+    /// Sets an arc's capacity and cost, keeping its flow, which must fit (capacities change
+    /// between solves, never during one).
     pub fn set_arc(&mut self, arc: Arc, capacity: f64, cost: f64) {
+        debug_assert!(self.residual[arc | 1] <= capacity + self.epsilon);
         self.upper[arc / 2] = capacity;
+        self.residual[arc & !1] = capacity - self.residual[arc | 1];
         self.cost[arc] = cost;
         self.cost[arc ^ 1] = -cost;
+    }
+
+    /// Sets an arc's cost per unit.
+    pub fn set_cost(&mut self, arc: Arc, cost: f64) {
+        self.cost[arc] = cost;
+        self.cost[arc ^ 1] = -cost;
+    }
+
+    /// Copies the current flow (with the capacities) into `into`, for [`Network::restore`].
+    pub fn save(&self, into: &mut Vec<f64>) {
+        into.clear();
+        into.extend_from_slice(&self.residual);
+        into.extend_from_slice(&self.upper);
+    }
+
+    /// Puts back a flow and capacities saved from this network with the same arcs.
+    pub fn restore(&mut self, from: &[f64]) {
+        let (residual, upper) = from.split_at(self.residual.len());
+        self.residual.copy_from_slice(residual);
+        self.upper.copy_from_slice(upper);
     }
 
     /// Removes all flow.
@@ -169,27 +204,6 @@ impl Network {
         self.residual[arc ^ 1] += amount;
     }
 
-    /// Walks back along `via` from `sink` and returns the least residual capacity on the way.
-    fn bottleneck(&self, source: Node, sink: Node) -> f64 {
-        let mut amount = f64::INFINITY;
-        let mut node = sink;
-        while node != source {
-            let arc = self.via[node] as usize;
-            amount = amount.min(self.residual[arc]);
-            node = self.head[arc ^ 1] as usize;
-        }
-        amount
-    }
-
-    fn augment(&mut self, source: Node, sink: Node, amount: f64) {
-        let mut node = sink;
-        while node != source {
-            let arc = self.via[node] as usize;
-            self.push(arc, amount);
-            node = self.head[arc ^ 1] as usize;
-        }
-    }
-
     /// Marks in `reached` the nodes that `source` reaches over arcs with room (breadth
     /// first), recording in `via` the arc each was reached by.
     fn search(&mut self, source: Node) {
@@ -219,7 +233,8 @@ impl Network {
     }
 
     /// Adds the most flow from `source` to `sink` on top of the current flow, ignoring costs;
-    /// returns how much was added.
+    /// returns how much was added. Dinic's method: breadth-first levels, then blocking flows
+    /// along arcs that go one level up.
     pub fn max_flow(&mut self, source: Node, sink: Node) -> f64 {
         let mut total = 0.0;
         loop {
@@ -227,13 +242,98 @@ impl Network {
             if !self.done[sink] {
                 return total;
             }
-            let amount = self.bottleneck(source, sink);
-            if !amount.is_finite() {
+            // Levels from the search order: a node's level is its parent's plus one.
+            self.dist.clear();
+            self.dist.resize(self.nodes, f64::INFINITY);
+            self.dist[source] = 0.0;
+            for &node in &self.queue[1..] {
+                let node = node as usize;
+                let parent = self.head[self.via[node] as usize ^ 1] as usize;
+                self.dist[node] = self.dist[parent] + 1.0;
+            }
+            let added = self.blocking_flow(source, sink, Admissible::Level);
+            if !added.is_finite() {
                 // An uncapacitated path: the caller bounds every source or sink arc.
                 return f64::INFINITY;
             }
-            self.augment(source, sink, amount);
-            total += amount;
+            total += added;
+        }
+    }
+
+    /// Whether an arc with room may carry a blocking flow's path.
+    fn admissible(&self, arc: usize, mode: Admissible) -> bool {
+        let (from, to) = (self.head[arc ^ 1] as usize, self.head[arc] as usize);
+        match mode {
+            Admissible::Level => self.dist[to] == self.dist[from] + 1.0,
+            Admissible::Tight => {
+                let reduced = self.cost[arc] + self.potential[from] - self.potential[to];
+                reduced <= 1e-9 * self.potential[to].abs().max(1.0)
+            }
+        }
+    }
+
+    /// Pushes flow along admissible paths until none is left (depth first, each node's arcs
+    /// tried once through a current-arc pointer); returns the amount pushed.
+    fn blocking_flow(&mut self, source: Node, sink: Node, mode: Admissible) -> f64 {
+        self.current.clear();
+        self.current.extend_from_slice(&self.first);
+        self.done.clear();
+        self.done.resize(self.nodes, false);
+        self.on_path.clear();
+        self.on_path.resize(self.nodes, false);
+        self.path.clear();
+        let mut total = 0.0;
+        let mut node = source;
+        self.on_path[source] = true;
+        loop {
+            if node == sink {
+                let amount = self
+                    .path
+                    .iter()
+                    .map(|&a| self.residual[a as usize])
+                    .fold(f64::INFINITY, f64::min);
+                if !amount.is_finite() {
+                    return f64::INFINITY;
+                }
+                for k in 0..self.path.len() {
+                    let arc = self.path[k] as usize;
+                    self.push(arc, amount);
+                }
+                total += amount;
+                for &arc in &self.path {
+                    self.on_path[self.head[arc as usize] as usize] = false;
+                }
+                self.path.clear();
+                node = source;
+                continue;
+            }
+            let mut advanced = false;
+            while self.current[node] != NONE {
+                let arc = self.current[node] as usize;
+                let to = self.head[arc] as usize;
+                if self.residual[arc] > self.epsilon
+                    && !self.done[to]
+                    && !self.on_path[to]
+                    && self.admissible(arc, mode)
+                {
+                    self.path.push(arc as u32);
+                    self.on_path[to] = true;
+                    node = to;
+                    advanced = true;
+                    break;
+                }
+                self.current[node] = self.next[arc];
+            }
+            if !advanced {
+                self.done[node] = true;
+                self.on_path[node] = false;
+                let Some(arc) = self.path.pop() else {
+                    return total;
+                };
+                let arc = arc as usize;
+                node = self.head[arc ^ 1] as usize;
+                self.current[node] = self.next[arc];
+            }
         }
     }
 
@@ -263,11 +363,12 @@ impl Network {
             for node in 0..self.nodes {
                 self.potential[node] += self.dist[node].min(limit);
             }
-            let amount = self.bottleneck(source, sink);
+            // Every path of arcs with zero reduced cost is a cheapest path now: fill them all
+            // before the next search.
+            let amount = self.blocking_flow(source, sink, Admissible::Tight);
             if !amount.is_finite() {
                 return (f64::INFINITY, f64::NEG_INFINITY);
             }
-            self.augment(source, sink, amount);
             total += amount;
             cost += amount * path_cost;
         }
@@ -435,7 +536,6 @@ mod tests {
         let mut network = Network::new();
         let arcs = diamond(&mut network);
         network.set_arc(arcs[5], 9.0, 0.0);
-        network.clear_flow();
         assert_eq!(network.max_flow(0, 5), 6.0);
         let reached = network.reachable(0).to_vec();
         // The sources are spent: the cut is at the supply arcs.
