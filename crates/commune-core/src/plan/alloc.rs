@@ -213,6 +213,10 @@ struct ItemSolver {
     groups: Vec<Group>,
     need_group: Vec<u32>,
     need_arc: Vec<Arc>,
+    need_met: Vec<f64>,
+    /// Per place: what its needs ask, then what is left to share out among them.
+    left: Vec<f64>,
+    place_arc: Vec<(usize, Arc)>,
     // Decomposition and explanations.
     remaining: Vec<f64>,
     seen: Vec<bool>,
@@ -293,70 +297,52 @@ impl ItemSolver {
         }
         let epsilon = 1e-12 * scale;
 
-        // The network: supply arcs first, then routes, then needs, then groups.
-        self.net
-            .reset(2 + self.places.len() + self.groups.len(), epsilon);
-        for &s in supplies {
-            let supply = &model.supplies[s as usize];
-            let to = self.place_node(supply.place);
-            self.net.add_arc(SOURCE, to, supply.quantity, 0.0);
-        }
-        let mut hours = 0.0;
-        for &r in routes {
-            let route = &model.routes[r as usize];
-            let (from, to) = (self.place_node(route.from), self.place_node(route.to));
-            let capacity = route.capacity.unwrap_or(f64::INFINITY);
-            self.net.add_arc(from, to, capacity, route.hours_per_unit);
-            hours += route.hours_per_unit;
-        }
+        // Everything at once, on a network without receivers (each need's place straight to
+        // the sink): most items end here.
+        let hours = self.carriers(model, supplies, routes, 2 + self.places.len(), epsilon);
         // The places some supply reaches over routes that can carry anything: needs elsewhere
         // are left out of their receiver's demand, so that one need nothing can reach does not
         // change how the reachable ones are shared.
         self.reach.clear();
         self.reach.extend_from_slice(self.net.reachable(SOURCE));
-        // Added last first, so that the searches, which take a node's arcs newest first, fill
-        // a receiver's needs at one place in the order they were posted.
-        self.need_arc.clear();
-        self.need_arc.resize(needs.len(), 0);
-        for (k, &n) in needs.iter().enumerate().rev() {
+        self.left.clear();
+        self.left.resize(self.places.len(), 0.0);
+        for (k, &n) in needs.iter().enumerate() {
             let need = &model.needs[n as usize];
-            let from = self.place_node(need.place);
-            let group = self.need_group[k] as usize;
-            let quantity = if self.reach[from] { need.quantity } else { 0.0 };
-            self.groups[group].demand += quantity;
-            let to = self.group_node(group);
-            self.need_arc[k] = self.net.add_arc(from, to, quantity, 0.0);
+            let node = self.place_node(need.place);
+            if self.reach[node] {
+                self.groups[self.need_group[k] as usize].demand += need.quantity;
+                self.left[node - 2] += need.quantity;
+            }
         }
-        for g in 0..self.groups.len() {
-            let node = self.group_node(g);
-            let demand = self.groups[g].demand;
-            self.groups[g].arc = self.net.add_arc(node, SINK, demand, 0.0);
-            self.groups[g].rest = self.net.add_arc(node, SINK, 0.0, 0.0);
+        self.place_arc.clear();
+        for p in 0..self.places.len() {
+            if self.left[p] > 0.0 {
+                let arc = self.net.add_arc(2 + p, SINK, self.left[p], 0.0);
+                self.place_arc.push((p, arc));
+            }
         }
-
-        // Everything at once: most items end here.
         let asked: f64 = self.groups.iter().map(|g| g.demand).sum();
         let (sent, _) = self.net.min_cost_flow(SOURCE, SINK, true);
-        if sent < asked - self.tolerance(asked) {
-            self.net.clear_flow();
-            for group in &self.groups {
-                self.net.set_arc(group.arc, 0.0, 0.0);
-                self.net.set_arc(group.rest, 0.0, 0.0);
+        self.need_met.clear();
+        if sent >= asked - self.tolerance(asked) {
+            // What reached each place goes to its needs in the order they were posted.
+            for &(p, arc) in &self.place_arc {
+                self.left[p] = self.net.flow(arc);
             }
-            self.net.save(&mut self.base);
-            for class in Urgency::ALL {
-                match fairness {
-                    Fairness::MaxMin => self.max_min(class),
-                    Fairness::Proportional => self.proportional(class, hours),
-                }
-                self.rebase(class);
+            for &n in needs {
+                let need = &model.needs[n as usize];
+                let node = self.place_node(need.place);
+                let met = if self.reach[node] {
+                    need.quantity.min(self.left[node - 2])
+                } else {
+                    0.0
+                };
+                self.left[node - 2] -= met;
+                self.need_met.push(met);
             }
-            // Least transport with every group's amount fixed.
-            self.net.clear_flow();
-            for group in &self.groups {
-                self.net.set_arc(group.arc, group.amount, 0.0);
-            }
-            self.net.min_cost_flow(SOURCE, SINK, true);
+        } else {
+            self.stages(model, fairness, needs, supplies, routes, epsilon, hours);
         }
 
         self.extract(model, needs, supplies, routes, out);
@@ -371,6 +357,90 @@ impl ItemSolver {
             self.group_slot[slot] = NONE;
         }
         self.slots.clear();
+    }
+
+    /// Empties the network and adds the arcs that carry goods: supplies first, then routes.
+    /// Returns the hours of all the routes.
+    fn carriers(
+        &mut self,
+        model: &Model,
+        supplies: &[u32],
+        routes: &[u32],
+        nodes: usize,
+        epsilon: f64,
+    ) -> f64 {
+        self.net.reset(nodes, epsilon);
+        for &s in supplies {
+            let supply = &model.supplies[s as usize];
+            let to = self.place_node(supply.place);
+            self.net.add_arc(SOURCE, to, supply.quantity, 0.0);
+        }
+        let mut hours = 0.0;
+        for &r in routes {
+            let route = &model.routes[r as usize];
+            let (from, to) = (self.place_node(route.from), self.place_node(route.to));
+            let capacity = route.capacity.unwrap_or(f64::INFINITY);
+            self.net.add_arc(from, to, capacity, route.hours_per_unit);
+            hours += route.hours_per_unit;
+        }
+        hours
+    }
+
+    /// The staged solve, for an item that cannot meet all its reachable needs: a network with
+    /// a node per (receiver, class), classes in order, fair shares, then least transport.
+    #[allow(clippy::too_many_arguments, reason = "the item's slices of the model")]
+    fn stages(
+        &mut self,
+        model: &Model,
+        fairness: Fairness,
+        needs: &[u32],
+        supplies: &[u32],
+        routes: &[u32],
+        epsilon: f64,
+        hours: f64,
+    ) {
+        let nodes = 2 + self.places.len() + self.groups.len();
+        self.carriers(model, supplies, routes, nodes, epsilon);
+        // Added last first, so that the searches, which take a node's arcs newest first, fill
+        // a receiver's needs at one place in the order they were posted.
+        self.need_arc.clear();
+        self.need_arc.resize(needs.len(), 0);
+        for (k, &n) in needs.iter().enumerate().rev() {
+            let need = &model.needs[n as usize];
+            let from = self.place_node(need.place);
+            let quantity = if self.reach[from] { need.quantity } else { 0.0 };
+            let to = self.group_node(self.need_group[k] as usize);
+            self.need_arc[k] = self.net.add_arc(from, to, quantity, 0.0);
+        }
+        for g in 0..self.groups.len() {
+            let node = self.group_node(g);
+            self.groups[g].arc = self.net.add_arc(node, SINK, 0.0, 0.0);
+            self.groups[g].rest = self.net.add_arc(node, SINK, 0.0, 0.0);
+        }
+        self.net.save(&mut self.base);
+        for class in Urgency::ALL {
+            if !self.groups.iter().any(|g| g.class == class) {
+                continue;
+            }
+            match fairness {
+                // Water-filling ends with the network carrying the class's amounts.
+                Fairness::MaxMin => self.max_min(class),
+                Fairness::Proportional => {
+                    self.proportional(class, hours);
+                    self.reload(class);
+                }
+            }
+            self.net.save(&mut self.base);
+        }
+        // Least transport with every group's amount fixed.
+        self.net.clear_flow();
+        for group in &self.groups {
+            self.net.set_arc(group.arc, group.amount, 0.0);
+        }
+        self.net.min_cost_flow(SOURCE, SINK, true);
+        for &arc in &self.need_arc {
+            self.need_met.push(self.net.flow(arc));
+        }
     }
 
     /// Sets the sink arcs for a stage serving `class`: earlier classes keep their settled
@@ -398,11 +468,8 @@ impl ItemSolver {
         (earlier + added, earlier + this)
     }
 
-    /// Makes the base flow carry `class` at its settled amounts too.
-    fn rebase(&mut self, class: Urgency) {
-        if !self.groups.iter().any(|g| g.class == class) {
-            return;
-        }
+    /// Loads the base flow with `class` at its settled amounts too.
+    fn reload(&mut self, class: Urgency) {
         self.net.restore(&self.base);
         for group in &self.groups {
             if group.class == class {
@@ -410,7 +477,6 @@ impl ItemSolver {
             }
         }
         self.net.max_flow(SOURCE, SINK);
-        self.net.save(&mut self.base);
     }
 
     /// The largest fraction of their demand that every unsettled group of `class` can have at
@@ -449,6 +515,7 @@ impl ItemSolver {
             }
             fraction = next;
         }
+        self.load(class, fraction);
         fraction
     }
 
@@ -488,9 +555,6 @@ impl ItemSolver {
     /// by least transport: a min-cost flow whose sink arcs pay so much for the settled
     /// amounts and the floors, and less for the rest, that no transport saving outweighs them.
     fn proportional(&mut self, class: Urgency, hours: f64) {
-        if !self.groups.iter().any(|g| g.class == class) {
-            return;
-        }
         let fraction = self.fair_fraction(class);
         if fraction >= 1.0 {
             self.settle(class, |group, _| group.demand);
@@ -556,7 +620,7 @@ impl ItemSolver {
         let epsilon = self.net.epsilon();
         for (k, &n) in needs.iter().enumerate() {
             let need = &model.needs[n as usize];
-            let met = self.net.flow(self.need_arc[k]).min(need.quantity);
+            let met = self.need_met[k].min(need.quantity);
             out.met[n as usize] = met;
             let target = self.place_node(need.place);
             let mut left = met;
