@@ -28,8 +28,6 @@
 //! nothing to trade here. Finally one min-cost flow with every group's amount fixed finds the
 //! least transport hours, and the flow is split into deliveries from each supply.
 
-use std::collections::HashMap;
-
 use super::flow::{Arc, Network};
 use super::{
     Delivery, Draft, Fairness, Met, Model, PlanError, Settings, Shortfall, Source, Urgency, check,
@@ -75,18 +73,8 @@ pub fn allocate_routed(model: &Model, settings: &Settings) -> Result<Routed, Pla
         ));
     }
     let index = ByItem::new(model);
-    let mut receivers: HashMap<&str, u32> = HashMap::new();
-    let receiver: Vec<u32> = model
-        .needs
-        .iter()
-        .map(|need| {
-            let next = receivers.len() as u32;
-            *receivers.entry(need.receiver.as_str()).or_insert(next)
-        })
-        .collect();
     let mut solver = ItemSolver {
         local_place: vec![NONE; model.places.len()],
-        group_slot: vec![NONE; receivers.len() * 3],
         ..ItemSolver::default()
     };
     let mut out = Out {
@@ -97,7 +85,7 @@ pub fn allocate_routed(model: &Model, settings: &Settings) -> Result<Routed, Pla
         item_hours: vec![0.0; model.items.len()],
     };
     for item in 0..model.items.len() {
-        solver.solve(model, settings.fairness, &index, item, &receiver, &mut out);
+        solver.solve(model, settings.fairness, &index, item, &mut out);
     }
     let transport_hours = model
         .routes
@@ -207,9 +195,8 @@ struct ItemSolver {
     /// Global place -> local place number, `NONE` when the place is not in this item.
     local_place: Vec<u32>,
     places: Vec<usize>,
-    /// Global (receiver, class) -> local group number.
-    group_slot: Vec<u32>,
-    slots: Vec<usize>,
+    /// Positions of the item's needs, sorted by receiver and class.
+    order: Vec<u32>,
     groups: Vec<Group>,
     need_group: Vec<u32>,
     need_arc: Vec<Arc>,
@@ -225,6 +212,10 @@ struct ItemSolver {
     best_class: Vec<Option<Urgency>>,
     sources: Vec<usize>,
     reach: Vec<bool>,
+    spare_reach: Marks,
+    spare_at: Marks,
+    residual: Marks,
+    feeders: Marks,
     /// The flow with the classes before the current one at their settled amounts.
     base: Vec<f64>,
 }
@@ -251,7 +242,6 @@ impl ItemSolver {
         fairness: Fairness,
         index: &ByItem,
         item: usize,
-        receiver: &[u32],
         out: &mut Out,
     ) {
         let needs = index.needs.of(item);
@@ -271,17 +261,27 @@ impl ItemSolver {
             self.mark(route.to);
         }
         let mut scale: f64 = 1.0;
-        self.groups.clear();
-        self.need_group.clear();
         for &n in needs {
             let need = &model.needs[n as usize];
             self.mark(need.place);
-            let slot = receiver[n as usize] as usize * 3 + need.urgency as usize;
-            if self.group_slot[slot] == NONE {
-                self.group_slot[slot] = self.groups.len() as u32;
-                self.slots.push(slot);
+            scale += need.quantity;
+        }
+        // Group the needs by (receiver, class): sorted, so no global index of receivers.
+        let key = |k: u32| {
+            let need = &model.needs[needs[k as usize] as usize];
+            (need.receiver.as_str(), need.urgency)
+        };
+        self.order.clear();
+        self.order.extend(0..needs.len() as u32);
+        self.order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
+        self.groups.clear();
+        self.need_group.clear();
+        self.need_group.resize(needs.len(), 0);
+        for i in 0..self.order.len() {
+            let k = self.order[i];
+            if i == 0 || key(self.order[i - 1]) != key(k) {
                 self.groups.push(Group {
-                    class: need.urgency,
+                    class: key(k).1,
                     demand: 0.0,
                     arc: 0,
                     rest: 0,
@@ -289,8 +289,7 @@ impl ItemSolver {
                     settled: false,
                 });
             }
-            self.need_group.push(self.group_slot[slot]);
-            scale += need.quantity;
+            self.need_group[k as usize] = self.groups.len() as u32 - 1;
         }
         for &s in supplies {
             scale += model.supplies[s as usize].quantity;
@@ -353,10 +352,6 @@ impl ItemSolver {
             self.local_place[place] = NONE;
         }
         self.places.clear();
-        for &slot in &self.slots {
-            self.group_slot[slot] = NONE;
-        }
-        self.slots.clear();
     }
 
     /// Empties the network and adds the arcs that carry goods: supplies first, then routes.
@@ -731,14 +726,8 @@ impl ItemSolver {
                 .filter(|&s| self.net.has_room(2 * s))
                 .map(|s| self.net.head(2 * s)),
         );
-        let spare_reach = forward_reach(&self.net, &self.sources, is_route, nodes);
-        let spare_at: Vec<bool> = {
-            let mut spare = vec![false; nodes];
-            for &node in &self.sources {
-                spare[node] = true;
-            }
-            spare
-        };
+        self.spare_reach.forward(&self.net, &self.sources, is_route);
+        self.spare_at.start(nodes, &self.sources);
         for &n in needs {
             if !short(n) {
                 continue;
@@ -749,26 +738,30 @@ impl ItemSolver {
                 Shortfall::Unreachable
             } else {
                 // The places that could still send flow here, rerouting others' flow.
-                let residual = backward_reach(&self.net, place, is_route, nodes, true);
+                self.residual.backward(&self.net, place, is_route, true);
+                let residual = &self.residual.reached;
                 let route = |arc: Arc| Shortfall::Route {
                     route: routes[arc / 2 - supplies.len()] as usize,
                 };
-                let taken = || {
-                    let feeders = backward_reach(&self.net, place, is_route, nodes, false);
+                let feeders = &mut self.feeders;
+                let (net, best_class) = (&self.net, &self.best_class);
+                let mut taken = || {
+                    feeders.backward(net, place, is_route, false);
                     supply_arcs.clone().any(|s| {
-                        feeders[self.net.head(2 * s)]
-                            && self.best_class[s].is_some_and(|b| b < need.urgency)
+                        feeders.reached[net.head(2 * s)]
+                            && best_class[s].is_some_and(|b| b < need.urgency)
                     })
                 };
-                if (0..nodes).any(|v| residual[v] && spare_at[v]) {
+                let spare_reach = &self.spare_reach.reached;
+                if (0..nodes).any(|v| residual[v] && self.spare_at.reached[v]) {
                     // Supply is left that could come: the fair share stopped it.
                     Shortfall::SharedFairly
-                } else if let Some(arc) = self.blocking_route(&residual, &spare_reach, is_route) {
+                } else if let Some(arc) = blocking_route(net, residual, spare_reach, is_route) {
                     // Supply is left, but a full route stands between.
                     route(arc)
                 } else if taken() {
                     Shortfall::TakenByHigherClass
-                } else if let Some(arc) = self.blocking_route(&residual, reach, is_route) {
+                } else if let Some(arc) = blocking_route(net, residual, reach, is_route) {
                     // All of it went to this class, and a full route kept this need's share
                     // small.
                     route(arc)
@@ -777,23 +770,6 @@ impl ItemSolver {
                 }
             });
         }
-    }
-
-    /// A full route into the set of places that could still send to a need, from a place in
-    /// `from`: its arc.
-    fn blocking_route(
-        &self,
-        residual: &[bool],
-        from: &[bool],
-        is_route: impl Fn(Arc) -> bool,
-    ) -> Option<usize> {
-        (0..self.net.arcs()).map(|pair| 2 * pair).find(|&arc| {
-            is_route(arc)
-                && !self.net.has_room(arc)
-                && residual[self.net.head(arc)]
-                && !residual[self.net.tail(arc)]
-                && from[self.net.tail(arc)]
-        })
     }
 
     /// Fills `item_hours` (see [`allocate`]).
@@ -836,63 +812,90 @@ impl ItemSolver {
     }
 }
 
-/// Nodes reached from `sources` over forward route arcs that can carry anything.
-fn forward_reach(
+/// A full route into the set of places that could still send to a need, from a place in
+/// `from`: its arc.
+fn blocking_route(
     net: &Network,
-    sources: &[usize],
+    residual: &[bool],
+    from: &[bool],
     is_route: impl Fn(Arc) -> bool,
-    nodes: usize,
-) -> Vec<bool> {
-    let mut reached = vec![false; nodes];
-    let mut stack: Vec<usize> = sources.to_vec();
-    for &s in sources {
-        reached[s] = true;
+) -> Option<usize> {
+    (0..net.arcs()).map(|pair| 2 * pair).find(|&arc| {
+        is_route(arc)
+            && !net.has_room(arc)
+            && residual[net.head(arc)]
+            && !residual[net.tail(arc)]
+            && from[net.tail(arc)]
+    })
+}
+
+/// A set of nodes found by a search over route arcs, with the search's stack: kept from item
+/// to item so that explanations allocate nothing.
+#[derive(Default)]
+struct Marks {
+    reached: Vec<bool>,
+    stack: Vec<usize>,
+}
+
+impl Marks {
+    fn start(&mut self, nodes: usize, from: &[usize]) {
+        self.reached.clear();
+        self.reached.resize(nodes, false);
+        self.stack.clear();
+        for &node in from {
+            if !self.reached[node] {
+                self.reached[node] = true;
+                self.stack.push(node);
+            }
+        }
     }
-    while let Some(node) = stack.pop() {
-        for arc in net.out_arcs(node) {
-            if arc & 1 == 0 && is_route(arc) && net.capacity(arc) > net.epsilon() {
-                let to = net.head(arc);
-                if !reached[to] {
-                    reached[to] = true;
-                    stack.push(to);
+
+    /// Nodes reached from `sources` over forward route arcs that can carry anything.
+    fn forward(&mut self, net: &Network, sources: &[usize], is_route: impl Fn(Arc) -> bool) {
+        self.start(net.nodes(), sources);
+        while let Some(node) = self.stack.pop() {
+            for arc in net.out_arcs(node) {
+                if arc & 1 == 0 && is_route(arc) && net.capacity(arc) > net.epsilon() {
+                    let to = net.head(arc);
+                    if !self.reached[to] {
+                        self.reached[to] = true;
+                        self.stack.push(to);
+                    }
                 }
             }
         }
     }
-    reached
-}
 
-/// Nodes from which `target` is reached over route arcs: with `residual`, over the residual
-/// network (forward arcs with room, and backwards along arcs carrying flow); otherwise over
-/// every route that can carry anything.
-fn backward_reach(
-    net: &Network,
-    target: usize,
-    is_route: impl Fn(Arc) -> bool,
-    nodes: usize,
-    residual: bool,
-) -> Vec<bool> {
-    let mut reached = vec![false; nodes];
-    reached[target] = true;
-    let mut stack = vec![target];
-    while let Some(node) = stack.pop() {
-        for back in net.out_arcs(node) {
-            // `into` is the arc (of either direction) entering `node` that pairs with `back`.
-            let into = back ^ 1;
-            if !is_route(into) {
-                continue;
-            }
-            let usable = if residual {
-                net.has_room(into)
-            } else {
-                into & 1 == 0 && net.capacity(into) > net.epsilon()
-            };
-            let from = net.head(back);
-            if usable && !reached[from] {
-                reached[from] = true;
-                stack.push(from);
+    /// Nodes from which `target` is reached over route arcs: with `residual`, over the
+    /// residual network (forward arcs with room, and backwards along arcs carrying flow);
+    /// otherwise over every route that can carry anything.
+    fn backward(
+        &mut self,
+        net: &Network,
+        target: usize,
+        is_route: impl Fn(Arc) -> bool,
+        residual: bool,
+    ) {
+        self.start(net.nodes(), &[target]);
+        while let Some(node) = self.stack.pop() {
+            for back in net.out_arcs(node) {
+                // `into` is the arc (of either direction) entering `node` that pairs with
+                // `back`.
+                let into = back ^ 1;
+                if !is_route(into) {
+                    continue;
+                }
+                let usable = if residual {
+                    net.has_room(into)
+                } else {
+                    into & 1 == 0 && net.capacity(into) > net.epsilon()
+                };
+                let from = net.head(back);
+                if usable && !self.reached[from] {
+                    self.reached[from] = true;
+                    self.stack.push(from);
+                }
             }
         }
     }
-    reached
 }
