@@ -10,8 +10,10 @@
 //! ```
 //!
 //! A need's arc is capped at its quantity; the arc from a (receiver, class) group to the sink
-//! is what the stages set. First, everything is offered at once (one min-cost flow): most
-//! items have enough and are done. Otherwise the classes are served in order. Each class's
+//! is what the stages set. First, everything is offered at once (one min-cost flow on a
+//! smaller network, each need's place straight to the sink): an item that meets every need
+//! some supply can reach is done. Needs nothing can reach are left out of the shares.
+//! Otherwise the classes are served in order. Each class's
 //! groups get as much as the network allows with the earlier classes' amounts kept; when that
 //! is less than they ask, the fairness rule divides it among receivers:
 //!
