@@ -11,13 +11,17 @@ fn within(value: f64, bound: f64) -> bool {
     value <= bound + SLACK * bound.abs().max(1.0)
 }
 
+/// The largest quantity a model may hold: more is absurd in any unit, and sums of such
+/// numbers would lose the precision that the planners' checks rely on.
+pub const MAX_QUANTITY: f64 = 1e15;
+
 // The descriptions are built only for an error: validation runs over millions of rows.
 fn amount(what: impl FnOnce() -> String, value: f64) -> Result<(), PlanError> {
-    if value.is_finite() && value >= 0.0 {
+    if (0.0..=MAX_QUANTITY).contains(&value) {
         Ok(())
     } else {
         Err(PlanError::Model(format!(
-            "{} is {value}, not a finite quantity of at least zero",
+            "{} is {value}, not a quantity from 0 to {MAX_QUANTITY:e}",
             what()
         )))
     }
@@ -39,8 +43,8 @@ fn index(
     }
 }
 
-/// Refuses a model with an index out of range or a quantity that is negative, infinite or
-/// not a number (an unlimited route says so with `capacity: None`).
+/// Refuses a model with an index out of range or a quantity that is negative, above
+/// [`MAX_QUANTITY`] or not a number (an unlimited route says so with `capacity: None`).
 pub fn validate(model: &Model) -> Result<(), PlanError> {
     let (items, places, skills) = (model.items.len(), model.places.len(), model.skills.len());
     for (n, need) in model.needs.iter().enumerate() {

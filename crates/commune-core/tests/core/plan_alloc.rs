@@ -234,6 +234,12 @@ fn bad_models_are_refused() {
     m.routes[0].capacity = Some(f64::INFINITY);
     bad.push((m, "the capacity of route 0 is inf"));
     let mut m = good.clone();
+    m.supplies[0].quantity = 1e20;
+    bad.push((
+        m,
+        "the quantity of supply 0 (s0) is 100000000000000000000, not a quantity",
+    ));
+    let mut m = good.clone();
     m.processes.push(Process {
         id: "p".into(),
         name: "kitchen".into(),
