@@ -6,12 +6,21 @@
 //! item's own unit; the register's events carry exact integers, converted at the boundary.
 //!
 //! - [`alloc`]: allocation rounds over transport (min-cost flow, one network per item).
+//! - [`check`]: a model's validation and a draft's feasibility check, shared by the planners.
+//! - [`labour`]: labour-hour costs of items from the input–output system of their processes.
+//! - [`flow`]: the min-cost flow network and solvers that allocation rounds run on.
 //! - [`lp`]: the small linear-programming interface ([`LpSolver`]) and the pure-Rust solver.
 //! - [`production`]: production plans, solved stage by stage (vital, important, wanted,
 //!   then least labour), with explanations and labour-hour costs.
 
+pub mod alloc;
+pub mod check;
+pub mod flow;
+pub mod labour;
 pub mod lp;
 
+pub use alloc::{Routed, allocate, allocate_routed};
+pub use check::{check, check_routes, validate};
 pub use lp::{Lp, LpError, LpSolution, LpSolver, Row};
 
 /// Index of an item kind in [`Model::items`].
