@@ -10,10 +10,12 @@
 //! - [`production`]: production plans, solved stage by stage (vital, important, wanted,
 //!   then least labour), with explanations and labour-hour costs.
 
+pub mod federation;
+pub mod generate;
 pub mod lp;
 pub mod production;
 
-pub use lp::{DenseSimplex, Lp, LpError, LpSolution, LpSolver, Row};
+pub use lp::{DenseSimplex, Lp, LpError, LpSequence, LpSolution, LpSolver, Row};
 pub use production::draft;
 
 /// Index of an item kind in [`Model::items`].

@@ -45,6 +45,28 @@ pub trait LpSolver {
     /// A short name for reports ("dense simplex", "HiGHS").
     fn name(&self) -> &str;
     fn solve(&self, lp: &Lp) -> Result<LpSolution, LpError>;
+
+    /// Starts a run of programs that each extend the one before: the same columns and rows
+    /// first, with their bounds and coefficients unchanged, perhaps more of both, and any
+    /// objective (the production planner's stages are such a run). A solver may start each
+    /// from the last one's optimal basis; by default each is solved afresh.
+    fn sequence(&self) -> Box<dyn LpSequence + '_> {
+        Box::new(Afresh(self))
+    }
+}
+
+/// A run of programs, each extending the one before (see [`LpSolver::sequence`]).
+pub trait LpSequence {
+    fn solve(&mut self, lp: &Lp) -> Result<LpSolution, LpError>;
+}
+
+/// The default run: every program solved on its own.
+struct Afresh<'a, S: ?Sized>(&'a S);
+
+impl<S: LpSolver + ?Sized> LpSequence for Afresh<'_, S> {
+    fn solve(&mut self, lp: &Lp) -> Result<LpSolution, LpError> {
+        self.0.solve(lp)
+    }
 }
 
 /// Feasibility and optimality tolerance of [`DenseSimplex`], on values of about one.
@@ -77,39 +99,69 @@ impl LpSolver for DenseSimplex {
     }
 
     fn solve(&self, lp: &Lp) -> Result<LpSolution, LpError> {
+        DenseSequence::default().solve(lp)
+    }
+
+    fn sequence(&self) -> Box<dyn LpSequence + '_> {
+        Box::new(DenseSequence::default())
+    }
+}
+
+/// The dense simplex over a run of programs: each starts from the tableau the last one ended
+/// with, extended by the new columns and rows, when that basis is still feasible (as it is
+/// between the planner's stages: a new stage's rows hold at the last stage's optimum).
+#[derive(Default)]
+struct DenseSequence {
+    last: Option<Tableau>,
+}
+
+impl LpSequence for DenseSequence {
+    fn solve(&mut self, lp: &Lp) -> Result<LpSolution, LpError> {
         check(lp)?;
-        let mut tableau = Tableau::new(lp);
-        if tableau.artificials > 0 {
-            let phase_one: Vec<f64> = (0..tableau.columns)
-                .map(|j| {
-                    if j >= tableau.first_artificial() {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            tableau.set_costs(&phase_one);
-            tableau.run()?;
-            let infeasibility: f64 = (tableau.first_artificial()..tableau.columns)
-                .map(|j| tableau.value[j])
-                .sum();
-            let scale = 1.0 + tableau.rhs_scale;
-            if infeasibility > 1e-7 * scale {
-                return Err(LpError::Infeasible);
-            }
-            for j in tableau.first_artificial()..tableau.columns {
-                tableau.lower[j] = 0.0;
-                tableau.upper[j] = 0.0;
-                tableau.value[j] = 0.0;
-            }
-        }
+        let warm = self.last.take().and_then(|tableau| tableau.extend(lp));
+        let mut tableau = match warm {
+            Some(tableau) => tableau,
+            None => fresh(lp)?,
+        };
         let mut costs = vec![0.0; tableau.columns];
         costs[..lp.objective.len()].copy_from_slice(&lp.objective);
         tableau.set_costs(&costs);
         tableau.run()?;
-        Ok(tableau.solution(lp))
+        let solution = tableau.solution(lp);
+        self.last = Some(tableau);
+        Ok(solution)
     }
+}
+
+/// A feasible tableau for `lp` from the slack basis, by phase one.
+fn fresh(lp: &Lp) -> Result<Tableau, LpError> {
+    let mut tableau = Tableau::new(lp);
+    if tableau.artificials > 0 {
+        let phase_one: Vec<f64> = (0..tableau.columns)
+            .map(|j| {
+                if j >= tableau.first_artificial() {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        tableau.set_costs(&phase_one);
+        tableau.run()?;
+        let infeasibility: f64 = (tableau.first_artificial()..tableau.columns)
+            .map(|j| tableau.value[j])
+            .sum();
+        let scale = 1.0 + tableau.rhs_scale;
+        if infeasibility > 1e-7 * scale {
+            return Err(LpError::Infeasible);
+        }
+        for j in tableau.first_artificial()..tableau.columns {
+            tableau.lower[j] = 0.0;
+            tableau.upper[j] = 0.0;
+            tableau.value[j] = 0.0;
+        }
+    }
+    Ok(tableau)
 }
 
 /// Refuses what no solver should be asked: mismatched lengths, NaN, inverted bounds.
@@ -265,6 +317,132 @@ impl Tableau {
             is_basic,
             rhs_scale,
         }
+    }
+
+    /// This optimal tableau, extended to `lp` (which adds columns and rows to the program it
+    /// solved), if the basis with the new rows' slacks is still feasible; `None` otherwise.
+    fn extend(self, lp: &Lp) -> Option<Tableau> {
+        let (n, m) = (self.structural, self.rows);
+        let (n2, m2) = (lp.objective.len(), lp.rows.len());
+        if n2 < n || m2 < m || lp.col_lower[..n] != self.lower[..n] {
+            return None;
+        }
+        let artificials = self.artificials;
+        let columns = n2 + m2 + artificials;
+        // Old columns keep their order within each block; the blocks move apart.
+        let moved = |j: usize| {
+            if j < n {
+                j
+            } else if j < n + m {
+                j - n + n2
+            } else {
+                j - n - m + n2 + m2
+            }
+        };
+        let mut t = vec![0.0; m2 * columns];
+        for i in 0..m {
+            let old = &self.t[i * self.columns..(i + 1) * self.columns];
+            let line = &mut t[i * columns..(i + 1) * columns];
+            for (j, &a) in old.iter().enumerate() {
+                line[moved(j)] = a;
+            }
+        }
+        // A new column's entries are the basis inverse times its original column. Row i's
+        // equation is sign_i (s_i - a_i.x) (+ w_i) = 0, so slack i's column holds the inverse
+        // times sign_i e_i, and the new column (-sign_i a_ij in row i) is minus the sum of its
+        // coefficients times those slack columns, the signs squaring away.
+        for (i, row) in lp.rows[..m].iter().enumerate() {
+            for &(j, a) in row.coefs.iter().filter(|(j, _)| *j >= n) {
+                for r in 0..m {
+                    let slack = t[r * columns + n2 + i];
+                    t[r * columns + j] -= a * slack;
+                }
+            }
+        }
+        let mut lower: Vec<f64> = lp.col_lower.clone();
+        let mut upper: Vec<f64> = lp.col_upper.clone();
+        lower.extend(lp.rows.iter().map(|row| row.lower));
+        upper.extend(lp.rows.iter().map(|row| row.upper));
+        lower.extend_from_slice(&self.lower[n + m..]);
+        upper.extend_from_slice(&self.upper[n + m..]);
+        let mut value = vec![0.0; columns];
+        for j in 0..self.columns {
+            value[moved(j)] = self.value[j];
+        }
+        let mut is_basic = vec![false; columns];
+        let mut basis: Vec<usize> = self.basis.iter().map(|&b| moved(b)).collect();
+        for &b in &basis {
+            is_basic[b] = true;
+        }
+        for j in n..n2 {
+            let (l, u) = (lower[j], upper[j]);
+            value[j] = if l.is_finite() {
+                l
+            } else if u.is_finite() {
+                u
+            } else {
+                0.0
+            };
+            if value[j] != 0.0 {
+                for r in 0..m {
+                    value[basis[r]] -= t[r * columns + j] * value[j];
+                }
+            }
+        }
+        // A new row s - a.x = 0, with the basic columns eliminated, its slack basic.
+        for (k, row) in lp.rows.iter().enumerate().skip(m) {
+            let mut line = vec![0.0; columns];
+            for &(j, a) in &row.coefs {
+                line[j] -= a;
+            }
+            line[n2 + k] = 1.0;
+            for r in 0..m {
+                let b = basis[r];
+                let factor = line[b];
+                if factor != 0.0 {
+                    let source = &t[r * columns..(r + 1) * columns];
+                    for (x, &y) in line.iter_mut().zip(source) {
+                        *x -= factor * y;
+                    }
+                    line[b] = 0.0;
+                }
+            }
+            t[k * columns..(k + 1) * columns].copy_from_slice(&line);
+            value[n2 + k] = row.coefs.iter().map(|&(j, a)| a * value[j]).sum();
+            basis.push(n2 + k);
+            is_basic[n2 + k] = true;
+        }
+        let feasible = basis.iter().all(|&b| {
+            let scale = 1.0 + value[b].abs();
+            value[b] >= lower[b] - 1e-7 * scale && value[b] <= upper[b] + 1e-7 * scale
+        });
+        if !feasible {
+            return None;
+        }
+        for &b in &basis {
+            value[b] = value[b].clamp(lower[b], upper[b]);
+        }
+        let rhs_scale = lp.rows.iter().fold(self.rhs_scale, |scale, row| {
+            [row.lower, row.upper]
+                .into_iter()
+                .filter(|b| b.is_finite())
+                .fold(scale, |scale, b| scale.max(b.abs()))
+        });
+        Some(Tableau {
+            rows: m2,
+            columns,
+            structural: n2,
+            artificials,
+            t,
+            lower,
+            upper,
+            value,
+            costs: vec![0.0; columns],
+            reduced: vec![0.0; columns],
+            basis,
+            is_basic,
+            rhs_scale,
+        })
     }
 
     fn first_artificial(&self) -> usize {

@@ -44,6 +44,7 @@ pub fn draft(
     let program = Program::new(model);
     let reach = Reach::new(model);
     let mut lp = program.lp.clone();
+    let mut sequence = solver.sequence();
     let keep = 1.0 - f64::from(settings.tolerance_permille.min(1000)) / 1000.0;
     for urgency in Urgency::ALL {
         let needs: Vec<usize> = (0..model.needs.len())
@@ -62,7 +63,7 @@ pub fn draft(
             for &(column, weight) in &goal {
                 lp.objective[column] = -weight;
             }
-            let achieved = -solver.solve(&lp)?.objective;
+            let achieved = -sequence.solve(&lp)?.objective;
             // Later stages keep this one's achievement, less the council's tolerance and a
             // hair for the solver's rounding.
             lp.rows.push(Row {
@@ -74,7 +75,7 @@ pub fn draft(
     }
     lp.objective = program.hours.clone();
     lp.objective.resize(lp.col_lower.len(), 0.0);
-    let last = solver.solve(&lp)?;
+    let last = sequence.solve(&lp)?;
     let plan = program.read(&last);
     plan.check(model)?;
     let met = (0..model.needs.len())
