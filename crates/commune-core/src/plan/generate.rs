@@ -154,8 +154,8 @@ pub fn production_model(items: usize, seed: u64) -> Model {
 }
 
 /// A city of `councils` councils of `items` items each, sharing one catalogue, linked in a
-/// ring and by a few random pairs: each link carries one item between the councils' first
-/// places.
+/// ring and by a few random pairs: each link carries one item from where a council makes or
+/// stocks it to where the other council needs it.
 pub fn city(councils: usize, items: usize, seed: u64) -> (Vec<Council>, Vec<Link>) {
     let mut rng = SplitMix(seed);
     let members: Vec<Council> = (0..councils)
@@ -175,13 +175,24 @@ pub fn city(councils: usize, items: usize, seed: u64) -> (Vec<Council>, Vec<Link
             } else {
                 rng.below(councils)
             };
-            if other == c {
+            let needs = &members[other].model.needs;
+            if other == c || needs.is_empty() {
                 continue;
             }
+            // Towards a need of the other council, from where the item is made or stocked here.
+            let need = &needs[rng.below(needs.len())];
+            let model = &members[c].model;
+            let made = model.processes.iter().find(|p| p.outputs[0].0 == need.item);
+            let stocked = model.supplies.iter().find(|s| s.item == need.item);
+            let from = match (made, stocked) {
+                (Some(process), _) => process.place,
+                (None, Some(supply)) => supply.place,
+                (None, None) => continue,
+            };
             links.push(Link {
-                item: item_name(rng.below(items)),
-                from: (c, 0),
-                to: (other, 0),
+                item: item_name(need.item),
+                from: (c, from),
+                to: (other, need.place),
                 hours_per_unit: rng.between(0.1, 0.5),
                 capacity: Some(rng.between(20.0, 100.0)),
             });

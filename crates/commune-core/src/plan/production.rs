@@ -40,6 +40,15 @@ pub fn draft(
     settings: &Settings,
     solver: &dyn LpSolver,
 ) -> Result<Draft, PlanError> {
+    solve(model, settings, solver).map(|(draft, _)| draft)
+}
+
+/// [`draft`], with the plan's quantities (route flows included) for the federation.
+pub(crate) fn solve(
+    model: &Model,
+    settings: &Settings,
+    solver: &dyn LpSolver,
+) -> Result<(Draft, Plan), PlanError> {
     validate(model)?;
     let program = Program::new(model);
     let reach = Reach::new(model);
@@ -90,7 +99,7 @@ pub fn draft(
             }
         })
         .collect();
-    Ok(Draft {
+    let draft = Draft {
         deliveries: deliveries(model, &plan),
         runs: plan
             .runs
@@ -105,7 +114,8 @@ pub fn draft(
         item_hours: program.item_hours(model, &last),
         skill_scarcity: program.skill_scarcity(model, &last),
         solver: solver.name().to_owned(),
-    })
+    };
+    Ok((draft, plan))
 }
 
 /// Refuses a model with an index out of range or a quantity negative, infinite or NaN.
@@ -544,7 +554,7 @@ impl Program {
 }
 
 /// A plan's quantities: runs per process, flow per route, quantity met per need.
-struct Plan {
+pub(crate) struct Plan {
     runs: Vec<f64>,
     flows: Vec<f64>,
     met: Vec<f64>,
@@ -578,28 +588,7 @@ impl Plan {
             }
         }
         let places = model.places.len();
-        // Per (item, place): what is there (stock, made, carried in), what is taken, and the
-        // largest single amount, for the relative tolerance.
-        let mut have = vec![0.0; model.items.len() * places];
-        let mut take = vec![0.0; model.items.len() * places];
-        for supply in &model.supplies {
-            have[supply.item * places + supply.place] += supply.quantity;
-        }
-        for (process, &runs) in model.processes.iter().zip(&self.runs) {
-            for &(item, x) in &process.outputs {
-                have[item * places + process.place] += x * runs;
-            }
-            for &(item, x) in &process.inputs {
-                take[item * places + process.place] += x * runs;
-            }
-        }
-        for (route, &flow) in model.routes.iter().zip(&self.flows) {
-            have[route.item * places + route.to] += flow;
-            take[route.item * places + route.from] += flow;
-        }
-        for (need, &met) in model.needs.iter().zip(&self.met) {
-            take[need.item * places + need.place] += met;
-        }
+        let (have, take) = self.balances(model);
         for (k, (&have, &take)) in have.iter().zip(&take).enumerate() {
             if take > have + FEASIBILITY * (1.0 + have) {
                 let (item, place) = (k / places, k % places);
@@ -631,6 +620,49 @@ impl Plan {
             ));
         }
         Ok(())
+    }
+
+    /// Per (item, place), at `item * places + place`: what is there (stock, made, carried
+    /// in) and what is taken (inputs, carried out, needs met).
+    fn balances(&self, model: &Model) -> (Vec<f64>, Vec<f64>) {
+        let places = model.places.len();
+        let mut have = vec![0.0; model.items.len() * places];
+        let mut take = vec![0.0; model.items.len() * places];
+        for supply in &model.supplies {
+            have[supply.item * places + supply.place] += supply.quantity;
+        }
+        for (process, &runs) in model.processes.iter().zip(&self.runs) {
+            for &(item, x) in &process.outputs {
+                have[item * places + process.place] += x * runs;
+            }
+            for &(item, x) in &process.inputs {
+                take[item * places + process.place] += x * runs;
+            }
+        }
+        for (route, &flow) in model.routes.iter().zip(&self.flows) {
+            have[route.item * places + route.to] += flow;
+            take[route.item * places + route.from] += flow;
+        }
+        for (need, &met) in model.needs.iter().zip(&self.met) {
+            take[need.item * places + need.place] += met;
+        }
+        (have, take)
+    }
+
+    /// Per (item, place), at `item * places + place`: the stock the plan leaves unused, which
+    /// could leave the council without changing anything else in the plan.
+    pub(crate) fn leftover_stock(&self, model: &Model) -> Vec<f64> {
+        let places = model.places.len();
+        let mut stock = vec![0.0; model.items.len() * places];
+        for supply in &model.supplies {
+            stock[supply.item * places + supply.place] += supply.quantity;
+        }
+        let (have, take) = self.balances(model);
+        stock
+            .iter()
+            .zip(have.iter().zip(&take))
+            .map(|(&stock, (&have, &take))| stock.min(have - take).max(0.0))
+            .collect()
     }
 
     fn skill_hours(&self, model: &Model) -> Vec<f64> {

@@ -4,7 +4,7 @@
 
 use commune_core::plan::{
     self, DenseSimplex, Fairness, Item, Labour, Lp, LpError, LpSolver, Model, Need, PlanError,
-    Process, Route, Row, Settings, Shortfall, Source, Supply, Urgency,
+    Process, Route, Row, Settings, Shortfall, Source, Supply, Urgency, federation,
 };
 
 /// A small deterministic generator (splitmix64), so each failure names its case.
@@ -598,4 +598,131 @@ fn stages_started_from_the_last_basis_match_stages_solved_afresh() {
         assert!(warm.met.iter().any(|m| m.shortfall.is_some()));
         assert!(warm.met.iter().any(|m| m.quantity > 0.0));
     }
+}
+
+/// Two councils with bread and a bakery, one with vital needs and nothing to meet them.
+fn three_councils() -> (Vec<federation::Council>, Vec<federation::Link>) {
+    let catalogue = vec![item("bread"), item("flour")];
+    let mut bakery = kitchen(
+        30.0,
+        20.0,
+        vec![need("bakers' own", 1, 5.0, Urgency::Vital, "bakers")],
+    );
+    bakery.items = vec![item("flour"), item("bread")];
+    bakery.processes[0].capacity = 20.0;
+    let stores = Model {
+        items: catalogue.clone(),
+        places: vec!["store".into()],
+        supplies: vec![supply(0, 6.0, 0)],
+        needs: vec![need("store's own", 0, 2.0, Urgency::Important, "keepers")],
+        ..Model::default()
+    };
+    let hungry = Model {
+        items: catalogue,
+        places: vec!["square".into()],
+        needs: vec![
+            need("vital bread", 0, 12.0, Urgency::Vital, "families"),
+            need("wanted bread", 0, 5.0, Urgency::Wanted, "families"),
+        ],
+        ..Model::default()
+    };
+    let councils = vec![
+        federation::Council {
+            name: "bakers".into(),
+            model: bakery,
+        },
+        federation::Council {
+            name: "stores".into(),
+            model: stores,
+        },
+        federation::Council {
+            name: "hungry".into(),
+            model: hungry,
+        },
+    ];
+    let link = |from: usize, capacity| federation::Link {
+        item: "bread".into(),
+        from: (from, 0),
+        to: (2, 0),
+        hours_per_unit: 0.1,
+        capacity,
+    };
+    (councils, vec![link(0, Some(8.0)), link(1, None)])
+}
+
+#[test]
+fn a_federation_meets_vital_needs_in_one_council_from_stock_and_processes_in_another() {
+    let (councils, links) = three_councils();
+    let planned = federation::plan(&councils, &links, &exact(), &DenseSimplex).unwrap();
+    let hungry = &planned.councils[2];
+    // Four loaves of the store's leftover stock, then eight baked to order (the link's
+    // capacity): twelve, all the vital need; nothing left for the wanted one.
+    assert!(
+        (hungry.draft.met[0].quantity - 12.0).abs() < 1e-5,
+        "{planned:#?}"
+    );
+    assert!(hungry.draft.met[1].quantity < 1e-5);
+    let stores = &planned.flows.iter().find(|f| f.link == 1).unwrap();
+    assert!((stores.from_stock - 4.0).abs() < 1e-5 && stores.made == 0.0);
+    let bakers = &planned.flows.iter().find(|f| f.link == 0).unwrap();
+    assert!((bakers.made - 8.0).abs() < 1e-5, "{bakers:?}");
+    // The store keeps its own two loaves, the bakers their own five.
+    assert!((planned.councils[1].draft.met[0].quantity - 2.0).abs() < 1e-5);
+    assert!((planned.councils[0].draft.met[0].quantity - 5.0).abs() < 1e-5);
+    assert!(planned.rounds >= 2);
+    // The bad link is refused.
+    let mut bad = links.clone();
+    bad[0].item = "cake".into();
+    assert!(matches!(
+        federation::plan(&councils, &bad, &exact(), &DenseSimplex),
+        Err(PlanError::Model(_))
+    ));
+}
+
+/// Checks a federation's plan against its councils: every draft against the model it was
+/// drawn for (each need met within its ask, supplies intact but for what was shipped), and
+/// every link's flow equal to what the importer received and to what the exporter met.
+fn check_federation(
+    councils: &[federation::Council],
+    links: &[federation::Link],
+    planned: &federation::FederatedPlan,
+) {
+    for (council, plan) in councils.iter().zip(&planned.councils) {
+        let own = council.model.needs.len();
+        assert_eq!(&plan.model.needs[..own], &council.model.needs[..]);
+        for (need, met) in plan.model.needs.iter().zip(&plan.draft.met) {
+            assert!(met.quantity >= -1e-9 && met.quantity <= need.quantity + 1e-6);
+        }
+    }
+    for flow in &planned.flows {
+        let link = &links[flow.link];
+        let importer = &planned.councils[link.to.0];
+        let arrived: f64 = importer
+            .model
+            .supplies
+            .iter()
+            .filter(|s| s.id == format!("import by link {}", flow.link))
+            .map(|s| s.quantity)
+            .sum();
+        assert!((arrived - flow.from_stock - flow.made).abs() < 1e-6);
+        let exporter = &planned.councils[link.from.0];
+        let made: f64 = exporter
+            .model
+            .needs
+            .iter()
+            .zip(&exporter.draft.met)
+            .filter(|(n, _)| n.id == format!("order on link {}", flow.link))
+            .map(|(_, m)| m.quantity)
+            .sum();
+        assert!((made - flow.made).abs() < 1e-6);
+        assert!(flow.from_stock + flow.made <= link.capacity.unwrap_or(f64::INFINITY) + 1e-6);
+    }
+}
+
+#[test]
+fn a_generated_city_plans_council_by_council() {
+    let (councils, links) = plan::generate::city(4, 40, 3);
+    let planned = federation::plan(&councils, &links, &exact(), &DenseSimplex).unwrap();
+    check_federation(&councils, &links, &planned);
+    assert!(!planned.flows.is_empty());
 }
