@@ -12,10 +12,12 @@
 //! 3. **Made-to-order rounds** (at most [`ORDER_ROUNDS`]). With the deficits left, the boundary
 //!    program prices each link by its transport hours plus the exporting council's labour-hour
 //!    cost of the item (the dual of its own last stage), and places orders with councils that
-//!    have a process making the item. An order enters the exporter's model as a need of the
-//!    class it serves, received by the importing council: the exporter's own stages decide how
-//!    much it can make without taking from its own needs of a higher class, and share it
-//!    fairly within the class. What it meets is shipped and arrives as a supply. Councils plan
+//!    make or stock the item where the link leaves. An order enters the exporter's model as a
+//!    need of the class it serves, received by the importing council: the exporter's own
+//!    stages decide how much it can give without taking from its own needs of a higher class
+//!    (a vital order may take what the exporter's wanted needs would have had), and share it
+//!    fairly within the class. What it meets is shipped (an exporter that meets an order only
+//!    in part gets no more orders on that link) and arrives as a supply. Councils plan
 //!    again in an order where exporters come before their importers (orders that would close a
 //!    cycle between councils are not placed, so that such an order exists).
 //!
@@ -33,8 +35,8 @@ use super::{
 
 /// Made-to-order rounds after the stock round.
 pub const ORDER_ROUNDS: usize = 3;
-/// Quantities below this are not shipped.
-const SMALLEST: f64 = 1e-6;
+/// Quantities below this are not shipped (the stages' own rounding is far below it).
+const SMALLEST: f64 = 1e-4;
 
 /// A member council's register as a model.
 #[derive(Debug, Clone, PartialEq)]
@@ -320,17 +322,32 @@ fn boundary(
                 (0.0, left)
             }
             Boundary::Order => {
+                // A council that makes or stocks the item can take an order: its own stages
+                // weigh it against its own needs by class.
                 let makes = exporter.base.processes.iter().any(|p| {
                     p.place == from_place
                         && p.outputs.iter().any(|&(i, x)| i == from_item && x > 0.0)
                 });
+                let stocks = exporter
+                    .base
+                    .supplies
+                    .iter()
+                    .any(|s| s.place == from_place && s.item == from_item && s.quantity > 0.0);
                 let price = exporter
                     .draft
                     .item_hours
                     .get(from_item)
                     .copied()
                     .unwrap_or(0.0);
-                (price, if makes { f64::INFINITY } else { 0.0 })
+                // An exporter that met its last orders on this link only in part has shown
+                // its limit: no more orders there.
+                let own = exporter.base.needs.len();
+                let fell_short = exporter.orders.iter().enumerate().any(|(k, order)| {
+                    order.link == l
+                        && exporter.draft.met[own + k].quantity < order.quantity - SMALLEST
+                });
+                let open = (makes || stocks) && !fell_short;
+                (price, if open { f64::INFINITY } else { 0.0 })
             }
         };
         let used: f64 = members[b]
