@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use commune_core::plan::{self, DenseSimplex, Settings, generate};
+use commune_core::plan::{self, DenseSimplex, Settings, Urgency, generate};
 
 fn main() {
     let mut items = 300;
@@ -34,8 +34,13 @@ fn main() {
     let asked: f64 = model.needs.iter().map(|n| n.quantity).sum();
     let met: f64 = draft.met.iter().map(|m| m.quantity).sum();
     let short = draft.met.iter().filter(|m| m.shortfall.is_some()).count();
+    let vital_short = draft
+        .met
+        .iter()
+        .filter(|m| m.shortfall.is_some() && model.needs[m.need].urgency == Urgency::Vital)
+        .count();
     println!(
-        "dense simplex: {:.3} s, {:.1} % of the quantity asked met, {short} needs short, {:.0} labour hours",
+        "dense simplex: {:.3} s, {:.1} % of the quantity asked met, {short} needs short ({vital_short} vital), {:.0} labour hours",
         elapsed.as_secs_f64(),
         100.0 * met / asked,
         draft.skill_hours.iter().sum::<f64>() + draft.transport_hours

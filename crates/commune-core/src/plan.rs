@@ -9,6 +9,8 @@
 //! - [`lp`]: the small linear-programming interface ([`LpSolver`]) and the pure-Rust solver.
 //! - [`production`]: production plans, solved stage by stage (vital, important, wanted,
 //!   then least labour), with explanations and labour-hour costs.
+//! - [`federation`]: a federation's plan by decomposition, council by council.
+//! - [`generate`]: generated models (fixed seeds) for benchmarks and tests.
 
 pub mod federation;
 pub mod generate;

@@ -87,6 +87,7 @@ pub(crate) fn solve(
     let last = sequence.solve(&lp)?;
     let plan = program.read(&last);
     plan.check(model)?;
+    let binding = program.binding(&plan);
     let met = (0..model.needs.len())
         .map(|n| {
             let need = &model.needs[n];
@@ -95,7 +96,7 @@ pub(crate) fn solve(
             Met {
                 need: n,
                 quantity,
-                shortfall: short.then(|| explain(model, &program, &reach, &plan, n)),
+                shortfall: short.then(|| explain(model, &program, &reach, &plan, &binding, n)),
             }
         })
         .collect();
@@ -690,12 +691,18 @@ impl Plan {
 /// limit that binds in the plan; failing that, whether the item went to a higher class or was
 /// shared in the need's own class. [`Shortfall::Input`] naming the need's own item means its
 /// stock simply ran out with nobody else wanting it.
-fn explain(model: &Model, program: &Program, reach: &Reach, plan: &Plan, n: usize) -> Shortfall {
+fn explain(
+    model: &Model,
+    program: &Program,
+    reach: &Reach,
+    plan: &Plan,
+    (balance_binding, labour_binding): &(Vec<bool>, Vec<bool>),
+    n: usize,
+) -> Shortfall {
     let need = &model.needs[n];
     if !reach.reaches(need.item, need.place) {
         return unreachable(model, reach, need.item);
     }
-    let (balance_binding, labour_binding) = program.binding(plan);
     let binds = |x: f64, limit: f64| x >= limit - FEASIBILITY * (1.0 + limit);
     let mut seen = vec![false; model.items.len() * model.places.len()];
     let mut queue = std::collections::VecDeque::from([(need.item, need.place)]);
