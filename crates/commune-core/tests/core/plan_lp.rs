@@ -730,3 +730,19 @@ fn a_generated_city_plans_council_by_council() {
     check_federation(&councils, &links, &planned);
     assert!(!planned.flows.is_empty());
 }
+
+#[test]
+fn labour_hour_costs_are_the_last_stage_s_duals() {
+    // Plenty of flour and cooks: one more meal costs its half hour of cooking, one more unit
+    // of flour nothing (there is more than is used), and no skill is scarce.
+    let model = kitchen(20.0, 10.0, vec![need("meals", 1, 4.0, Urgency::Vital, "a")]);
+    let draft = plan::draft(&model, &exact(), &DenseSimplex).unwrap();
+    assert!(
+        (draft.item_hours[1] - 0.5).abs() < 1e-9,
+        "{:?}",
+        draft.item_hours
+    );
+    assert_eq!(draft.item_hours[0], 0.0);
+    assert_eq!(draft.skill_scarcity, vec![0.0]);
+    assert!((draft.skill_hours[0] - 2.0).abs() < 1e-5);
+}
