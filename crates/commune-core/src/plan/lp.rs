@@ -25,8 +25,10 @@ pub struct Lp {
 pub struct LpSolution {
     pub x: Vec<f64>,
     pub objective: f64,
-    /// One per row: how much the optimal objective changes per unit the row's active bound is
-    /// loosened (zero for a row that does not bind), under minimisation.
+    /// One per row: the rate at which the optimal objective changes as the row's active bound
+    /// moves up (zero for a row that does not bind), HiGHS's convention: under minimisation,
+    /// at least zero at a binding lower bound and at most zero at a binding upper bound, so
+    /// loosening a binding row by one unit lowers the objective by the dual's magnitude.
     pub row_duals: Vec<f64>,
 }
 
