@@ -12,16 +12,22 @@
 //! - [`lp`]: the small linear-programming interface ([`LpSolver`]) and the pure-Rust solver.
 //! - [`production`]: production plans, solved stage by stage (vital, important, wanted,
 //!   then least labour), with explanations and labour-hour costs.
+//! - [`federation`]: a federation's plan by decomposition, council by council.
+//! - [`generate`]: generated models (fixed seeds) for benchmarks and tests.
 
 pub mod alloc;
 pub mod check;
 pub mod flow;
 pub mod labour;
+pub mod federation;
+pub mod generate;
 pub mod lp;
+pub mod production;
 
 pub use alloc::{Routed, allocate, allocate_routed};
 pub use check::{check, check_routes, validate};
-pub use lp::{Lp, LpError, LpSolution, LpSolver, Row};
+pub use lp::{DenseSimplex, Lp, LpError, LpSequence, LpSolution, LpSolver, Row};
+pub use production::draft;
 
 /// Index of an item kind in [`Model::items`].
 pub type ItemIx = usize;

@@ -16,6 +16,8 @@ mod mandates;
 mod methods;
 #[path = "core/plan_alloc.rs"]
 mod plan_alloc;
+#[path = "core/plan_lp.rs"]
+mod plan_lp;
 #[path = "core/sync.rs"]
 mod sync;
 
