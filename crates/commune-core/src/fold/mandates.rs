@@ -505,7 +505,8 @@ impl Folder {
             | Action::Admit { .. }
             | Action::Remove { .. }
             | Action::Amend { .. }
-            | Action::Refer { .. } => {}
+            | Action::Refer { .. }
+            | Action::Plan { .. } => {}
         }
     }
 

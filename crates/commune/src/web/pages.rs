@@ -832,6 +832,11 @@ fn action_words(state: &CouncilState, action: &Action) -> Option<String> {
         Action::Ratify { .. } => {
             Some("the urgent decision stands; if this fails, it is revoked.".into())
         }
+        Action::Plan { terms } => Some(format!(
+            "the plan's {} delivery and {} process-run commitment(s) become the council's plan.",
+            terms.deliveries.len(),
+            terms.runs.len()
+        )),
     }
 }
 
