@@ -11,8 +11,10 @@
 //!   then least labour), with explanations and labour-hour costs.
 
 pub mod lp;
+pub mod production;
 
-pub use lp::{Lp, LpError, LpSolution, LpSolver, Row};
+pub use lp::{DenseSimplex, Lp, LpError, LpSolution, LpSolver, Row};
+pub use production::draft;
 
 /// Index of an item kind in [`Model::items`].
 pub type ItemIx = usize;

@@ -14,6 +14,8 @@ use proptest::prelude::*;
 mod mandates;
 #[path = "core/methods.rs"]
 mod methods;
+#[path = "core/plan_lp.rs"]
+mod plan_lp;
 #[path = "core/register.rs"]
 mod register;
 #[path = "core/sync.rs"]
