@@ -216,11 +216,9 @@ impl Folder {
             });
         if let Some((id, taken)) = clash {
             return Err(format!(
-                "overlaps booking {} by {} (from {} until {} ms); the booking first in the log's order stands",
+                "overlaps booking {} by {}, which comes first in the log's order",
                 id.short(),
                 self.founded().member_name(&taken.member),
-                taken.book.from_ms,
-                taken.book.until_ms
             ));
         }
         let booking = Booking {
