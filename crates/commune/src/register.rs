@@ -58,10 +58,20 @@ pub struct Drafted {
     pub terms: PlanTerms,
 }
 
+/// The planner's settings for a council's register: strictly lexicographic (no share of a
+/// class's fulfilment traded for labour saved), so that a member never sees a need short
+/// by a hair with plenty in stock. A council-set tolerance is not in the register yet.
+fn settings() -> Settings {
+    Settings {
+        tolerance_permille: 0,
+        ..Settings::default()
+    }
+}
+
 /// Draws the plan of `state`'s register at `now` with the pure-Rust solver.
 pub fn draft(state: &State, now: u64, transport: Transport) -> Result<Drafted> {
     let model = register::model(&state.register, now, transport);
-    let draft = plan::draft(&model, &Settings::default(), &DenseSimplex)
+    let draft = plan::draft(&model, &settings(), &DenseSimplex)
         .map_err(|error| anyhow!("no plan can be drawn: {error}"))?;
     let terms = PlanTerms::of_draft(&model, &draft);
     Ok(Drafted {
