@@ -432,6 +432,7 @@ impl Folder {
             Payload::Book(book) => self.book(current, book),
             Payload::Fulfil(fulfil) => self.fulfil(current, fulfil),
             Payload::Withdraw(withdraw) => self.withdraw(current, withdraw),
+            Payload::Adopt(adopt) => self.adopt(current, adopt),
         }
     }
 

@@ -12,7 +12,9 @@ use crate::id::{CouncilId, EventId, MandateId, MemberId};
 use crate::invite::Invitation;
 use crate::keys::Signature;
 use crate::mandate::{Amount, Instruction, MandateTerms, Signed, Statement};
-use crate::register::{Book, Fulfil, ItemKind, Need, Offer, PlanTerms, Recipe, Resource, Withdraw};
+use crate::register::{
+    Adopt, Book, Fulfil, ItemKind, Need, Offer, PlanTerms, Recipe, Resource, Withdraw,
+};
 use crate::tally::{Choice, Method, Quorum};
 
 /// The kind numbers of the envelope's `kind` field.
@@ -35,6 +37,7 @@ pub mod kind {
     pub const BOOK: u64 = 45;
     pub const FULFIL: u64 = 46;
     pub const WITHDRAW: u64 = 47;
+    pub const ADOPT: u64 = 48;
 
     /// The name of a kind, for logs and JSON.
     pub fn name(kind: u64) -> &'static str {
@@ -57,6 +60,7 @@ pub mod kind {
             BOOK => "book",
             FULFIL => "fulfil",
             WITHDRAW => "withdraw",
+            ADOPT => "adopt",
             _ => "unknown",
         }
     }
@@ -315,6 +319,7 @@ pub enum Payload {
     Book(Book),
     Fulfil(Fulfil),
     Withdraw(Withdraw),
+    Adopt(Adopt),
 }
 
 /// Why a body could not be read.
@@ -349,6 +354,7 @@ impl Payload {
             Payload::Book(_) => kind::BOOK,
             Payload::Fulfil(_) => kind::FULFIL,
             Payload::Withdraw(_) => kind::WITHDRAW,
+            Payload::Adopt(_) => kind::ADOPT,
         }
     }
 
@@ -372,6 +378,7 @@ impl Payload {
             Payload::Book(body) => minicbor::to_vec(body),
             Payload::Fulfil(body) => minicbor::to_vec(body),
             Payload::Withdraw(body) => minicbor::to_vec(body),
+            Payload::Adopt(body) => minicbor::to_vec(body),
         };
         result.expect("writing to a Vec cannot fail")
     }
@@ -396,6 +403,7 @@ impl Payload {
             kind::BOOK => Payload::Book(strict(bytes)?),
             kind::FULFIL => Payload::Fulfil(strict(bytes)?),
             kind::WITHDRAW => Payload::Withdraw(strict(bytes)?),
+            kind::ADOPT => Payload::Adopt(strict(bytes)?),
             other => return Err(PayloadError::UnknownKind(other)),
         };
         if payload.encode() != bytes {

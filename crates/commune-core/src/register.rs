@@ -1,7 +1,7 @@
 //! The register (DESIGN.md §7): a council's item catalogue, needs, offers, processes, commons,
 //! bookings, fulfilment and decided plans, named after the Valueflows vocabulary.
 //!
-//! Owns the register's event bodies (kinds 40 to 47), its part of the state, the conversion
+//! Owns the register's event bodies (kinds 40 to 48), its part of the state, the conversion
 //! of the register into a planner [`Model`], and of a [`Draft`] into the exact commitments a
 //! plan proposal carries. Quantities on the wire and in the state are exact integers in
 //! thousandths of the item's unit (hours for labour), so the fold is deterministic; the
@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use minicbor::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
-use crate::id::{CouncilId, EventId, MemberId, PlanHash};
+use crate::id::{CouncilId, EventId, MandateId, MemberId, PlanHash};
 use crate::plan::{self, Draft, Model, Source, Urgency};
 
 /// Quantities are counted in thousandths of a unit.
@@ -280,6 +280,20 @@ pub struct Withdraw {
     pub intent: EventId,
 }
 
+/// A working group adopts a plan under its mandate, within the mandate's limits: each item
+/// delivered counts against the limit whose unit is the item's name (in whole units, rounded
+/// up), and runs against the limit in [`PROCESS_RUNS`]. Kind 48.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Adopt {
+    #[n(0)]
+    pub mandate: MandateId,
+    #[n(1)]
+    pub terms: PlanTerms,
+}
+
+/// The unit of a working group's limit on the process runs of the plans it adopts.
+pub const PROCESS_RUNS: &str = "process runs";
+
 /// A plan's delivery: so much of a need's item from a commons resource, a goods offer or a
 /// process (a Valueflows Commitment).
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -476,10 +490,11 @@ pub struct Fulfilment {
     pub fulfil: Fulfil,
 }
 
-/// A decided plan: the commitments of a plan proposal that passed.
+/// A decided plan: the commitments of a plan proposal that passed, or that a working group
+/// adopted under its mandate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
-    /// The close that decided it.
+    /// The close that decided it, or the working group's adopt event.
     pub decision: EventId,
     pub terms: PlanTerms,
     /// Fulfilled so far, in thousandths, per delivery commitment.

@@ -6,12 +6,17 @@
 //! (depth, id) order, which every node shares: of two concurrent bookings that overlap, the
 //! one folded first stands and the other is refused naming it, on every node alike.
 
+use std::collections::BTreeMap;
+
 use super::{Current, Folder, Verdict, check_text};
 use crate::id::EventId;
+use crate::mandate::Amount;
+use crate::payload;
 use crate::register::{
-    Book, Booking, CatalogueItem, CommonsResource, Flow, FlowAction, Fulfil, Fulfilment, HOUR,
-    ItemKind, MAX_QUANTITY, Need, Offer, Plan, PlanTerms, PostedNeed, PostedOffer, PostedProcess,
-    Provision, Quantity, Receiver, Recipe, Register, Resource, SCALE, Withdraw,
+    Adopt, Book, Booking, CatalogueItem, CommonsResource, Flow, FlowAction, Fulfil, Fulfilment,
+    HOUR, ItemKind, MAX_QUANTITY, Need, Offer, PROCESS_RUNS, Plan, PlanTerms, PostedNeed,
+    PostedOffer, PostedProcess, Provision, Quantity, Receiver, Recipe, Register, Resource, SCALE,
+    Withdraw,
 };
 
 /// The longest booking: a year.
@@ -414,6 +419,45 @@ impl Folder {
             }
             check_amount(run.runs)?;
         }
+        Ok(())
+    }
+
+    /// A working group adopts a plan: checked as a proposal's would be, then counted
+    /// against the mandate's limits as the group's act (so the council sees it among the
+    /// group's acts), then the plan of the council.
+    pub(super) fn adopt(&mut self, current: &Current<'_>, adopt: Adopt) -> Verdict {
+        self.check_plan(&adopt.terms)?;
+        let register = self.register();
+        let mut per_item: BTreeMap<&str, i64> = BTreeMap::new();
+        for delivery in &adopt.terms.deliveries {
+            let item = register.needs[&delivery.need].need.item.as_str();
+            *per_item.entry(item).or_default() += delivery.quantity;
+        }
+        let runs: i64 = adopt.terms.runs.iter().map(|r| r.runs).sum();
+        let whole = |thousandths: i64| (thousandths as u64).div_ceil(SCALE as u64);
+        let mut amounts: Vec<Amount> = per_item
+            .into_iter()
+            .map(|(item, quantity)| Amount {
+                unit: item.to_owned(),
+                quantity: whole(quantity),
+            })
+            .collect();
+        if runs > 0 {
+            amounts.push(Amount {
+                unit: PROCESS_RUNS.into(),
+                quantity: whole(runs),
+            });
+        }
+        let text = format!("adopts plan {}", adopt.terms.draft.short());
+        self.act(
+            current,
+            payload::Act {
+                mandate: adopt.mandate,
+                text,
+                amounts,
+            },
+        )?;
+        self.enact_plan(current.event.id, current.event.id, adopt.terms);
         Ok(())
     }
 

@@ -392,3 +392,95 @@ fn a_decided_plan_becomes_commitments_that_fulfilment_meets() {
         "a need met in full leaves the model"
     );
 }
+
+#[test]
+fn a_working_group_adopts_a_small_plan_within_its_limits() {
+    use commune_core::mandate::{Amount, MandateTerms, Scope};
+    use commune_core::payload::{self, Propose};
+    use commune_core::register::Adopt;
+    use commune_core::tally::{Choice, Method};
+
+    let (mut sim, _store) = kitchen();
+    let limits = vec![Amount {
+        unit: "rice".into(),
+        quantity: 5,
+    }];
+    let election = sim.act(
+        "alice",
+        5500,
+        Payload::Propose(Propose {
+            title: "Kitchen group".into(),
+            text: String::new(),
+            action: Action::Elect {
+                candidates: vec![sim.member("bob"), sim.member("carol")],
+                terms: MandateTerms {
+                    scope: Scope::WorkingGroup {
+                        name: "kitchen".into(),
+                        limits,
+                    },
+                    term_ms: 30 * DAY,
+                    instructions: Vec::new(),
+                },
+            },
+            method: Some(Method::Approval { winners: 1 }),
+            options: vec!["bob".into(), "carol".into()],
+            quorum: None,
+            deadline_ms: 5500 + DAY,
+            mode: None,
+        }),
+    );
+    for voter in ["alice", "bob", "carol", "dave"] {
+        sim.act(
+            voter,
+            5600,
+            Payload::Ballot(payload::Ballot {
+                proposal: election,
+                choice: Choice::Approval { approved: vec![0] },
+            }),
+        );
+    }
+    sim.act("alice", 5700, close(election));
+    let mandate = *state(&sim)
+        .mandates
+        .keys()
+        .next()
+        .unwrap_or_else(|| panic!("Bob's mandate: {:?}", refused(&sim)));
+
+    let adopt = |sim: &mut Sim, kg: i64, time: u64| {
+        let hungry = sim.act("carol", time, need("rice", qty(kg, "kg"), Urgency::Vital));
+        let r = state(sim).register;
+        let model = register::model(&r, time + 1, Transport::None);
+        let n = model
+            .needs
+            .iter()
+            .position(|n| n.id == hungry.to_string())
+            .unwrap();
+        let draft = Draft {
+            deliveries: vec![Delivery {
+                need: n,
+                source: Source::Supply(0),
+                quantity: kg as f64,
+                hours: 0.0,
+            }],
+            runs: Vec::new(),
+            met: Vec::new(),
+            skill_hours: Vec::new(),
+            transport_hours: 0.0,
+            item_hours: Vec::new(),
+            skill_scarcity: Vec::new(),
+            solver: "by hand".into(),
+        };
+        let terms = PlanTerms::of_draft(&model, &draft);
+        sim.act("bob", time + 2, Payload::Adopt(Adopt { mandate, terms }))
+    };
+    let first = adopt(&mut sim, 3, 6000);
+    let second = adopt(&mut sim, 3, 6100);
+    let s = state(&sim);
+    assert!(s.register.plans.contains_key(&first), "within the limit");
+    assert!(!s.register.plans.contains_key(&second), "over the limit");
+    assert_eq!(s.acts[&first].amounts[0].quantity, 3);
+    assert_eq!(
+        refused(&sim),
+        vec!["over the mandate's limit: 3 of 5 rice used, and this act needs 3"]
+    );
+}

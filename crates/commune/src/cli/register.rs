@@ -9,8 +9,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use commune_core::payload::{self, Action, Payload};
 use commune_core::plan::Urgency;
 use commune_core::register::{
-    Book, CommitmentRef, EquipmentHours, Flow, FlowAction, Fulfil, HOUR, ItemKind, Need, Offer,
-    Provision, Quantity, Receiver, Recipe, Resource, SkillHours, Transport, Withdraw,
+    Adopt, Book, CommitmentRef, EquipmentHours, Flow, FlowAction, Fulfil, HOUR, ItemKind, Need,
+    Offer, Provision, Quantity, Receiver, Recipe, Resource, SkillHours, Transport, Withdraw,
 };
 use commune_core::state::State;
 use commune_core::{CouncilId, EventId, MemberId};
@@ -218,6 +218,17 @@ pub struct PlanArgs {
 pub enum PlanCommand {
     /// Put the current draft to the council as a proposal (decided by its general rule)
     Propose(ProposeArgs),
+    /// Adopt the current draft as a working group, within your mandate's limits
+    Adopt(AdoptArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    #[command(flatten)]
+    pub draft: DraftArgs,
+    /// Your working group's mandate (id or prefix)
+    #[arg(long)]
+    pub mandate: String,
 }
 
 #[derive(Debug, Args)]
@@ -719,6 +730,7 @@ fn council_arg(args: &DraftArgs) -> Result<&str> {
 pub fn plan(invocation: &Invocation, args: PlanArgs) -> Result<()> {
     match args.command {
         Some(PlanCommand::Propose(propose)) => plan_propose(invocation, propose),
+        Some(PlanCommand::Adopt(adopt)) => plan_adopt(invocation, adopt),
         None => {
             let (_, _, state) = state_of(invocation, council_arg(&args.draft)?)?;
             let drafted = draft(&state, now_ms(), transport(&args.draft)?)?;
@@ -748,6 +760,18 @@ fn plan_propose(invocation: &Invocation, args: ProposeArgs) -> Result<()> {
         mode: None,
     });
     post(invocation, &council, "plan proposal", payload)
+}
+
+fn plan_adopt(invocation: &Invocation, args: AdoptArgs) -> Result<()> {
+    let council = council_arg(&args.draft)?.to_owned();
+    let (_, _, state) = state_of(invocation, &council)?;
+    let mandate = super::federation::resolve_mandate(&state, &args.mandate)?;
+    let drafted = draft(&state, now_ms(), transport(&args.draft)?)?;
+    let payload = Payload::Adopt(Adopt {
+        mandate,
+        terms: drafted.terms,
+    });
+    post(invocation, &council, "adopt", payload)
 }
 
 pub fn export(invocation: &Invocation, args: ExportArgs) -> Result<()> {

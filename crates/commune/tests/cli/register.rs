@@ -328,3 +328,57 @@ fn the_register_travels_as_valueflows_json_ld() {
             .unwrap()["quantity"]
     );
 }
+
+#[test]
+fn a_working_group_adopts_a_plan_within_its_mandate() {
+    let node = TestNode::new();
+    let (council, _) = kitchen(&node);
+    let election = id(&node.ok(&[
+        "proposal",
+        "open",
+        &council,
+        "Kitchen group",
+        "--elect",
+        "Bob",
+        "--elect",
+        "Alice",
+        "--working-group",
+        "kitchen",
+        "--limit",
+        "meal=40",
+        "--limit",
+        "process runs=5",
+        "--open-for",
+        "1h",
+    ]));
+    node.ok(&["vote", &council, &election, "Bob"]);
+    node.ok(&["--as", "bob", "vote", &council, &election, "Bob"]);
+    node.ok(&["close", &council, &election]);
+    let mandates = node.ok(&["mandate", "list", &council]);
+    let mandate = mandates.as_object().unwrap().keys().next().unwrap().clone();
+
+    let refused = node.fails(&["plan", "adopt", &council, "--mandate", &mandate]);
+    assert!(refused.contains("only the mandate's holder"), "{refused}");
+    let adopted = id(&node.ok(&[
+        "--as",
+        "bob",
+        "plan",
+        "adopt",
+        &council,
+        "--mandate",
+        &mandate,
+    ]));
+    let register = node.ok(&["register", &council]);
+    assert_eq!(register["plans"][&adopted]["decision"], adopted.as_str());
+    // Thirty meals and three runs are used: the same plan again would go past the limits.
+    let over = node.fails(&[
+        "--as",
+        "bob",
+        "plan",
+        "adopt",
+        &council,
+        "--mandate",
+        &mandate,
+    ]);
+    assert!(over.contains("over the mandate's limit"), "{over}");
+}
