@@ -44,6 +44,8 @@ pub fn routes(folds: Folds) -> Router<Shared> {
         .route("/c/{council}/proposals", post(forms::propose))
         .route("/c/{council}/petitions", post(forms::petition))
         .route("/c/{council}/register", get(register::page))
+        .route("/c/{council}/items", post(register::item))
+        .route("/c/{council}/resources", post(register::resource))
         .route("/c/{council}/needs", post(register::need))
         .route("/c/{council}/offers", post(register::offer))
         .route("/c/{council}/bookings", post(register::book))

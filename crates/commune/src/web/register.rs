@@ -12,7 +12,7 @@ use axum::http::HeaderMap;
 use commune_core::payload::{self, Action, Payload};
 use commune_core::plan::Urgency;
 use commune_core::register::{
-    Book, HOUR, Need, Offer, Provision, Quantity, Receiver, Register, Transport,
+    Book, HOUR, ItemKind, Need, Offer, Provision, Quantity, Receiver, Register, Resource, Transport,
 };
 use commune_core::state::State as CouncilState;
 use commune_core::{CouncilId, EventId};
@@ -86,7 +86,7 @@ pub async fn page(
             h1 { "Register" }
             p.meta { a href={ "/c/" (council) } { (state.name) } " · needs, offers, commons and plans" }
             @if member && register.items.is_empty() {
-                p { "The catalogue is empty: add item kinds with " code { "commune item add" } " first." }
+                p { "The catalogue is empty: add the kinds of things the council deals in first." }
             }
             @if member && !register.items.is_empty() {
                 details open {
@@ -96,6 +96,39 @@ pub async fn page(
                 details {
                     summary { "Offer goods or hours" }
                     (offer_form(council, register, &places))
+                }
+            }
+            @if member {
+                details open[register.items.is_empty()] {
+                    summary { "Add to the catalogue" }
+                    form method="post" action={ "/c/" (council) "/items" } data-sign {
+                        label for="item-name" { "Name" }
+                        input #item-name name="name" required maxlength="100" placeholder="rice";
+                        label for="item-unit" { "Counted in" }
+                        input #item-unit name="unit" required maxlength="30" placeholder="kg";
+                        button { "Sign and add the item" }
+                        (status())
+                    }
+                }
+                @if !register.items.is_empty() {
+                    details {
+                        summary { "Add to the commons" }
+                        form method="post" action={ "/c/" (council) "/resources" } data-sign {
+                            label for="resource-name" { "Name" }
+                            input #resource-name name="name" required maxlength="200" placeholder="the blue cargo bike";
+                            label for="resource-item" { "What it is" }
+                            select #resource-item name="item" required {
+                                @for (name, item) in &register.items { option value=(name) { (name) " (" (item.unit) ")" } }
+                            }
+                            label for="resource-quantity" { "How much" }
+                            input #resource-quantity name="quantity" required inputmode="decimal" value="1";
+                            (place_field("resource-place", &places))
+                            label for="resource-rules" { "Rules of use" }
+                            textarea #resource-rules name="rules" maxlength="4000" rows="2" {}
+                            button { "Sign and add it" }
+                            (status())
+                        }
+                    }
                 }
             }
             h2 { "Commons" }
@@ -349,6 +382,55 @@ pub async fn need(
                 by_ms: now_ms() + days(fields, "Needed within")? * DAY_MS,
                 urgency,
                 receiver,
+            }))
+        },
+    )
+    .await
+}
+
+pub async fn item(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    draft(
+        node,
+        council,
+        fields,
+        register_page(council),
+        |_, fields| {
+            Ok(Payload::Item(ItemKind {
+                name: fields.required("name", "Name")?,
+                unit: fields.required("unit", "Counted in")?,
+            }))
+        },
+    )
+    .await
+}
+
+pub async fn resource(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    draft(
+        node,
+        council,
+        fields,
+        register_page(council),
+        move |node, fields| {
+            let state = &node.fold(council).map_err(not_found)?.state;
+            let item = fields.required("item", "What it is")?;
+            Ok(Payload::Resource(Resource {
+                name: fields.required("name", "Name")?,
+                quantity: quantity(fields, &unit_of(state, &item)?)?,
+                item,
+                place: fields.required("place", "Where")?,
+                rules: fields.get("rules").unwrap_or_default().trim().to_owned(),
             }))
         },
     )

@@ -1028,6 +1028,45 @@ async fn a_need_an_offer_and_a_plan_go_through_the_register_page() {
 }
 
 #[tokio::test]
+async fn the_catalogue_and_the_commons_are_filled_from_the_register_page() {
+    let fixture = fixture();
+    let council = fixture.council;
+    let key = &fixture.keypair;
+    act(
+        &fixture,
+        key,
+        &format!("/c/{council}/items"),
+        "name=flour&unit=kg",
+    )
+    .await;
+    act(
+        &fixture,
+        key,
+        &format!("/c/{council}/resources"),
+        "name=Flour+bin&item=flour&quantity=12.5&place=Bakery&rules=Close+the+lid",
+    )
+    .await;
+    let register = register_of(&fixture);
+    assert_eq!(register.items["flour"].unit, "kg");
+    let bin = register.resources.values().next().unwrap();
+    assert_eq!(
+        (bin.quantity.amount, bin.place.as_str()),
+        (12_500, "Bakery")
+    );
+    let form = format!("name=flour&unit=g&author={}", key.public());
+    let (status, draft) = post_form(&fixture, &format!("/c/{council}/items"), &form).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, refused) = submit(&fixture.node, &sign_like_the_script(&draft, key)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("already in the catalogue")
+    );
+}
+
+#[tokio::test]
 async fn a_booking_is_made_and_an_overlapping_one_refused_with_the_reason() {
     let fixture = fixture();
     let council = fixture.council;
