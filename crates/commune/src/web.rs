@@ -50,6 +50,7 @@ pub fn routes(folds: Folds) -> Router<Shared> {
         .route("/c/{council}/offers", post(register::offer))
         .route("/c/{council}/bookings", post(register::book))
         .route("/c/{council}/plans", post(register::propose_plan))
+        .route("/c/{council}/fulfilments", post(register::fulfil))
         .route("/c/{council}/p/{proposal}", get(pages::proposal))
         .route("/c/{council}/p/{proposal}/ballot", post(forms::ballot))
         .route("/c/{council}/p/{proposal}/comment", post(forms::comment))

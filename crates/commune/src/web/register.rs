@@ -12,7 +12,8 @@ use axum::http::HeaderMap;
 use commune_core::payload::{self, Action, Payload};
 use commune_core::plan::Urgency;
 use commune_core::register::{
-    Book, HOUR, ItemKind, Need, Offer, Provision, Quantity, Receiver, Register, Resource, Transport,
+    Book, CommitmentRef, FlowAction, Fulfil, HOUR, ItemKind, Need, Offer, Provision, Quantity,
+    Receiver, Register, Resource, Transport,
 };
 use commune_core::state::State as CouncilState;
 use commune_core::{CouncilId, EventId};
@@ -204,11 +205,49 @@ pub async fn page(
                     }
                 }
             }
+            @if !register.plans.is_empty() {
+                h2 { "Commitments" }
+                ul.cards {
+                    @for (plan, decided) in &register.plans {
+                        @for (index, c) in decided.terms.deliveries.iter().enumerate() {
+                            @let done = decided.fulfilled.get(index).copied().unwrap_or(0);
+                            @let need = register.needs.get(&c.need);
+                            li {
+                                (format_quantity(c.quantity)) " "
+                                @if let Some(n) = need { (n.need.quantity.unit) " of " (n.need.item) " to " (n.need.place) " for " (receiver_words(state, &n.need.receiver)) }
+                                br;
+                                span.meta { "from " (source_words(register, &c.source)) " · " (format_quantity(done)) " delivered" }
+                                @if member && done < c.quantity {
+                                    form method="post" action={ "/c/" (council) "/fulfilments" } data-sign {
+                                        input type="hidden" name="plan" value=(plan);
+                                        input type="hidden" name="index" value=(index);
+                                        label for={ "delivered-" (plan.short()) "-" (index) } { "Delivered" }
+                                        input id={ "delivered-" (plan.short()) "-" (index) } name="quantity" required inputmode="decimal" value=(format_quantity(c.quantity - done));
+                                        button { "Sign: delivered" }
+                                        (status())
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             p.meta { a href=(here) { "Reload" } }
             (needs_key_note())
         },
         Some(council),
     ))
+}
+
+/// Where a commitment's goods come from, in words.
+fn source_words(register: &Register, source: &EventId) -> String {
+    if let Some(r) = register.resources.get(source) {
+        format!("the commons ({})", r.name)
+    } else if let Some(p) = register.processes.get(source) {
+        format!("“{}”", p.recipe.name)
+    } else {
+        format!("offer {}", source.short())
+    }
 }
 
 fn receiver_words(state: &CouncilState, receiver: &Receiver) -> String {
@@ -503,6 +542,55 @@ pub async fn book(
                 resource,
                 from_ms,
                 until_ms: from_ms + hours * HOUR_MS,
+            }))
+        },
+    )
+    .await
+}
+
+/// Records a delivery against a decided plan's commitment: from the commons resource it
+/// names (whose stock follows), to its need.
+pub async fn fulfil(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    draft(
+        node,
+        council,
+        fields,
+        register_page(council),
+        move |node, fields| {
+            let state = &node.fold(council).map_err(not_found)?.state;
+            let register = &state.register;
+            let plan: EventId = crate::server::parse(&fields.required("plan", "Plan")?, "plan")?;
+            let index = fields.number("index", "Commitment", 0)?;
+            let commitment = register
+                .plans
+                .get(&plan)
+                .and_then(|p| p.terms.deliveries.get(index as usize))
+                .ok_or_else(|| invalid("no such commitment in the council's plans".into()))?;
+            let need = &register
+                .needs
+                .get(&commitment.need)
+                .ok_or_else(|| invalid("the commitment's need is not in the register".into()))?
+                .need;
+            Ok(Payload::Fulfil(Fulfil {
+                action: FlowAction::Deliver,
+                item: need.item.clone(),
+                quantity: quantity(fields, &need.quantity.unit)?,
+                resource: register
+                    .resources
+                    .contains_key(&commitment.source)
+                    .then_some(commitment.source),
+                need: Some(commitment.need),
+                commitment: Some(CommitmentRef {
+                    plan,
+                    index: u32::try_from(index)
+                        .map_err(|_| invalid("no such commitment".into()))?,
+                }),
             }))
         },
     )

@@ -1025,6 +1025,22 @@ async fn a_need_an_offer_and_a_plan_go_through_the_register_page() {
     assert_eq!(plan.terms.deliveries[0].quantity, 2500);
     let (_, html) = get(&fixture, &page).await;
     assert!(html.contains("decided: the council"), "{html}");
+
+    // The delivery is recorded against the commitment; the need and the offer follow.
+    let plan = *register.plans.keys().next().unwrap();
+    act(
+        &fixture,
+        &fixture.keypair,
+        &format!("/c/{council}/fulfilments"),
+        &format!("plan={plan}&index=0&quantity=2.5"),
+    )
+    .await;
+    let register = register_of(&fixture);
+    assert_eq!(register.plans[&plan].fulfilled, vec![2500]);
+    assert_eq!(register.needs.values().next().unwrap().received, 2500);
+    assert_eq!(register.offers.values().next().unwrap().given, 2500);
+    let (_, html) = get(&fixture, &page).await;
+    assert!(html.contains("2.5 delivered"), "{html}");
 }
 
 #[tokio::test]
