@@ -2,8 +2,9 @@
 //! the Valueflows vocabulary (`https://w3id.org/valueflows/ont/vf#`), and back.
 //!
 //! The register's names are Valueflows' own, so this is a straight serialisation: an item kind
-//! is a `vf:ResourceSpecification`, a need or offer a `vf:Intent`, a process a
-//! `vf:RecipeProcess` with its `vf:RecipeFlow`s, a commons resource a `vf:EconomicResource`, a
+//! is a `vf:ResourceSpecification`, a need or offer a `vf:Intent`, a process a `vf:Recipe`
+//! (named by its primary output) whose one `vf:RecipeProcess` has its `vf:RecipeFlow`s, a
+//! commons resource a `vf:EconomicResource`, a
 //! booking or a plan's delivery a `vf:Commitment`, a fulfilment a `vf:EconomicEvent` with its
 //! `vf:Satisfaction` and `vf:Fulfillment`, a decided plan a `vf:Plan` with its `vf:Process`
 //! runs, and a draft a `vf:Scenario`. What Valueflows has no term for (urgency, rules of use,
@@ -256,6 +257,14 @@ pub fn export(state: &State, drafted: Option<&Drafted>) -> Value {
             "commune:capacity": decimal(recipe.capacity),
             "commune:postedBy": reference(member_iri(&p.author)),
             "commune:postedAt": time(p.time_ms),
+        }));
+        // The recipe, named by its primary output; its one process is the register's.
+        graph.push(json!({
+            "@id": format!("{}#recipe", event_iri(id)),
+            "@type": "vf:Recipe",
+            "vf:name": recipe.name,
+            "vf:primaryOutput": reference(item_iri(&recipe.outputs[0].item)),
+            "commune:recipeProcess": reference(event_iri(id)),
         }));
         let flow = |n: usize, link: &str, action: &str| {
             json!({
@@ -1042,7 +1051,7 @@ pub fn post(
 mod tests {
     use commune_core::constitution::Constitution;
     use commune_core::payload::{self, Action};
-    use commune_core::plan::{Delivery, Draft, Met, Source};
+    use commune_core::plan::{Delivery, Draft, Met, Run, Source};
     use commune_core::register::Transport;
     use commune_core::tally::{Choice, YesNo};
     use commune_core::{Unsigned, fold, register};
@@ -1253,7 +1262,10 @@ mod tests {
                 quantity: 2.5,
                 hours: 0.0,
             }],
-            runs: Vec::new(),
+            runs: vec![Run {
+                process: 0,
+                runs: 1.5,
+            }],
             met: vec![Met {
                 need: rice,
                 quantity: 2.5,
@@ -1320,6 +1332,8 @@ mod tests {
         let state = kitchen();
         let register = &state.register;
         assert_eq!(register.plans.len(), 1, "the plan was decided");
+        let plan = register.plans.values().next().unwrap();
+        assert_eq!(plan.terms.runs[0].runs, 1500);
         assert_eq!(register.fulfilments.len(), 2);
         let store = register
             .resources
@@ -1348,9 +1362,11 @@ mod tests {
             "vf:Commitment",
             "vf:EconomicResource",
             "vf:EconomicEvent",
+            "vf:Recipe",
             "vf:RecipeProcess",
             "vf:RecipeFlow",
             "vf:Plan",
+            "vf:Process",
             "vf:Satisfaction",
             "vf:Fulfillment",
         ] {
