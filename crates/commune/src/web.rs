@@ -46,6 +46,7 @@ pub fn routes(folds: Folds) -> Router<Shared> {
         .route("/c/{council}/register", get(register::page))
         .route("/c/{council}/items", post(register::item))
         .route("/c/{council}/resources", post(register::resource))
+        .route("/c/{council}/processes", post(register::process))
         .route("/c/{council}/needs", post(register::need))
         .route("/c/{council}/offers", post(register::offer))
         .route("/c/{council}/bookings", post(register::book))

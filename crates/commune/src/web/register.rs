@@ -12,8 +12,8 @@ use axum::http::HeaderMap;
 use commune_core::payload::{self, Action, Payload};
 use commune_core::plan::Urgency;
 use commune_core::register::{
-    Book, CommitmentRef, FlowAction, Fulfil, HOUR, ItemKind, Need, Offer, Provision, Quantity,
-    Receiver, Register, Resource, Transport,
+    Book, CommitmentRef, Flow, FlowAction, Fulfil, HOUR, ItemKind, Need, Offer, Provision,
+    Quantity, Receiver, Recipe, Register, Resource, SkillHours, Transport,
 };
 use commune_core::state::State as CouncilState;
 use commune_core::{CouncilId, EventId};
@@ -130,6 +130,12 @@ pub async fn page(
                             (status())
                         }
                     }
+                }
+            }
+            @if member && !register.items.is_empty() {
+                details {
+                    summary { "Describe a process" }
+                    (process_form(council, register, &places))
                 }
             }
             h2 { "Commons" }
@@ -315,6 +321,45 @@ fn offer_form(council: CouncilId, register: &Register, places: &[String]) -> Mar
     }
 }
 
+/// A process with one output, up to two inputs and one skill: what most kitchens and
+/// workshops need; the CLI takes any number.
+fn process_form(council: CouncilId, register: &Register, places: &[String]) -> Markup {
+    let items = |id: &str, name: &str, optional: bool| {
+        html! {
+            select id=(id) name=(name) {
+                @if optional { option value="" { "(none)" } }
+                @for (item, kind) in &register.items { option value=(item) { (item) " (" (kind.unit) ")" } }
+            }
+        }
+    };
+    html! {
+        form method="post" action={ "/c/" (council) "/processes" } data-sign {
+            label for="process-name" { "Name" }
+            input #process-name name="name" required maxlength="200" placeholder="Cook rice";
+            p.hint { "Per run:" }
+            label for="process-out" { "Makes" }
+            (items("process-out", "out_item", false))
+            label for="process-out-q" { "How much" }
+            input #process-out-q name="out_quantity" required inputmode="decimal" value="1";
+            @for n in ["1", "2"] {
+                label for={ "process-in" (n) } { "Uses (input " (n) ")" }
+                (items(&format!("process-in{n}"), &format!("in{n}_item"), true))
+                label for={ "process-in" (n) "-q" } { "How much" }
+                input id={ "process-in" (n) "-q" } name={ "in" (n) "_quantity" } inputmode="decimal";
+            }
+            label for="process-skill" { "Work: skill" }
+            input #process-skill name="skill" maxlength="100" placeholder="cooking";
+            label for="process-hours" { "Hours" }
+            input #process-hours name="hours" inputmode="decimal";
+            label for="process-capacity" { "At most this many runs a round" }
+            input #process-capacity name="capacity" required inputmode="decimal" value="1";
+            (place_field("process-place", places))
+            button { "Sign and describe the process" }
+            (status())
+        }
+    }
+}
+
 fn book_form(council: CouncilId, resource: &EventId) -> Markup {
     let id = resource.short();
     html! {
@@ -470,6 +515,69 @@ pub async fn resource(
                 item,
                 place: fields.required("place", "Where")?,
                 rules: fields.get("rules").unwrap_or_default().trim().to_owned(),
+            }))
+        },
+    )
+    .await
+}
+
+pub async fn process(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    draft(
+        node,
+        council,
+        fields,
+        register_page(council),
+        move |node, fields| {
+            let state = &node.fold(council).map_err(not_found)?.state;
+            let flow = |item: &str, quantity: &str, label: &str| -> Result<Flow, ApiError> {
+                let text = fields.required(quantity, label)?;
+                Ok(Flow {
+                    item: item.to_owned(),
+                    quantity: Quantity {
+                        amount: parse_quantity(&text).map_err(|e| invalid(format!("{e:#}")))?,
+                        unit: unit_of(state, item)?,
+                    },
+                })
+            };
+            let output = fields.required("out_item", "Makes")?;
+            let mut inputs = Vec::new();
+            for n in ["1", "2"] {
+                let item = fields
+                    .get(&format!("in{n}_item"))
+                    .unwrap_or_default()
+                    .trim();
+                if !item.is_empty() {
+                    inputs.push(flow(item, &format!("in{n}_quantity"), "How much")?);
+                }
+            }
+            let skill = fields.get("skill").unwrap_or_default().trim();
+            let labour = if skill.is_empty() {
+                Vec::new()
+            } else {
+                let hours = fields.required("hours", "Hours")?;
+                vec![SkillHours {
+                    skill: skill.to_owned(),
+                    hours: Quantity {
+                        amount: parse_quantity(&hours).map_err(|e| invalid(format!("{e:#}")))?,
+                        unit: HOUR.into(),
+                    },
+                }]
+            };
+            let capacity = fields.required("capacity", "At most this many runs")?;
+            Ok(Payload::Process(Recipe {
+                name: fields.required("name", "Name")?,
+                place: fields.required("place", "Where")?,
+                outputs: vec![flow(&output, "out_quantity", "How much")?],
+                inputs,
+                labour,
+                equipment: Vec::new(),
+                capacity: parse_quantity(&capacity).map_err(|e| invalid(format!("{e:#}")))?,
             }))
         },
     )

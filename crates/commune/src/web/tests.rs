@@ -1069,6 +1069,27 @@ async fn the_catalogue_and_the_commons_are_filled_from_the_register_page() {
         (bin.quantity.amount, bin.place.as_str()),
         (12_500, "Bakery")
     );
+    act(
+        &fixture,
+        key,
+        &format!("/c/{council}/items"),
+        "name=bread&unit=loaf",
+    )
+    .await;
+    act(
+        &fixture,
+        key,
+        &format!("/c/{council}/processes"),
+        "name=Bake&out_item=bread&out_quantity=2&in1_item=flour&in1_quantity=0.5\
+         &in2_item=&in2_quantity=&skill=baking&hours=0.75&capacity=40&place=Bakery",
+    )
+    .await;
+    let register = register_of(&fixture);
+    let bake = &register.processes.values().next().unwrap().recipe;
+    assert_eq!(bake.outputs[0].quantity.amount, 2000);
+    assert_eq!(bake.inputs.len(), 1, "the empty second input is left out");
+    assert_eq!(bake.labour[0].hours.amount, 750);
+    assert_eq!(bake.capacity, 40_000);
     let form = format!("name=flour&unit=g&author={}", key.public());
     let (status, draft) = post_form(&fixture, &format!("/c/{council}/items"), &form).await;
     assert_eq!(status, StatusCode::OK);
