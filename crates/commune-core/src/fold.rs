@@ -26,6 +26,7 @@ use crate::state::{
 };
 
 mod mandates;
+mod register;
 
 /// The result of a fold.
 #[derive(Debug, Clone)]
@@ -425,6 +426,15 @@ impl Folder {
             Payload::Endorse(endorse) => self.endorse(current, endorse),
             Payload::Certify(certify) => self.certify(current, certify),
             Payload::Act(act) => self.act(current, act),
+            Payload::Item(item) => self.add_item(current, item),
+            Payload::Need(need) => self.post_need(current, need),
+            Payload::Offer(offer) => self.post_offer(current, offer),
+            Payload::Process(recipe) => self.add_process(current, recipe),
+            Payload::Resource(resource) => self.add_resource(current, resource),
+            Payload::Book(book) => self.book(current, book),
+            Payload::Fulfil(fulfil) => self.fulfil(current, fulfil),
+            Payload::Withdraw(withdraw) => self.withdraw(current, withdraw),
+            Payload::Adopt(adopt) => self.adopt(current, adopt),
         }
     }
 
@@ -759,6 +769,7 @@ impl Folder {
                         .into(),
                 );
             }
+            Action::Plan { terms } => self.check_plan(terms)?,
             action => self.check_mandate_action(current, action, &method, &propose.options)?,
         }
         let time = current.time();
@@ -1083,6 +1094,7 @@ impl Folder {
                 self.constitutions.push((current.at, constitution.clone()));
                 self.state_mut().constitution = constitution;
             }
+            Action::Plan { terms } => self.enact_plan(proposal, close, terms),
             action => self.enact_mandate_action(current, proposal, action),
         }
     }

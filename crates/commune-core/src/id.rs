@@ -106,6 +106,12 @@ id32!(
     MandateId
 );
 
+id32!(
+    /// A draft plan: BLAKE3 of its exact commitments (see
+    /// [`crate::register::PlanTerms::hash_of`]).
+    PlanHash
+);
+
 /// A member is identified by the public key they first joined with.
 pub type MemberId = PublicKey;
 

@@ -17,6 +17,7 @@ pub mod mandate;
 pub mod methods;
 pub mod payload;
 pub mod plan;
+pub mod register;
 pub mod state;
 pub mod sync;
 pub mod tally;

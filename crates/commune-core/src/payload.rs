@@ -12,6 +12,10 @@ use crate::id::{CouncilId, EventId, MandateId, MemberId};
 use crate::invite::Invitation;
 use crate::keys::Signature;
 use crate::mandate::{Amount, BreachEvidence, Instruction, MandateTerms, Signed, Statement};
+
+use crate::register::{
+    Adopt, Book, Fulfil, ItemKind, Need, Offer, PlanTerms, Recipe, Resource, Withdraw,
+};
 use crate::tally::{Choice, Method, Quorum};
 
 /// The kind numbers of the envelope's `kind` field.
@@ -26,6 +30,15 @@ pub mod kind {
     pub const ENDORSE: u64 = 8;
     pub const CERTIFY: u64 = 9;
     pub const ACT: u64 = 10;
+    pub const ITEM: u64 = 40;
+    pub const NEED: u64 = 41;
+    pub const OFFER: u64 = 42;
+    pub const PROCESS: u64 = 43;
+    pub const RESOURCE: u64 = 44;
+    pub const BOOK: u64 = 45;
+    pub const FULFIL: u64 = 46;
+    pub const WITHDRAW: u64 = 47;
+    pub const ADOPT: u64 = 48;
 
     /// The name of a kind, for logs and JSON.
     pub fn name(kind: u64) -> &'static str {
@@ -40,6 +53,15 @@ pub mod kind {
             ENDORSE => "endorse",
             CERTIFY => "certify",
             ACT => "act",
+            ITEM => "item",
+            NEED => "need",
+            OFFER => "offer",
+            PROCESS => "process",
+            RESOURCE => "resource",
+            BOOK => "book",
+            FULFIL => "fulfil",
+            WITHDRAW => "withdraw",
+            ADOPT => "adopt",
             _ => "unknown",
         }
     }
@@ -152,6 +174,12 @@ pub enum Action {
         #[n(0)]
         decision: EventId,
     },
+    /// Adopt a draft plan: its commitments become the council's plan.
+    #[n(12)]
+    Plan {
+        #[n(0)]
+        terms: PlanTerms,
+    },
 }
 
 impl Action {
@@ -168,7 +196,8 @@ impl Action {
             | Action::JoinFederation { .. }
             | Action::Overturn { .. }
             | Action::Refer { .. }
-            | Action::Ratify { .. } => QuestionKind::General,
+            | Action::Ratify { .. }
+            | Action::Plan { .. } => QuestionKind::General,
         }
     }
 }
@@ -364,6 +393,15 @@ pub enum Payload {
     Endorse(Endorse),
     Certify(Certify),
     Act(Act),
+    Item(ItemKind),
+    Need(Need),
+    Offer(Offer),
+    Process(Recipe),
+    Resource(Resource),
+    Book(Book),
+    Fulfil(Fulfil),
+    Withdraw(Withdraw),
+    Adopt(Adopt),
 }
 
 /// Why a body could not be read.
@@ -390,6 +428,15 @@ impl Payload {
             Payload::Endorse(_) => kind::ENDORSE,
             Payload::Certify(_) => kind::CERTIFY,
             Payload::Act(_) => kind::ACT,
+            Payload::Item(_) => kind::ITEM,
+            Payload::Need(_) => kind::NEED,
+            Payload::Offer(_) => kind::OFFER,
+            Payload::Process(_) => kind::PROCESS,
+            Payload::Resource(_) => kind::RESOURCE,
+            Payload::Book(_) => kind::BOOK,
+            Payload::Fulfil(_) => kind::FULFIL,
+            Payload::Withdraw(_) => kind::WITHDRAW,
+            Payload::Adopt(_) => kind::ADOPT,
         }
     }
 
@@ -405,6 +452,15 @@ impl Payload {
             Payload::Endorse(body) => minicbor::to_vec(body),
             Payload::Certify(body) => minicbor::to_vec(body),
             Payload::Act(body) => minicbor::to_vec(body),
+            Payload::Item(body) => minicbor::to_vec(body),
+            Payload::Need(body) => minicbor::to_vec(body),
+            Payload::Offer(body) => minicbor::to_vec(body),
+            Payload::Process(body) => minicbor::to_vec(body),
+            Payload::Resource(body) => minicbor::to_vec(body),
+            Payload::Book(body) => minicbor::to_vec(body),
+            Payload::Fulfil(body) => minicbor::to_vec(body),
+            Payload::Withdraw(body) => minicbor::to_vec(body),
+            Payload::Adopt(body) => minicbor::to_vec(body),
         };
         result.expect("writing to a Vec cannot fail")
     }
@@ -421,6 +477,15 @@ impl Payload {
             kind::ENDORSE => Payload::Endorse(strict(bytes)?),
             kind::CERTIFY => Payload::Certify(strict(bytes)?),
             kind::ACT => Payload::Act(strict(bytes)?),
+            kind::ITEM => Payload::Item(strict(bytes)?),
+            kind::NEED => Payload::Need(strict(bytes)?),
+            kind::OFFER => Payload::Offer(strict(bytes)?),
+            kind::PROCESS => Payload::Process(strict(bytes)?),
+            kind::RESOURCE => Payload::Resource(strict(bytes)?),
+            kind::BOOK => Payload::Book(strict(bytes)?),
+            kind::FULFIL => Payload::Fulfil(strict(bytes)?),
+            kind::WITHDRAW => Payload::Withdraw(strict(bytes)?),
+            kind::ADOPT => Payload::Adopt(strict(bytes)?),
             other => return Err(PayloadError::UnknownKind(other)),
         };
         if payload.encode() != bytes {

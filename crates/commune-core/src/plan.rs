@@ -37,10 +37,28 @@ pub type PlaceIx = usize;
 pub type SkillIx = usize;
 
 /// How much a need matters. The planner serves the classes in this order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    minicbor::Encode,
+    minicbor::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[cbor(index_only)]
+#[serde(rename_all = "kebab-case")]
 pub enum Urgency {
+    #[n(0)]
     Vital,
+    #[n(1)]
     Important,
+    #[n(2)]
     Wanted,
 }
 

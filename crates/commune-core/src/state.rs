@@ -14,6 +14,7 @@ use crate::id::{CouncilId, EventId, MandateId, MemberId, PublicKey};
 use crate::keys::Signature;
 use crate::mandate::{Amount, Instruction, Scope, Statement, Summary};
 use crate::payload::{Action, Mode};
+use crate::register::Register;
 use crate::tally::{self, Choice, Method, Outcome, Quorum, TallyInput};
 
 /// A council's state. Two nodes holding the same events hold equal states, byte for byte.
@@ -48,6 +49,9 @@ pub struct State {
     /// Set in a federation: its member councils, delegates and breaches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub federation: Option<Federation>,
+    /// The register: catalogue, needs, offers, processes, commons, bookings, fulfilment, plans.
+    #[serde(default, skip_serializing_if = "Register::is_empty")]
+    pub register: Register,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -478,6 +482,7 @@ impl State {
             endorsements: BTreeMap::new(),
             federations: BTreeMap::new(),
             roster_version: None,
+            register: Register::default(),
         }
     }
 

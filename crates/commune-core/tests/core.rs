@@ -18,6 +18,8 @@ mod methods;
 mod plan_alloc;
 #[path = "core/plan_lp.rs"]
 mod plan_lp;
+#[path = "core/register.rs"]
+mod register;
 #[path = "core/sync.rs"]
 mod sync;
 

@@ -7,8 +7,10 @@ mod cli;
 mod config;
 mod demo;
 mod node;
+mod register;
 mod server;
 mod transport;
+mod valueflows;
 mod web;
 
 use clap::Parser;

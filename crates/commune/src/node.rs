@@ -319,7 +319,61 @@ impl Node {
 
     /// Folds the council's stored events, and `extra` after them.
     fn fold_with(&self, council: CouncilId, extra: Option<&Event>) -> Result<Folded> {
-        fold_store(&self.store, council, extra)
+        fold_store_with(
+            &self.store,
+            council,
+            extra.map(std::slice::from_ref).unwrap_or(&[]),
+        )
+    }
+
+    /// The event `keypair` would sign for `payload` at `now`: on the council's heads, or on
+    /// `after` alone (an event composed but not yet appended), for a chain of acts that go in
+    /// together with [`Node::commit_all`].
+    pub fn compose_after(
+        &self,
+        keypair: &Keypair,
+        council: CouncilId,
+        after: Option<&Event>,
+        payload: &Payload,
+        now: u64,
+    ) -> Result<Event> {
+        let Some(after) = after else {
+            return self.compose(keypair, council, payload, now);
+        };
+        Ok(Unsigned::compose(
+            council,
+            keypair.public(),
+            after.unsigned.seq + 1,
+            &[after.parent_info()],
+            now.max(after.unsigned.time_ms),
+            payload.kind(),
+            payload.encode(),
+        )
+        .sign(keypair))
+    }
+
+    /// Appends a chain of events from [`Node::compose_after`] if the fold accepts every one
+    /// of them; otherwise nothing, and the error names the first refused.
+    pub fn commit_all(&mut self, council: CouncilId, events: &[Event]) -> Result<()> {
+        let folded = fold_store_with(&self.store, council, events)?;
+        for (n, event) in events.iter().enumerate() {
+            if let Some(rejection) = folded.rejections.iter().find(|r| r.event == event.id) {
+                bail!(
+                    "nothing was recorded: act {} of {} is refused: {}",
+                    n + 1,
+                    events.len(),
+                    rejection.reason
+                );
+            }
+        }
+        let report = self.store.append(events)?;
+        if let Some((_, error)) = report.invalid.first() {
+            bail!("the events do not fit their parents: {error}");
+        }
+        self.save_projection(council, &folded)?;
+        self.folds.insert(council, Arc::new(folded));
+        let _ = self.changes.send(council);
+        Ok(())
     }
 
     /// Councils on this node.
@@ -773,6 +827,15 @@ pub fn open_store(dir: &Path, url: Option<&str>) -> Result<Store> {
 }
 
 pub fn fold_store(store: &Store, council: CouncilId, extra: Option<&Event>) -> Result<Folded> {
+    fold_store_with(
+        store,
+        council,
+        extra.map(std::slice::from_ref).unwrap_or(&[]),
+    )
+}
+
+/// Folds a council's events as the store holds them, and the `extra` events after them.
+pub fn fold_store_with(store: &Store, council: CouncilId, extra: &[Event]) -> Result<Folded> {
     fold_stream(council, |folder| -> Result<()> {
         let mut out_of_order = None;
         store.for_each_event(council, |event| {
@@ -784,7 +847,7 @@ pub fn fold_store(store: &Store, council: CouncilId, extra: Option<&Event>) -> R
                 out_of_order.get_or_insert(id);
             }
         })?;
-        if let Some(event) = extra {
+        for event in extra {
             folder.apply(event, None)?;
         }
         match out_of_order {

@@ -13,6 +13,7 @@ pub mod guard;
 mod live;
 pub mod openapi;
 mod pages;
+mod register;
 #[cfg(test)]
 mod tests;
 
@@ -43,6 +44,15 @@ pub fn routes(folds: Folds) -> Router<Shared> {
         .route("/c/{council}/proposals", post(forms::propose))
         .route("/c/{council}/petitions", post(forms::petition))
         .route("/c/{council}/certificates", post(forms::certify))
+        .route("/c/{council}/register", get(register::page))
+        .route("/c/{council}/items", post(register::item))
+        .route("/c/{council}/resources", post(register::resource))
+        .route("/c/{council}/processes", post(register::process))
+        .route("/c/{council}/needs", post(register::need))
+        .route("/c/{council}/offers", post(register::offer))
+        .route("/c/{council}/bookings", post(register::book))
+        .route("/c/{council}/plans", post(register::propose_plan))
+        .route("/c/{council}/fulfilments", post(register::fulfil))
         .route("/c/{council}/p/{proposal}", get(pages::proposal))
         .route("/c/{council}/p/{proposal}/ballot", post(forms::ballot))
         .route("/c/{council}/p/{proposal}/comment", post(forms::comment))

@@ -8,6 +8,8 @@ mod elections;
 mod federation;
 #[path = "cli/on_postgres.rs"]
 mod on_postgres;
+#[path = "cli/register.rs"]
+mod register;
 #[path = "cli/sync.rs"]
 mod sync;
 #[path = "cli/three_levels.rs"]

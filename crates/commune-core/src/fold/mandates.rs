@@ -530,7 +530,8 @@ impl Folder {
             | Action::Admit { .. }
             | Action::Remove { .. }
             | Action::Amend { .. }
-            | Action::Refer { .. } => {}
+            | Action::Refer { .. }
+            | Action::Plan { .. } => {}
         }
     }
 

@@ -119,7 +119,7 @@ pub fn mandates(invocation: &Invocation, command: MandateCommand) -> Result<()> 
     })
 }
 
-fn resolve_mandate(state: &State, text: &str) -> Result<MandateId> {
+pub(super) fn resolve_mandate(state: &State, text: &str) -> Result<MandateId> {
     let text = text.to_lowercase();
     let found: Vec<&MandateId> = state
         .mandates

@@ -7,6 +7,7 @@ mod council;
 mod federation;
 mod proposal;
 mod record;
+mod register;
 mod store;
 mod sync;
 mod tally;
@@ -84,6 +85,34 @@ pub enum Command {
     /// A federation's councils and delegates; send certificates to federations
     #[command(subcommand)]
     Federation(federation::FederationCommand),
+    /// Add an item kind to the council's catalogue
+    #[command(subcommand)]
+    Item(register::ItemCommand),
+    /// Post a need: what, how much, where, by when, how urgent, for whom
+    Need(register::NeedArgs),
+    /// Offer goods, or hours of work with --labour
+    Offer(register::OfferArgs),
+    /// Describe a process that turns inputs and labour into outputs
+    #[command(subcommand)]
+    Process(register::ProcessCommand),
+    /// Add a resource to the council's commons
+    #[command(subcommand)]
+    Resource(register::ResourceCommand),
+    /// Book a commons resource for a time span
+    Book(register::BookArgs),
+    /// Record what was delivered, used, produced or worked (stocks follow)
+    Fulfil(register::FulfilArgs),
+    /// Withdraw your own need, offer or booking
+    Withdraw(register::WithdrawArgs),
+    /// List the council's register: catalogue, commons, bookings, needs, offers, plans
+    Register(record::CouncilArg),
+    /// Draft a plan from the register and say why each need is or is not met; `plan
+    /// propose` puts it to the council
+    Plan(register::PlanArgs),
+    /// Export the council's register (and draft plan) as Valueflows JSON-LD
+    Export(register::ExportArgs),
+    /// Import a register from Valueflows JSON-LD into a council (all or nothing)
+    Import(register::ImportArgs),
     /// Count a ballot file (PrefLib, BLT or commune JSON) with any method, and explain it
     Tally(tally::TallyArgs),
     /// Show a council's event log
@@ -188,6 +217,18 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Comment(args) => proposal::comment(&invocation, args),
         Command::Close(args) => proposal::close(&invocation, args),
         Command::Tally(args) => tally::run(&invocation, args),
+        Command::Item(command) => register::item(&invocation, command),
+        Command::Need(args) => register::need(&invocation, args),
+        Command::Offer(args) => register::offer(&invocation, args),
+        Command::Process(command) => register::process(&invocation, command),
+        Command::Resource(command) => register::resource(&invocation, command),
+        Command::Book(args) => register::book(&invocation, args),
+        Command::Fulfil(args) => register::fulfil(&invocation, args),
+        Command::Withdraw(args) => register::withdraw(&invocation, args),
+        Command::Register(args) => register::list(&invocation, &args.council),
+        Command::Plan(args) => register::plan(&invocation, args),
+        Command::Export(args) => register::export(&invocation, args),
+        Command::Import(args) => register::import(&invocation, args),
         Command::Mandate(command) => federation::mandates(&invocation, command),
         Command::Act(args) => federation::act(&invocation, args),
         Command::Petition(args) => federation::petition(&invocation, args),

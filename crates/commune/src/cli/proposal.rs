@@ -320,7 +320,7 @@ pub fn one_line(state: &State, proposal: &Proposal) -> String {
     )
 }
 
-fn parse_duration(text: &str) -> Result<u64> {
+pub(super) fn parse_duration(text: &str) -> Result<u64> {
     let (number, unit) = text.split_at(
         text.find(|c: char| !c.is_ascii_digit())
             .unwrap_or(text.len()),

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use crate::node::{Node, draft_found, now_ms};
 use crate::server::{ApiError, Shared, draft_json, not_found, parse, with_node};
 
-const HOUR_MS: u64 = 60 * 60 * 1000;
+pub(super) const HOUR_MS: u64 = 60 * 60 * 1000;
 /// How long a web invitation stays valid.
 const INVITATION_MS: u64 = 7 * 24 * HOUR_MS;
 /// The longest a proposal may stay open from the web form: a year.
@@ -34,7 +34,7 @@ const MAX_TERM_DAYS: u64 = 3650;
 pub struct Fields(Vec<(String, String)>);
 
 impl Fields {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(key, _)| key == name)
@@ -49,14 +49,14 @@ impl Fields {
     }
 
     /// A field that must be filled in; `label` is what the page calls it.
-    fn required(&self, name: &str, label: &str) -> Result<String, ApiError> {
+    pub(super) fn required(&self, name: &str, label: &str) -> Result<String, ApiError> {
         match self.get(name).map(str::trim) {
             Some(value) if !value.is_empty() => Ok(value.to_owned()),
             _ => Err(invalid(format!("fill in “{label}”"))),
         }
     }
 
-    fn number(&self, name: &str, label: &str, default: u64) -> Result<u64, ApiError> {
+    pub(super) fn number(&self, name: &str, label: &str, default: u64) -> Result<u64, ApiError> {
         match self.get(name).map(str::trim) {
             None | Some("") => Ok(default),
             Some(text) => text
@@ -67,7 +67,7 @@ impl Fields {
 
     /// The signing script adds the member's public key; a post without one came from a
     /// browser with the script off.
-    fn author(&self) -> Result<PublicKey, FormError> {
+    pub(super) fn author(&self) -> Result<PublicKey, FormError> {
         let text = self.get("author").ok_or(FormError::NoScript)?;
         text.parse().map_err(|_| {
             FormError::Api(invalid(
@@ -85,7 +85,7 @@ pub enum FormError {
 }
 
 /// A form whose content does not make an act: the message says what to change.
-fn invalid(message: String) -> ApiError {
+pub(super) fn invalid(message: String) -> ApiError {
     ApiError(StatusCode::UNPROCESSABLE_ENTITY, message)
 }
 
@@ -108,10 +108,10 @@ impl IntoResponse for FormError {
     }
 }
 
-type Answer = Result<Json<serde_json::Value>, FormError>;
-type Posted = Result<Form<Vec<(String, String)>>, FormRejection>;
+pub(super) type Answer = Result<Json<serde_json::Value>, FormError>;
+pub(super) type Posted = Result<Form<Vec<(String, String)>>, FormRejection>;
 
-fn fields(posted: Posted) -> Result<Fields, FormError> {
+pub(super) fn fields(posted: Posted) -> Result<Fields, FormError> {
     let Form(pairs) = posted.map_err(|rejection| {
         FormError::Api(ApiError(
             rejection.status(),
@@ -130,7 +130,7 @@ fn answer(unsigned: &Unsigned, next: String) -> Json<serde_json::Value> {
 }
 
 /// Drafts `payload` for the fields' author in `council` on a blocking thread.
-async fn draft(
+pub(super) async fn draft(
     node: Shared,
     council: CouncilId,
     fields: Fields,

@@ -27,7 +27,7 @@ use crate::server::{ApiError, Shared, with_node};
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// A page, or a page that says what went wrong.
-pub struct Page(StatusCode, Markup);
+pub struct Page(pub(super) StatusCode, pub(super) Markup);
 
 impl IntoResponse for Page {
     fn into_response(self) -> Response {
@@ -60,7 +60,11 @@ impl From<ApiError> for Page {
 /// A council's latest fold. When the node is free, its current fold (the node notices
 /// anything written since, by itself or another process); while a write holds the node, its
 /// latest fold, rather than waiting for the write to end; else the node folds.
-async fn folded(node: Shared, folds: &Folds, council: CouncilId) -> Result<Arc<Folded>, ApiError> {
+pub(super) async fn folded(
+    node: Shared,
+    folds: &Folds,
+    council: CouncilId,
+) -> Result<Arc<Folded>, ApiError> {
     if let Some(folded) = at_hand(&node, folds, council)? {
         return Ok(folded);
     }
@@ -83,12 +87,12 @@ fn at_hand(
     }
 }
 
-fn ok(markup: Markup) -> Result<Page, Page> {
+pub(super) fn ok(markup: Markup) -> Result<Page, Page> {
     Ok(Page(StatusCode::OK, markup))
 }
 
 /// Who is looking: the public key in the `commune_member` cookie, if any.
-fn viewer(headers: &HeaderMap) -> Option<PublicKey> {
+pub(super) fn viewer(headers: &HeaderMap) -> Option<PublicKey> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -102,12 +106,12 @@ fn not_found(what: String) -> Page {
     Page::from(ApiError(StatusCode::NOT_FOUND, what))
 }
 
-fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, Page> {
+pub(super) fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, Page> {
     crate::server::parse(text, what).map_err(Page::from)
 }
 
 /// The page frame. `live` is the council whose changes the script listens for.
-fn layout(title: &str, main: Markup, live: Option<CouncilId>) -> Markup {
+pub(super) fn layout(title: &str, main: Markup, live: Option<CouncilId>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -134,11 +138,11 @@ fn layout(title: &str, main: Markup, live: Option<CouncilId>) -> Markup {
 }
 
 /// The box in which the script says how an act went.
-fn status() -> Markup {
+pub(super) fn status() -> Markup {
     html! { p.status role="status" aria-live="polite" {} }
 }
 
-fn needs_key_note() -> Markup {
+pub(super) fn needs_key_note() -> Markup {
     html! {
         noscript {
             p.note {
@@ -376,6 +380,7 @@ pub async fn council(
         &state.name,
         html! {
             h1 { (state.name) }
+            p { a href={ "/c/" (council) "/register" } { "Needs, offers, commons and plans" } }
             @if member {
                 p.meta { "You are a member." }
                 p { a.button href={ "/c/" (council) "/new" } { "Put a question to the council" } }
@@ -553,7 +558,7 @@ fn verdict(proposal: &Proposal) -> String {
 }
 
 /// A time: UTC in the page, shown in the reader's own zone by the script when it runs.
-fn when(ms: u64) -> Markup {
+pub(super) fn when(ms: u64) -> Markup {
     let text = format_time(ms);
     let iso = format!("{}Z", text.trim_end_matches(" UTC").replacen(' ', "T", 1));
     html! { time datetime=(iso) { (text) } }
@@ -848,6 +853,11 @@ fn action_words(state: &CouncilState, action: &Action) -> Option<String> {
         Action::Ratify { .. } => {
             Some("the urgent decision stands; if this fails, it is revoked.".into())
         }
+        Action::Plan { terms } => Some(format!(
+            "the plan's {} delivery and {} process-run commitment(s) become the council's plan.",
+            terms.deliveries.len(),
+            terms.runs.len()
+        )),
     }
 }
 

@@ -1092,3 +1092,275 @@ async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
         }
     );
 }
+
+/// Ana's council with rice and a cargo bike in its catalogue and the bike in its commons.
+fn commons(fixture: &Fixture) -> EventId {
+    use commune_core::Payload;
+    use commune_core::register::{ItemKind, Quantity, Resource};
+    let mut node = fixture.node.lock().unwrap();
+    for (name, unit) in [("rice", "kg"), ("cargo bike", "bike")] {
+        let item = Payload::Item(ItemKind {
+            name: name.into(),
+            unit: unit.into(),
+        });
+        node.act(&fixture.keypair, fixture.council, item).unwrap();
+    }
+    let bike = Payload::Resource(Resource {
+        name: "blue bike".into(),
+        item: "cargo bike".into(),
+        quantity: Quantity {
+            amount: 1000,
+            unit: "bike".into(),
+        },
+        place: "Hall".into(),
+        rules: "Back by dark".into(),
+    });
+    node.act(&fixture.keypair, fixture.council, bike)
+        .unwrap()
+        .id
+}
+
+fn register_of(fixture: &Fixture) -> commune_core::register::Register {
+    let mut node = fixture.node.lock().unwrap();
+    node.fold(fixture.council).unwrap().state.register.clone()
+}
+
+#[tokio::test]
+async fn a_need_an_offer_and_a_plan_go_through_the_register_page() {
+    let fixture = fixture();
+    let council = fixture.council;
+    commons(&fixture);
+    let page = format!("/c/{council}/register");
+    let (status, html) = get(&fixture, &page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("blue bike") && html.contains("Back by dark"),
+        "{html}"
+    );
+    assert!(!html.contains("<form"), "no forms for an unknown reader");
+
+    let next = act(
+        &fixture,
+        &fixture.keypair,
+        &format!("/c/{council}/needs"),
+        "item=rice&quantity=2.5&urgency=vital&place=Hall&days=3&for=household&household=flat+3",
+    )
+    .await;
+    assert_eq!(next, page);
+    let register = register_of(&fixture);
+    let need = register.needs.values().next().unwrap();
+    assert_eq!(need.need.quantity.amount, 2500);
+    assert_eq!(need.need.urgency, commune_core::plan::Urgency::Vital);
+    assert_eq!(
+        need.need.receiver,
+        commune_core::register::Receiver::Household {
+            name: "flat 3".into()
+        }
+    );
+    act(
+        &fixture,
+        &fixture.keypair,
+        &format!("/c/{council}/offers"),
+        "kind=goods&item=rice&quantity=4&place=Hall&days=7",
+    )
+    .await;
+    let (_, html) = get(&fixture, &page).await;
+    assert!(
+        html.contains("rice at Hall (vital): 2.5 of 2.5 kg"),
+        "{html}"
+    );
+    assert!(html.contains("met in full"), "{html}");
+
+    // The plan shown is the plan proposed; the vote is on the proposal's own page.
+    let request = Request::get(&page)
+        .header(
+            "cookie",
+            format!("commune_member={}", fixture.keypair.public()),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let (_, html) = send(&fixture.node, request).await;
+    assert!(html.contains("Post a need"), "{html}");
+    let draft = html
+        .split(r#"name="draft" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a plan form with the draft's hash")
+        .to_owned();
+    let (status, _) = post_form(
+        &fixture,
+        &format!("/c/{council}/plans"),
+        &format!("draft=0000&author={}", fixture.keypair.public()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a stale draft");
+    let proposal = act(
+        &fixture,
+        &fixture.keypair,
+        &format!("/c/{council}/plans"),
+        &format!("draft={draft}"),
+    )
+    .await;
+    let (_, html) = get(&fixture, &proposal).await;
+    assert!(
+        html.contains("become the council&#39;s plan")
+            || html.contains("become the council's plan"),
+        "{html}"
+    );
+    act(
+        &fixture,
+        &fixture.keypair,
+        &format!("{proposal}/ballot"),
+        "vote=yes",
+    )
+    .await;
+    act(&fixture, &fixture.keypair, &format!("{proposal}/close"), "").await;
+    let register = register_of(&fixture);
+    let plan = register
+        .plans
+        .values()
+        .next()
+        .expect("the plan was decided");
+    assert_eq!(plan.terms.deliveries[0].quantity, 2500);
+    let (_, html) = get(&fixture, &page).await;
+    assert!(html.contains("decided: the council"), "{html}");
+
+    // The delivery is recorded against the commitment; the need and the offer follow.
+    let plan = *register.plans.keys().next().unwrap();
+    act(
+        &fixture,
+        &fixture.keypair,
+        &format!("/c/{council}/fulfilments"),
+        &format!("plan={plan}&index=0&quantity=2.5"),
+    )
+    .await;
+    let register = register_of(&fixture);
+    assert_eq!(register.plans[&plan].fulfilled, vec![2500]);
+    assert_eq!(register.needs.values().next().unwrap().received, 2500);
+    assert_eq!(register.offers.values().next().unwrap().given, 2500);
+    let (_, html) = get(&fixture, &page).await;
+    assert!(html.contains("2.5 delivered"), "{html}");
+}
+
+#[tokio::test]
+async fn the_catalogue_and_the_commons_are_filled_from_the_register_page() {
+    let fixture = fixture();
+    let council = fixture.council;
+    let key = &fixture.keypair;
+    act(
+        &fixture,
+        key,
+        &format!("/c/{council}/items"),
+        "name=flour&unit=kg",
+    )
+    .await;
+    act(
+        &fixture,
+        key,
+        &format!("/c/{council}/resources"),
+        "name=Flour+bin&item=flour&quantity=12.5&place=Bakery&rules=Close+the+lid",
+    )
+    .await;
+    let register = register_of(&fixture);
+    assert_eq!(register.items["flour"].unit, "kg");
+    let bin = register.resources.values().next().unwrap();
+    assert_eq!(
+        (bin.quantity.amount, bin.place.as_str()),
+        (12_500, "Bakery")
+    );
+    act(
+        &fixture,
+        key,
+        &format!("/c/{council}/items"),
+        "name=bread&unit=loaf",
+    )
+    .await;
+    act(
+        &fixture,
+        key,
+        &format!("/c/{council}/processes"),
+        "name=Bake&out_item=bread&out_quantity=2&in1_item=flour&in1_quantity=0.5\
+         &in2_item=&in2_quantity=&skill=baking&hours=0.75&capacity=40&place=Bakery",
+    )
+    .await;
+    let register = register_of(&fixture);
+    let bake = &register.processes.values().next().unwrap().recipe;
+    assert_eq!(bake.outputs[0].quantity.amount, 2000);
+    assert_eq!(bake.inputs.len(), 1, "the empty second input is left out");
+    assert_eq!(bake.labour[0].hours.amount, 750);
+    assert_eq!(bake.capacity, 40_000);
+    let form = format!("name=flour&unit=g&author={}", key.public());
+    let (status, draft) = post_form(&fixture, &format!("/c/{council}/items"), &form).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, refused) = submit(&fixture.node, &sign_like_the_script(&draft, key)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("already in the catalogue")
+    );
+}
+
+#[tokio::test]
+async fn a_booking_is_made_and_an_overlapping_one_refused_with_the_reason() {
+    let fixture = fixture();
+    let council = fixture.council;
+    let bike = commons(&fixture);
+    let bookings = format!("/c/{council}/bookings");
+    act(
+        &fixture,
+        &fixture.keypair,
+        &bookings,
+        &format!("resource={bike}&starts_in=1&hours=2"),
+    )
+    .await;
+    let booked = *register_of(&fixture).bookings.keys().next().unwrap();
+    let before = event_count(&fixture);
+
+    // Bob, another member, asks for an hour inside Ana's two.
+    let bob = Keypair::from_seed([9; 32]);
+    {
+        let mut node = fixture.node.lock().unwrap();
+        let invitation = node
+            .invite(&fixture.keypair, council, 60 * 60 * 1000)
+            .unwrap();
+        let join = commune_core::Payload::Join(commune_core::payload::Join {
+            name: "Bob".into(),
+            invitation: Some(invitation),
+        });
+        node.act(&bob, council, join).unwrap();
+    }
+    let before = before + 1;
+    let form = format!(
+        "resource={bike}&starts_in=2&hours=1&author={}",
+        bob.public()
+    );
+    let (status, draft) = post_form(&fixture, &bookings, &form).await;
+    assert_eq!(status, StatusCode::OK, "{draft}");
+    let (status, refused) = submit(&fixture.node, &sign_like_the_script(&draft, &bob)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let reason = refused["error"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("overlaps booking {} by Ana", booked.short())),
+        "{reason}"
+    );
+    assert_eq!(event_count(&fixture), before, "nothing stored");
+    // Later the same day is free.
+    let form = format!("resource={bike}&starts_in=3&hours=1");
+    act(&fixture, &bob, &bookings, &form).await;
+    let (_, html) = get(&fixture, &format!("/c/{council}/register")).await;
+    assert!(
+        html.contains("Booked by Ana") && html.contains("Booked by Bob"),
+        "{html}"
+    );
+
+    // A form that makes no sense gets a clear answer and no draft.
+    let form = format!("item=rice&quantity=lots&author={}", bob.public());
+    let (status, answer) = post_form(&fixture, &format!("/c/{council}/needs"), &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        answer["error"].as_str().unwrap().contains("three decimals"),
+        "{answer}"
+    );
+}

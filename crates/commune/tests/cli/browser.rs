@@ -1,6 +1,7 @@
 //! End-to-end tests in a real headless Chromium, driven over the DevTools protocol: two
 //! members in two browser profiles found a council, invite, propose, vote, close and see
-//! the result, each signing in their own browser with a key the node never sees.
+//! the result, each signing in their own browser with a key the node never sees; and a
+//! member fills the register on a phone-sized page, where an overlapping booking is refused.
 //!
 //! They run when `COMMUNE_BROWSER_TESTS=1` (`.ci/run` sets it after installing Debian's
 //! `chromium`); `COMMUNE_CHROMIUM` names another binary. On a failure the page is saved as a
@@ -562,4 +563,82 @@ fn a_recall_petition_is_signed_in_a_real_browser() {
     let mandates = node.ok(&["mandate", "list", &council]);
     let (_, mandate) = mandates.as_object().unwrap().iter().next().unwrap();
     assert_eq!(mandate["status"]["status"], "suspended", "{mandates}");
+}
+
+impl Browser {
+    /// Submits the form `button` is in and waits for the page it leads to (here, the same
+    /// page loaded again).
+    fn act_and_reload(&mut self, button: &str, what: &str) {
+        self.eval("window.beforeAct = true");
+        self.submit_and_wait(
+            button,
+            "window.beforeAct === undefined && document.readyState === 'complete'",
+            what,
+        );
+    }
+}
+
+#[test]
+fn a_member_posts_a_need_and_books_on_a_phone_sized_page() {
+    if !enabled() {
+        eprintln!("browser tests skipped: set COMMUNE_BROWSER_TESTS=1 (as .ci/run does)");
+        return;
+    }
+    let node = TestNode::new();
+    let (_server, address) = node.serve();
+    let base = format!("http://{address}");
+    let mut ana = Browser::launch("ana-register");
+    ana.make_key(&base);
+    ana.goto(&format!("{base}/"));
+    ana.fill("#found-name", "Mutual aid kitchen");
+    ana.fill("#found-you", "Ana");
+    let path = ana.submit_and_wait(
+        "form[action='/found'] button",
+        "location.pathname.startsWith('/c/') && document.readyState === 'complete' && location.pathname",
+        "the new council's page",
+    );
+    let page = format!("{base}{}/register", path.as_str().unwrap());
+    ana.goto(&page);
+
+    ana.fill("#item-name", "cargo bike");
+    ana.fill("#item-unit", "bike");
+    ana.act_and_reload("form[action$='/items'] button", "the catalogue item");
+    ana.fill("#item-name", "rice");
+    ana.fill("#item-unit", "kg");
+    ana.act_and_reload("form[action$='/items'] button", "the second item");
+    ana.fill("#resource-name", "blue bike");
+    ana.fill("#resource-item", "cargo bike");
+    ana.fill("#resource-place", "Hall");
+    ana.act_and_reload(
+        "form[action$='/resources'] button",
+        "the bike in the commons",
+    );
+
+    // A need in four fields: what, how much, how urgent; the rest has sane defaults.
+    ana.fill("#need-item", "rice");
+    ana.fill("#need-quantity", "2.5");
+    ana.click("input[name=urgency][value=vital]");
+    ana.act_and_reload("form[action$='/needs'] button", "the need");
+    let main = ana.text("main");
+    assert!(main.contains("2.5 kg of rice at Hall"), "{main}");
+    assert!(main.contains("rice at Hall (vital): 0 of 2.5 kg"), "{main}");
+    assert_eq!(
+        ana.eval("document.documentElement.scrollWidth <= window.innerWidth"),
+        json!(true),
+        "nothing is wider than a 360-pixel phone"
+    );
+
+    // The bike for two hours from an hour from now; the same slot again is refused, and
+    // the page says why.
+    ana.act_and_reload("form[action$='/bookings'] button", "the booking");
+    assert!(ana.text("main").contains("Booked by Ana"));
+    ana.click("form[action$='/bookings'] button");
+    let refusal = ana.wait(
+        "document.querySelector('form[action$=\"/bookings\"] .status.error')?.textContent",
+        "the refusal of an overlapping booking",
+    );
+    assert!(
+        refusal.as_str().unwrap().contains("overlaps booking"),
+        "{refusal}"
+    );
 }

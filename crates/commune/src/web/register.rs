@@ -1,0 +1,743 @@
+//! The register's page and forms: post a need or an offer in a few taps, see the commons
+//! and book an item, see the draft plan with why each need is or is not met, and put it to
+//! the council (the vote is on the proposal's own page).
+//!
+//! Reading works with JavaScript off; the forms return drafts that the member's browser
+//! signs, as every other form does. The fold refuses what is wrong (an overlapping booking
+//! names the booking that stands), and the script shows its reason.
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use commune_core::payload::{self, Action, Payload};
+use commune_core::plan::Urgency;
+use commune_core::register::{
+    Book, CommitmentRef, Flow, FlowAction, Fulfil, HOUR, ItemKind, Need, Offer, Provision,
+    Quantity, Receiver, Recipe, Register, Resource, SkillHours, Transport,
+};
+use commune_core::state::State as CouncilState;
+use commune_core::{CouncilId, EventId};
+use maud::{Markup, html};
+
+use super::forms::{Answer, Fields, HOUR_MS, Posted, draft, fields, invalid};
+use super::pages::{Page, folded, layout, needs_key_note, ok, parse, status, viewer, when};
+use crate::node::{Folds, now_ms};
+use crate::register::{Drafted, format_quantity, met_lines, parse_quantity};
+use crate::server::{ApiError, Shared, not_found};
+
+const DAY_MS: u64 = 24 * HOUR_MS;
+
+fn register_page(council: CouncilId) -> String {
+    format!("/c/{council}/register")
+}
+
+/// The places already in the register, the most used first: the place fields' suggestions.
+fn places(register: &Register) -> Vec<String> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for place in register
+        .needs
+        .values()
+        .map(|n| n.need.place.as_str())
+        .chain(register.offers.values().map(|o| o.offer.place.as_str()))
+        .chain(register.resources.values().map(|r| r.place.as_str()))
+    {
+        *counts.entry(place).or_default() += 1;
+    }
+    let mut places: Vec<(&str, usize)> = counts.into_iter().collect();
+    places.sort_by_key(|(name, count)| (std::cmp::Reverse(*count), *name));
+    places
+        .into_iter()
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+fn place_field(id: &str, places: &[String]) -> Markup {
+    let list = format!("{id}-places");
+    html! {
+        label for=(id) { "Where" }
+        input #(id) name="place" required maxlength="100" list=(list)
+            value=(places.first().map_or("here", String::as_str));
+        datalist #(list) { @for place in places { option value=(place) {} } }
+    }
+}
+
+pub async fn page(
+    State(node): State<Shared>,
+    Extension(folds): Extension<Folds>,
+    Path(council): Path<String>,
+    headers: HeaderMap,
+) -> Result<Page, Page> {
+    let council: CouncilId = parse(&council, "council")?;
+    let me = viewer(&headers);
+    let folded = folded(node, &folds, council).await?;
+    let state = folded.state.clone();
+    let drafted = tokio::task::spawn_blocking(move || {
+        crate::register::draft(&state, now_ms(), Transport::None)
+    })
+    .await
+    .map_err(|e| Page::from(crate::server::internal(e.into())))?;
+    let state = &folded.state;
+    let register = &state.register;
+    let member = me.is_some_and(|me| state.members.contains_key(&me));
+    let places = places(register);
+    let here = register_page(council);
+    ok(layout(
+        &format!("Register of {}", state.name),
+        html! {
+            h1 { "Register" }
+            p.meta { a href={ "/c/" (council) } { (state.name) } " · needs, offers, commons and plans" }
+            @if member && register.items.is_empty() {
+                p { "The catalogue is empty: add the kinds of things the council deals in first." }
+            }
+            @if member && !register.items.is_empty() {
+                details open {
+                    summary { "Post a need" }
+                    (need_form(council, register, &places))
+                }
+                details {
+                    summary { "Offer goods or hours" }
+                    (offer_form(council, register, &places))
+                }
+            }
+            @if member {
+                details open[register.items.is_empty()] {
+                    summary { "Add to the catalogue" }
+                    form method="post" action={ "/c/" (council) "/items" } data-sign {
+                        label for="item-name" { "Name" }
+                        input #item-name name="name" required maxlength="100" placeholder="rice";
+                        label for="item-unit" { "Counted in" }
+                        input #item-unit name="unit" required maxlength="30" placeholder="kg";
+                        button { "Sign and add the item" }
+                        (status())
+                    }
+                }
+                @if !register.items.is_empty() {
+                    details {
+                        summary { "Add to the commons" }
+                        form method="post" action={ "/c/" (council) "/resources" } data-sign {
+                            label for="resource-name" { "Name" }
+                            input #resource-name name="name" required maxlength="200" placeholder="the blue cargo bike";
+                            label for="resource-item" { "What it is" }
+                            select #resource-item name="item" required {
+                                @for (name, item) in &register.items { option value=(name) { (name) " (" (item.unit) ")" } }
+                            }
+                            label for="resource-quantity" { "How much" }
+                            input #resource-quantity name="quantity" required inputmode="decimal" value="1";
+                            (place_field("resource-place", &places))
+                            label for="resource-rules" { "Rules of use" }
+                            textarea #resource-rules name="rules" maxlength="4000" rows="2" {}
+                            button { "Sign and add it" }
+                            (status())
+                        }
+                    }
+                }
+            }
+            @if member && !register.items.is_empty() {
+                details {
+                    summary { "Describe a process" }
+                    (process_form(council, register, &places))
+                }
+            }
+            h2 { "Commons" }
+            @if register.resources.is_empty() { p { "Nothing in the commons yet." } }
+            ul.cards {
+                @for (id, r) in &register.resources {
+                    li {
+                        strong { (r.name) } " — " (format_quantity(r.quantity.amount)) " " (r.quantity.unit) " of " (r.item) " at " (r.place)
+                        @if !r.rules.is_empty() { br; span.meta { "Rules: " (r.rules) } }
+                        @let bookings: Vec<_> = register.bookings_of(id).into_iter().filter(|(_, b)| b.withdrawn.is_none()).collect();
+                        @if !bookings.is_empty() {
+                            ul {
+                                @for (_, b) in &bookings {
+                                    li { "Booked by " (state.member_name(&b.member)) " from " (when(b.book.from_ms)) " until " (when(b.book.until_ms)) }
+                                }
+                            }
+                        }
+                        @if member {
+                            (book_form(council, id))
+                        }
+                    }
+                }
+            }
+            h2 { "Needs" }
+            @let open: Vec<_> = register.needs.iter().filter(|(_, n)| n.withdrawn.is_none()).collect();
+            @if open.is_empty() { p { "No needs posted." } }
+            ul.cards {
+                @for (id, n) in &open {
+                    li {
+                        (format_quantity(n.need.quantity.amount)) " " (n.need.quantity.unit) " of " (n.need.item) " at " (n.need.place)
+                        br;
+                        span.meta {
+                            (n.need.urgency.name()) " · for " (receiver_words(state, &n.need.receiver))
+                            " · by " (when(n.need.by_ms)) " · " (format_quantity(n.received)) " received · " (id.short())
+                        }
+                    }
+                }
+            }
+            h2 { "Offers" }
+            @let offers: Vec<_> = register.offers.iter().filter(|(_, o)| o.withdrawn.is_none()).collect();
+            @if offers.is_empty() { p { "No offers posted." } }
+            ul.cards {
+                @for (_, o) in &offers {
+                    li {
+                        @match &o.offer.provision {
+                            Provision::Goods { item, quantity } => { (format_quantity(quantity.amount)) " " (quantity.unit) " of " (item) }
+                            Provision::Labour { skill, hours } => { (format_quantity(hours.amount)) " hour(s) of " (skill) }
+                        }
+                        " at " (o.offer.place)
+                        br;
+                        span.meta { "by " (state.member_name(&o.author)) " · until " (when(o.offer.until_ms)) }
+                    }
+                }
+            }
+            h2 { "Draft plan" }
+            @match &drafted {
+                Err(error) => p { (format!("{error:#}")) },
+                Ok(drafted) => (draft_markup(council, drafted, member)),
+            }
+            h2 { "Plans" }
+            @let plans: Vec<_> = state.proposals.values().filter(|p| matches!(p.action, Action::Plan { .. })).collect();
+            @if plans.is_empty() { p { "No plan put to the council yet." } }
+            ul.cards {
+                @for p in &plans {
+                    li {
+                        a href={ "/c/" (council) "/p/" (p.id) } { (p.title) }
+                        br;
+                        span.meta {
+                            @if p.is_open() { "open: vote on its page · closes " (when(p.deadline_ms)) }
+                            @else if register.plans.contains_key(&p.id) { "decided: the council's plan" }
+                            @else { "not adopted" }
+                        }
+                    }
+                }
+            }
+            @if !register.plans.is_empty() {
+                h2 { "Commitments" }
+                ul.cards {
+                    @for (plan, decided) in &register.plans {
+                        @for (index, c) in decided.terms.deliveries.iter().enumerate() {
+                            @let done = decided.fulfilled.get(index).copied().unwrap_or(0);
+                            @let need = register.needs.get(&c.need);
+                            li {
+                                (format_quantity(c.quantity)) " "
+                                @if let Some(n) = need { (n.need.quantity.unit) " of " (n.need.item) " to " (n.need.place) " for " (receiver_words(state, &n.need.receiver)) }
+                                br;
+                                span.meta { "from " (source_words(register, &c.source)) " · " (format_quantity(done)) " delivered" }
+                                @if member && done < c.quantity {
+                                    form method="post" action={ "/c/" (council) "/fulfilments" } data-sign {
+                                        input type="hidden" name="plan" value=(plan);
+                                        input type="hidden" name="index" value=(index);
+                                        label for={ "delivered-" (plan.short()) "-" (index) } { "Delivered" }
+                                        input id={ "delivered-" (plan.short()) "-" (index) } name="quantity" required inputmode="decimal" value=(format_quantity(c.quantity - done));
+                                        button { "Sign: delivered" }
+                                        (status())
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            p.meta { a href=(here) { "Reload" } }
+            (needs_key_note())
+        },
+        Some(council),
+    ))
+}
+
+/// Where a commitment's goods come from, in words.
+fn source_words(register: &Register, source: &EventId) -> String {
+    if let Some(r) = register.resources.get(source) {
+        format!("the commons ({})", r.name)
+    } else if let Some(p) = register.processes.get(source) {
+        format!("“{}”", p.recipe.name)
+    } else {
+        format!("offer {}", source.short())
+    }
+}
+
+fn receiver_words(state: &CouncilState, receiver: &Receiver) -> String {
+    match receiver {
+        Receiver::Member { member } => state.member_name(member),
+        Receiver::Household { name } => format!("household {name}"),
+        Receiver::Council => "the council".into(),
+    }
+}
+
+fn need_form(council: CouncilId, register: &Register, places: &[String]) -> Markup {
+    html! {
+        form method="post" action={ "/c/" (council) "/needs" } data-sign {
+            label for="need-item" { "What" }
+            select #need-item name="item" required {
+                @for (name, item) in &register.items { option value=(name) { (name) " (" (item.unit) ")" } }
+            }
+            label for="need-quantity" { "How much" }
+            input #need-quantity name="quantity" required inputmode="decimal" pattern="[0-9]+([.][0-9]{1,3})?" value="1";
+            fieldset {
+                legend { "How urgent" }
+                @for (value, words, checked) in [("vital", "Vital", false), ("important", "Important", true), ("wanted", "Wanted", false)] {
+                    label.choice { input type="radio" name="urgency" value=(value) checked[checked]; " " (words) }
+                }
+            }
+            (place_field("need-place", places))
+            label for="need-days" { "Needed within (days)" }
+            input #need-days name="days" type="number" min="1" max="366" value="7";
+            label for="need-for" { "For" }
+            select #need-for name="for" {
+                option value="me" { "Me" }
+                option value="household" { "A household (name it below)" }
+                option value="council" { "The council" }
+            }
+            label for="need-household" { "Household (if for one)" }
+            input #need-household name="household" maxlength="100";
+            button { "Sign and post the need" }
+            (status())
+        }
+    }
+}
+
+fn offer_form(council: CouncilId, register: &Register, places: &[String]) -> Markup {
+    html! {
+        form method="post" action={ "/c/" (council) "/offers" } data-sign {
+            fieldset {
+                legend { "What kind" }
+                label.choice { input type="radio" name="kind" value="goods" checked; " Goods" }
+                label.choice { input type="radio" name="kind" value="labour"; " Hours of work" }
+            }
+            label for="offer-item" { "Goods: what" }
+            select #offer-item name="item" {
+                @for (name, item) in &register.items { option value=(name) { (name) " (" (item.unit) ")" } }
+            }
+            label for="offer-skill" { "Work: which skill" }
+            input #offer-skill name="skill" maxlength="100" placeholder="cooking";
+            label for="offer-quantity" { "How much (or how many hours)" }
+            input #offer-quantity name="quantity" required inputmode="decimal" pattern="[0-9]+([.][0-9]{1,3})?" value="1";
+            (place_field("offer-place", places))
+            label for="offer-days" { "Available for (days)" }
+            input #offer-days name="days" type="number" min="1" max="366" value="7";
+            button { "Sign and post the offer" }
+            (status())
+        }
+    }
+}
+
+/// A process with one output, up to two inputs and one skill: what most kitchens and
+/// workshops need; the CLI takes any number.
+fn process_form(council: CouncilId, register: &Register, places: &[String]) -> Markup {
+    let items = |id: &str, name: &str, optional: bool| {
+        html! {
+            select id=(id) name=(name) {
+                @if optional { option value="" { "(none)" } }
+                @for (item, kind) in &register.items { option value=(item) { (item) " (" (kind.unit) ")" } }
+            }
+        }
+    };
+    html! {
+        form method="post" action={ "/c/" (council) "/processes" } data-sign {
+            label for="process-name" { "Name" }
+            input #process-name name="name" required maxlength="200" placeholder="Cook rice";
+            p.hint { "Per run:" }
+            label for="process-out" { "Makes" }
+            (items("process-out", "out_item", false))
+            label for="process-out-q" { "How much" }
+            input #process-out-q name="out_quantity" required inputmode="decimal" value="1";
+            @for n in ["1", "2"] {
+                label for={ "process-in" (n) } { "Uses (input " (n) ")" }
+                (items(&format!("process-in{n}"), &format!("in{n}_item"), true))
+                label for={ "process-in" (n) "-q" } { "How much" }
+                input id={ "process-in" (n) "-q" } name={ "in" (n) "_quantity" } inputmode="decimal";
+            }
+            label for="process-skill" { "Work: skill" }
+            input #process-skill name="skill" maxlength="100" placeholder="cooking";
+            label for="process-hours" { "Hours" }
+            input #process-hours name="hours" inputmode="decimal";
+            label for="process-capacity" { "At most this many runs a round" }
+            input #process-capacity name="capacity" required inputmode="decimal" value="1";
+            (place_field("process-place", places))
+            button { "Sign and describe the process" }
+            (status())
+        }
+    }
+}
+
+fn book_form(council: CouncilId, resource: &EventId) -> Markup {
+    let id = resource.short();
+    html! {
+        details {
+            summary { "Book it" }
+            form method="post" action={ "/c/" (council) "/bookings" } data-sign {
+                input type="hidden" name="resource" value=(resource);
+                label for={ "start-" (id) } { "Starting in (hours from now)" }
+                input id={ "start-" (id) } name="starts_in" type="number" min="0" max="8784" value="1";
+                label for={ "hours-" (id) } { "For (hours)" }
+                input id={ "hours-" (id) } name="hours" type="number" min="1" max="8784" value="2";
+                button { "Sign and book" }
+                (status())
+            }
+        }
+    }
+}
+
+fn draft_markup(council: CouncilId, drafted: &Drafted, member: bool) -> Markup {
+    let lines = met_lines(drafted);
+    html! {
+        @if lines.is_empty() {
+            p { "No open needs: nothing to plan." }
+        } @else {
+            ul.cards {
+                @for (what, why) in &lines {
+                    li { (what) br; span.meta { (why) } }
+                }
+            }
+            @for run in &drafted.draft.runs {
+                p.meta { "Run “" (drafted.model.processes[run.process].name) "” " (format!("{:.3}", run.runs).trim_end_matches('0').trim_end_matches('.')) " time(s)." }
+            }
+            @if member && !(drafted.terms.deliveries.is_empty() && drafted.terms.runs.is_empty()) {
+                form method="post" action={ "/c/" (council) "/plans" } data-sign {
+                    input type="hidden" name="draft" value=(drafted.terms.draft);
+                    button { "Sign and put this plan to the council" }
+                    (status())
+                }
+            }
+        }
+    }
+}
+
+/// A quantity field in thousandths; its unit is the catalogue's for `item`.
+fn quantity(fields: &Fields, unit: &str) -> Result<Quantity, ApiError> {
+    let text = fields.required("quantity", "How much")?;
+    Ok(Quantity {
+        amount: parse_quantity(&text).map_err(|e| invalid(format!("{e:#}")))?,
+        unit: unit.to_owned(),
+    })
+}
+
+fn days(fields: &Fields, label: &str) -> Result<u64, ApiError> {
+    let days = fields.number("days", label, 7)?;
+    if !(1..=366).contains(&days) {
+        return Err(invalid(format!("“{label}” is between 1 and 366 days")));
+    }
+    Ok(days)
+}
+
+fn unit_of(state: &CouncilState, item: &str) -> Result<String, ApiError> {
+    state
+        .register
+        .items
+        .get(item)
+        .map(|i| i.unit.clone())
+        .ok_or_else(|| invalid(format!("{item:?} is not in the council's catalogue")))
+}
+
+pub async fn need(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    let author = fields.author()?;
+    draft(
+        node,
+        council,
+        fields,
+        register_page(council),
+        move |node, fields| {
+            let state = &node.fold(council).map_err(not_found)?.state;
+            let item = fields.required("item", "What")?;
+            let urgency = match fields.get("urgency").unwrap_or("important") {
+                "vital" => Urgency::Vital,
+                "important" => Urgency::Important,
+                "wanted" => Urgency::Wanted,
+                other => return Err(invalid(format!("{other:?} is not an urgency"))),
+            };
+            let receiver = match fields.get("for").unwrap_or("me") {
+                "me" => Receiver::Member { member: author },
+                "council" => Receiver::Council,
+                "household" => Receiver::Household {
+                    name: fields.required("household", "Household")?,
+                },
+                other => return Err(invalid(format!("{other:?} is not someone a need is for"))),
+            };
+            Ok(Payload::Need(Need {
+                quantity: quantity(fields, &unit_of(state, &item)?)?,
+                item,
+                place: fields.required("place", "Where")?,
+                by_ms: now_ms() + days(fields, "Needed within")? * DAY_MS,
+                urgency,
+                receiver,
+            }))
+        },
+    )
+    .await
+}
+
+pub async fn item(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    draft(
+        node,
+        council,
+        fields,
+        register_page(council),
+        |_, fields| {
+            Ok(Payload::Item(ItemKind {
+                name: fields.required("name", "Name")?,
+                unit: fields.required("unit", "Counted in")?,
+            }))
+        },
+    )
+    .await
+}
+
+pub async fn resource(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    draft(
+        node,
+        council,
+        fields,
+        register_page(council),
+        move |node, fields| {
+            let state = &node.fold(council).map_err(not_found)?.state;
+            let item = fields.required("item", "What it is")?;
+            Ok(Payload::Resource(Resource {
+                name: fields.required("name", "Name")?,
+                quantity: quantity(fields, &unit_of(state, &item)?)?,
+                item,
+                place: fields.required("place", "Where")?,
+                rules: fields.get("rules").unwrap_or_default().trim().to_owned(),
+            }))
+        },
+    )
+    .await
+}
+
+pub async fn process(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    draft(
+        node,
+        council,
+        fields,
+        register_page(council),
+        move |node, fields| {
+            let state = &node.fold(council).map_err(not_found)?.state;
+            let flow = |item: &str, quantity: &str, label: &str| -> Result<Flow, ApiError> {
+                let text = fields.required(quantity, label)?;
+                Ok(Flow {
+                    item: item.to_owned(),
+                    quantity: Quantity {
+                        amount: parse_quantity(&text).map_err(|e| invalid(format!("{e:#}")))?,
+                        unit: unit_of(state, item)?,
+                    },
+                })
+            };
+            let output = fields.required("out_item", "Makes")?;
+            let mut inputs = Vec::new();
+            for n in ["1", "2"] {
+                let item = fields
+                    .get(&format!("in{n}_item"))
+                    .unwrap_or_default()
+                    .trim();
+                if !item.is_empty() {
+                    inputs.push(flow(item, &format!("in{n}_quantity"), "How much")?);
+                }
+            }
+            let skill = fields.get("skill").unwrap_or_default().trim();
+            let labour = if skill.is_empty() {
+                Vec::new()
+            } else {
+                let hours = fields.required("hours", "Hours")?;
+                vec![SkillHours {
+                    skill: skill.to_owned(),
+                    hours: Quantity {
+                        amount: parse_quantity(&hours).map_err(|e| invalid(format!("{e:#}")))?,
+                        unit: HOUR.into(),
+                    },
+                }]
+            };
+            let capacity = fields.required("capacity", "At most this many runs")?;
+            Ok(Payload::Process(Recipe {
+                name: fields.required("name", "Name")?,
+                place: fields.required("place", "Where")?,
+                outputs: vec![flow(&output, "out_quantity", "How much")?],
+                inputs,
+                labour,
+                equipment: Vec::new(),
+                capacity: parse_quantity(&capacity).map_err(|e| invalid(format!("{e:#}")))?,
+            }))
+        },
+    )
+    .await
+}
+
+pub async fn offer(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    draft(
+        node,
+        council,
+        fields,
+        register_page(council),
+        move |node, fields| {
+            let state = &node.fold(council).map_err(not_found)?.state;
+            let provision = match fields.get("kind").unwrap_or("goods") {
+                "goods" => {
+                    let item = fields.required("item", "Goods: what")?;
+                    Provision::Goods {
+                        quantity: quantity(fields, &unit_of(state, &item)?)?,
+                        item,
+                    }
+                }
+                "labour" => Provision::Labour {
+                    skill: fields.required("skill", "Work: which skill")?,
+                    hours: quantity(fields, HOUR)?,
+                },
+                other => return Err(invalid(format!("{other:?} is not a kind of offer"))),
+            };
+            let now = now_ms();
+            Ok(Payload::Offer(Offer {
+                provision,
+                place: fields.required("place", "Where")?,
+                from_ms: now,
+                until_ms: now + days(fields, "Available for")? * DAY_MS,
+            }))
+        },
+    )
+    .await
+}
+
+pub async fn book(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    let resource: EventId =
+        crate::server::parse(&fields.required("resource", "Resource")?, "resource")?;
+    draft(
+        node,
+        council,
+        fields,
+        register_page(council),
+        move |_, fields| {
+            let starts_in = fields.number("starts_in", "Starting in", 1)?;
+            let hours = fields.number("hours", "For", 2)?;
+            if starts_in > 366 * 24 || hours == 0 || hours > 366 * 24 {
+                return Err(invalid("a booking starts and lasts within a year".into()));
+            }
+            // A minute's grace, so that "now" is not past by the time the member signs.
+            let from_ms = now_ms() + (starts_in * HOUR_MS).max(60_000);
+            Ok(Payload::Book(Book {
+                resource,
+                from_ms,
+                until_ms: from_ms + hours * HOUR_MS,
+            }))
+        },
+    )
+    .await
+}
+
+/// Records a delivery against a decided plan's commitment: from the commons resource it
+/// names (whose stock follows), to its need.
+pub async fn fulfil(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    draft(
+        node,
+        council,
+        fields,
+        register_page(council),
+        move |node, fields| {
+            let state = &node.fold(council).map_err(not_found)?.state;
+            let register = &state.register;
+            let plan: EventId = crate::server::parse(&fields.required("plan", "Plan")?, "plan")?;
+            let index = fields.number("index", "Commitment", 0)?;
+            let commitment = register
+                .plans
+                .get(&plan)
+                .and_then(|p| p.terms.deliveries.get(index as usize))
+                .ok_or_else(|| invalid("no such commitment in the council's plans".into()))?;
+            let need = &register
+                .needs
+                .get(&commitment.need)
+                .ok_or_else(|| invalid("the commitment's need is not in the register".into()))?
+                .need;
+            Ok(Payload::Fulfil(Fulfil {
+                action: FlowAction::Deliver,
+                item: need.item.clone(),
+                quantity: quantity(fields, &need.quantity.unit)?,
+                resource: register
+                    .resources
+                    .contains_key(&commitment.source)
+                    .then_some(commitment.source),
+                need: Some(commitment.need),
+                commitment: Some(CommitmentRef {
+                    plan,
+                    index: u32::try_from(index)
+                        .map_err(|_| invalid("no such commitment".into()))?,
+                }),
+            }))
+        },
+    )
+    .await
+}
+
+pub async fn propose_plan(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    posted: Posted,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    draft(node, council, fields, format!("/c/{council}/p/{{event}}"), move |node, fields| {
+        let state = node.fold(council).map_err(not_found)?.state.clone();
+        let drafted = crate::register::draft(&state, now_ms(), Transport::None)
+            .map_err(|e| invalid(format!("{e:#}")))?;
+        // The page showed a draft: if the register changed since, say so rather than put
+        // another plan to the council than the one the member saw.
+        if fields.get("draft") != Some(drafted.terms.draft.to_string().as_str()) {
+            return Err(invalid(
+                "the register changed since the page was shown: reload it and look at the new draft".into(),
+            ));
+        }
+        if drafted.terms.deliveries.is_empty() && drafted.terms.runs.is_empty() {
+            return Err(invalid("the draft commits to nothing".into()));
+        }
+        Ok(Payload::Propose(payload::Propose {
+            title: "This round's plan".into(),
+            text: crate::register::draft_text(&drafted),
+            action: Action::Plan {
+                terms: drafted.terms,
+            },
+            method: None,
+            options: Vec::new(),
+            quorum: None,
+            deadline_ms: now_ms() + 72 * HOUR_MS,
+            mode: None,
+        }))
+    })
+    .await
+}
