@@ -17,10 +17,10 @@
 
 pub mod alloc;
 pub mod check;
-pub mod flow;
-pub mod labour;
 pub mod federation;
+pub mod flow;
 pub mod generate;
+pub mod labour;
 pub mod lp;
 pub mod production;
 
