@@ -35,6 +35,8 @@ pub type ItemIx = usize;
 pub type PlaceIx = usize;
 /// Index of a skill in [`Model::skills`].
 pub type SkillIx = usize;
+/// Index of a piece of equipment in [`Model::equipment`].
+pub type EquipmentIx = usize;
 
 /// How much a need matters. The planner serves the classes in this order.
 #[derive(
@@ -137,8 +139,20 @@ pub struct Process {
     pub inputs: Vec<(ItemIx, f64)>,
     /// Labour hours per run, by skill.
     pub labour: Vec<(SkillIx, f64)>,
-    /// Most runs this round (equipment hours, for instance).
+    /// Equipment hours per run, by piece of equipment.
+    pub equipment: Vec<(EquipmentIx, f64)>,
+    /// Most runs this round.
     pub capacity: f64,
+}
+
+/// Equipment a process uses (an oven, a van: a commons resource), with the hours it is free
+/// this round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Equipment {
+    pub id: String,
+    pub name: String,
+    pub place: PlaceIx,
+    pub hours: f64,
 }
 
 /// Everything one planning round looks at.
@@ -152,6 +166,7 @@ pub struct Model {
     pub routes: Vec<Route>,
     pub labour: Vec<Labour>,
     pub processes: Vec<Process>,
+    pub equipment: Vec<Equipment>,
 }
 
 /// The council-visible settings of the planner, in plain units.
@@ -223,6 +238,8 @@ pub enum Shortfall {
     Capacity { process: usize },
     /// A skill's offered hours ran out.
     Skill { skill: SkillIx },
+    /// A piece of equipment's free hours ran out.
+    Equipment { equipment: EquipmentIx },
     /// An input to the processes that make the item ran out.
     Input { item: ItemIx },
     /// A route's capacity ran out.

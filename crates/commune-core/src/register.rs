@@ -211,6 +211,10 @@ pub struct Book {
     pub from_ms: u64,
     #[n(2)]
     pub until_ms: u64,
+    /// How much of the resource, in thousandths of its unit; `None` books all of it.
+    #[n(3)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<i64>,
 }
 
 /// What a fulfilment event records (Valueflows actions).
@@ -620,6 +624,7 @@ pub fn model(register: &Register, now_ms: u64, transport: Transport) -> Model {
                 .iter()
                 .map(|l| (skill_ix(&l.skill), l.hours.units()))
                 .collect(),
+            equipment: Vec::new(),
             capacity: p.recipe.capacity as f64 / SCALE as f64,
         })
         .collect();
@@ -655,5 +660,7 @@ pub fn model(register: &Register, now_ms: u64, transport: Transport) -> Model {
         routes,
         labour,
         processes,
+        // Equipment hours do not limit runs yet.
+        equipment: Vec::new(),
     }
 }

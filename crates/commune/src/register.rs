@@ -104,6 +104,12 @@ pub fn shortfall_text(model: &Model, need: usize, shortfall: &Shortfall) -> Stri
         Shortfall::Skill { skill } => {
             format!("not enough hours of {} are offered", model.skills[*skill])
         }
+        Shortfall::Equipment { equipment } => {
+            format!(
+                "{} is booked or in use for all its hours",
+                model.equipment[*equipment].name
+            )
+        }
         Shortfall::Input { item } => {
             format!("not enough {} to make more", model.items[*item].name)
         }

@@ -826,6 +826,7 @@ pub fn import(document: &Value) -> Result<Register, ImportError> {
                     resource: event_of(node.link("vf:resourceInventoriedAs")?)?,
                     from_ms: node.time("vf:hasBeginning")?,
                     until_ms: node.time("vf:hasEnd")?,
+                    quantity: None,
                 },
                 withdrawn: node.finished_by()?,
             },
@@ -1246,6 +1247,7 @@ mod tests {
                 resource: oven,
                 from_ms: DAY,
                 until_ms: DAY + 7_200_000,
+                quantity: None,
             }),
         );
         let state = log.state();

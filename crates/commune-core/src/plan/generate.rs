@@ -103,6 +103,7 @@ pub fn production_model(items: usize, seed: u64) -> Model {
             outputs: vec![(i, 1.0)],
             inputs,
             labour,
+            equipment: Vec::new(),
             capacity: rng.between(20.0, 200.0),
         });
     }

@@ -247,6 +247,7 @@ fn bad_models_are_refused() {
         outputs: vec![(0, 1.0)],
         inputs: vec![],
         labour: vec![],
+        equipment: vec![],
         capacity: 1.0,
     });
     bad.push((m, "needs the production planner"));
@@ -538,6 +539,7 @@ fn labour_costs_from_processes() {
         outputs: vec![(output, per_run)],
         inputs,
         labour: vec![(0, hours)],
+        equipment: vec![],
         capacity: 100.0,
     };
     let model = Model {

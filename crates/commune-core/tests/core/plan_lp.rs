@@ -294,6 +294,7 @@ fn kitchen(flour: f64, cook_hours: f64, needs: Vec<Need>) -> Model {
             place: 0,
             hours: cook_hours,
         }],
+        equipment: vec![],
         processes: vec![Process {
             id: "kitchen".into(),
             name: "kitchen".into(),
@@ -301,6 +302,7 @@ fn kitchen(flour: f64, cook_hours: f64, needs: Vec<Need>) -> Model {
             outputs: vec![(1, 1.0)],
             inputs: vec![(0, 1.0)],
             labour: vec![(0, 0.5)],
+            equipment: vec![],
             capacity: 10.0,
         }],
     }
@@ -460,6 +462,7 @@ fn the_stage_tolerance_lets_later_stages_trade_that_much_and_no_more() {
         outputs: vec![(2, 1.0)],
         inputs: vec![(0, 1.0)],
         labour: vec![(0, 0.5)],
+        equipment: vec![],
         capacity: 10.0,
     });
     let settings = |tolerance_permille| Settings {

@@ -80,6 +80,7 @@ fn book(resource: EventId, from: u64, until: u64) -> Payload {
         resource,
         from_ms: from,
         until_ms: until,
+        quantity: None,
     })
 }
 

@@ -509,6 +509,7 @@ pub fn book(invocation: &Invocation, args: BookArgs) -> Result<()> {
         resource,
         from_ms,
         until_ms: from_ms + parse_duration(&args.lasts)?,
+        quantity: None,
     });
     post(invocation, &args.council, "book", payload)
 }

@@ -650,6 +650,7 @@ pub async fn book(
                 resource,
                 from_ms,
                 until_ms: from_ms + hours * HOUR_MS,
+                quantity: None,
             }))
         },
     )
