@@ -6,13 +6,136 @@
 //! With `--monolithic`, the same city is also solved as one program (every council's model
 //! side by side, links as routes), as the anchor for the decomposition's time and fulfilment.
 //!
+//! With `--anchor`, HiGHS from PyPI (`highspy`, run by `python3 benches/highspy_anchor.py`)
+//! solves the same stage programs of the 300- and 1,000-item plans, each stage from scratch:
+//! the anchor in the same run. It needs `pip install highspy`.
+//!
 //! `cargo bench -p commune-highs --bench production [-- --city-only | --no-city]
-//! [--monolithic]`; figures in docs/benchmarks.md.
+//! [--monolithic] [--anchor]`; figures in docs/benchmarks.md.
 
+use std::cell::RefCell;
+use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
-use commune_core::plan::{self, Draft, Model, Settings, federation, generate};
+use commune_core::plan::{
+    self, Draft, Lp, LpError, LpSequence, LpSolution, LpSolver, Model, Settings, federation,
+    generate,
+};
 use commune_highs::Highs;
+use serde_json::{Value, json};
+
+/// HiGHS, keeping a copy of every program it is handed and the optimum it found.
+#[derive(Default)]
+struct Recorder {
+    stages: RefCell<Vec<(Lp, f64)>>,
+}
+
+static HIGHS: Highs = Highs;
+
+impl LpSolver for Recorder {
+    fn name(&self) -> &str {
+        HIGHS.name()
+    }
+
+    fn solve(&self, lp: &Lp) -> Result<LpSolution, LpError> {
+        let solution = HIGHS.solve(lp)?;
+        self.stages
+            .borrow_mut()
+            .push((lp.clone(), solution.objective));
+        Ok(solution)
+    }
+
+    fn sequence(&self) -> Box<dyn LpSequence + '_> {
+        Box::new(Recording {
+            recorder: self,
+            highs: HIGHS.sequence(),
+        })
+    }
+}
+
+struct Recording<'a> {
+    recorder: &'a Recorder,
+    highs: Box<dyn LpSequence + 'static>,
+}
+
+impl LpSequence for Recording<'_> {
+    fn solve(&mut self, lp: &Lp) -> Result<LpSolution, LpError> {
+        let solution = self.highs.solve(lp)?;
+        self.recorder
+            .stages
+            .borrow_mut()
+            .push((lp.clone(), solution.objective));
+        Ok(solution)
+    }
+}
+
+/// A program as the anchor script reads it; infinite bounds as ±1e30, HiGHS's infinity.
+fn program_json(lp: &Lp) -> Value {
+    let bound = |x: f64| x.clamp(-1e30, 1e30);
+    let rows: Vec<Value> = lp
+        .rows
+        .iter()
+        .map(|row| {
+            json!({
+                "lower": bound(row.lower),
+                "upper": bound(row.upper),
+                "cols": row.coefs.iter().map(|&(j, _)| j).collect::<Vec<_>>(),
+                "coefs": row.coefs.iter().map(|&(_, a)| a).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "objective": lp.objective,
+        "col_lower": lp.col_lower.iter().map(|&x| bound(x)).collect::<Vec<_>>(),
+        "col_upper": lp.col_upper.iter().map(|&x| bound(x)).collect::<Vec<_>>(),
+        "rows": rows,
+    })
+}
+
+/// Draws `model`'s plan again, recording its stage programs, and has highspy solve them.
+fn anchor(model: &Model, settings: &Settings, items: usize) {
+    let recorder = Recorder::default();
+    plan::draft(model, settings, &recorder).expect("a plan");
+    let stages = recorder.stages.into_inner();
+    let path = std::env::temp_dir().join(format!("commune-anchor-{items}.json"));
+    let programs: Vec<Value> = stages.iter().map(|(lp, _)| program_json(lp)).collect();
+    std::fs::write(&path, json!({ "stages": programs }).to_string()).expect("a temporary file");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/highspy_anchor.py");
+    let output = Command::new("python3")
+        .arg(&script)
+        .arg(&path)
+        .output()
+        .expect("python3 runs");
+    let _ = std::fs::remove_file(&path);
+    if !output.status.success() {
+        println!(
+            "anchor, highspy, {items} items: not run ({})",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        return;
+    }
+    // highspy prints its banner first; the answer is the last line.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    let answer: Value = serde_json::from_str(last).expect("the anchor's JSON");
+    let theirs: Vec<f64> = answer["objectives"]
+        .as_array()
+        .expect("objectives")
+        .iter()
+        .map(|x| x.as_f64().expect("a number"))
+        .collect();
+    let agree = stages
+        .iter()
+        .zip(&theirs)
+        .all(|((_, ours), theirs)| (ours - theirs).abs() <= 1e-6 * (1.0 + ours.abs()));
+    println!(
+        "anchor, highspy from PyPI, {items} items: {:.3} s in run() over {} stages solved from scratch; optima {}",
+        answer["seconds"].as_f64().expect("seconds"),
+        stages.len(),
+        if agree { "agree" } else { "DIFFER" },
+    );
+}
 
 fn report(what: &str, model: &Model, draft: &Draft, seconds: f64) {
     let asked: f64 = model.needs.iter().map(|n| n.quantity).sum();
@@ -116,6 +239,9 @@ fn main() {
             let draft = plan::draft(&model, &settings, &Highs).expect("a plan");
             let seconds = start.elapsed().as_secs_f64();
             report(&format!("HiGHS, {items} items"), &model, &draft, seconds);
+            if args.iter().any(|a| a == "--anchor") {
+                anchor(&model, &settings, items);
+            }
         }
     }
     if !args.iter().any(|a| a == "--no-city") {
