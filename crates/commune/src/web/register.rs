@@ -16,7 +16,7 @@ use commune_core::register::{
     Quantity, Receiver, Recipe, Register, Resource, SkillHours, Transport,
 };
 use commune_core::state::State as CouncilState;
-use commune_core::{CouncilId, EventId};
+use commune_core::{CouncilId, EventId, PublicKey};
 use maud::{Markup, html};
 
 use super::forms::{Answer, Fields, HOUR_MS, Posted, draft, fields, invalid};
@@ -403,11 +403,43 @@ fn draft_markup(council: CouncilId, drafted: &Drafted, member: bool) -> Markup {
     }
 }
 
+/// Where a register form's signed event leads: back to the register.
+const TO_REGISTER: &str = "/c/{council}/register";
+
+/// The frame of every register form: the council from the path, the posted fields, and a
+/// draft of the payload `build` makes of them in the council's present state for their author.
+async fn register_form(
+    node: Shared,
+    council: String,
+    posted: Posted,
+    next: &str,
+    build: impl FnOnce(&CouncilState, &Fields, PublicKey) -> Result<Payload, ApiError> + Send + 'static,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    let author = fields.author()?;
+    draft(
+        node,
+        council,
+        fields,
+        next.to_owned(),
+        move |node, fields| {
+            let folded = node.fold(council).map_err(not_found)?;
+            build(&folded.state, fields, author)
+        },
+    )
+    .await
+}
+
+/// A quantity as the member typed it, in thousandths.
+fn amount(text: &str) -> Result<i64, ApiError> {
+    parse_quantity(text).map_err(|e| invalid(format!("{e:#}")))
+}
+
 /// A quantity field in thousandths; its unit is the catalogue's for `item`.
 fn quantity(fields: &Fields, unit: &str) -> Result<Quantity, ApiError> {
-    let text = fields.required("quantity", "How much")?;
     Ok(Quantity {
-        amount: parse_quantity(&text).map_err(|e| invalid(format!("{e:#}")))?,
+        amount: amount(&fields.required("quantity", "How much")?)?,
         unit: unit.to_owned(),
     })
 }
@@ -434,16 +466,12 @@ pub async fn need(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    let author = fields.author()?;
-    draft(
+    register_form(
         node,
         council,
-        fields,
-        register_page(council),
-        move |node, fields| {
-            let state = &node.fold(council).map_err(not_found)?.state;
+        posted,
+        TO_REGISTER,
+        |state, fields, author| {
             let item = fields.required("item", "What")?;
             let urgency = match fields.get("urgency").unwrap_or("important") {
                 "vital" => Urgency::Vital,
@@ -477,20 +505,12 @@ pub async fn item(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    draft(
-        node,
-        council,
-        fields,
-        register_page(council),
-        |_, fields| {
-            Ok(Payload::Item(ItemKind {
-                name: fields.required("name", "Name")?,
-                unit: fields.required("unit", "Counted in")?,
-            }))
-        },
-    )
+    register_form(node, council, posted, TO_REGISTER, |_, fields, _| {
+        Ok(Payload::Item(ItemKind {
+            name: fields.required("name", "Name")?,
+            unit: fields.required("unit", "Counted in")?,
+        }))
+    })
     .await
 }
 
@@ -499,25 +519,16 @@ pub async fn resource(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    draft(
-        node,
-        council,
-        fields,
-        register_page(council),
-        move |node, fields| {
-            let state = &node.fold(council).map_err(not_found)?.state;
-            let item = fields.required("item", "What it is")?;
-            Ok(Payload::Resource(Resource {
-                name: fields.required("name", "Name")?,
-                quantity: quantity(fields, &unit_of(state, &item)?)?,
-                item,
-                place: fields.required("place", "Where")?,
-                rules: fields.get("rules").unwrap_or_default().trim().to_owned(),
-            }))
-        },
-    )
+    register_form(node, council, posted, TO_REGISTER, |state, fields, _| {
+        let item = fields.required("item", "What it is")?;
+        Ok(Payload::Resource(Resource {
+            name: fields.required("name", "Name")?,
+            quantity: quantity(fields, &unit_of(state, &item)?)?,
+            item,
+            place: fields.required("place", "Where")?,
+            rules: fields.get("rules").unwrap_or_default().trim().to_owned(),
+        }))
+    })
     .await
 }
 
@@ -526,61 +537,49 @@ pub async fn process(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    draft(
-        node,
-        council,
-        fields,
-        register_page(council),
-        move |node, fields| {
-            let state = &node.fold(council).map_err(not_found)?.state;
-            let flow = |item: &str, quantity: &str, label: &str| -> Result<Flow, ApiError> {
-                let text = fields.required(quantity, label)?;
-                Ok(Flow {
-                    item: item.to_owned(),
-                    quantity: Quantity {
-                        amount: parse_quantity(&text).map_err(|e| invalid(format!("{e:#}")))?,
-                        unit: unit_of(state, item)?,
-                    },
-                })
-            };
-            let output = fields.required("out_item", "Makes")?;
-            let mut inputs = Vec::new();
-            for n in ["1", "2"] {
-                let item = fields
-                    .get(&format!("in{n}_item"))
-                    .unwrap_or_default()
-                    .trim();
-                if !item.is_empty() {
-                    inputs.push(flow(item, &format!("in{n}_quantity"), "How much")?);
-                }
+    register_form(node, council, posted, TO_REGISTER, |state, fields, _| {
+        let flow = |item: &str, quantity: &str, label: &str| -> Result<Flow, ApiError> {
+            Ok(Flow {
+                item: item.to_owned(),
+                quantity: Quantity {
+                    amount: amount(&fields.required(quantity, label)?)?,
+                    unit: unit_of(state, item)?,
+                },
+            })
+        };
+        let output = fields.required("out_item", "Makes")?;
+        let mut inputs = Vec::new();
+        for n in ["1", "2"] {
+            let item = fields
+                .get(&format!("in{n}_item"))
+                .unwrap_or_default()
+                .trim();
+            if !item.is_empty() {
+                inputs.push(flow(item, &format!("in{n}_quantity"), "How much")?);
             }
-            let skill = fields.get("skill").unwrap_or_default().trim();
-            let labour = if skill.is_empty() {
-                Vec::new()
-            } else {
-                let hours = fields.required("hours", "Hours")?;
-                vec![SkillHours {
-                    skill: skill.to_owned(),
-                    hours: Quantity {
-                        amount: parse_quantity(&hours).map_err(|e| invalid(format!("{e:#}")))?,
-                        unit: HOUR.into(),
-                    },
-                }]
-            };
-            let capacity = fields.required("capacity", "At most this many runs")?;
-            Ok(Payload::Process(Recipe {
-                name: fields.required("name", "Name")?,
-                place: fields.required("place", "Where")?,
-                outputs: vec![flow(&output, "out_quantity", "How much")?],
-                inputs,
-                labour,
-                equipment: Vec::new(),
-                capacity: parse_quantity(&capacity).map_err(|e| invalid(format!("{e:#}")))?,
-            }))
-        },
-    )
+        }
+        let skill = fields.get("skill").unwrap_or_default().trim();
+        let labour = if skill.is_empty() {
+            Vec::new()
+        } else {
+            vec![SkillHours {
+                skill: skill.to_owned(),
+                hours: Quantity {
+                    amount: amount(&fields.required("hours", "Hours")?)?,
+                    unit: HOUR.into(),
+                },
+            }]
+        };
+        Ok(Payload::Process(Recipe {
+            name: fields.required("name", "Name")?,
+            place: fields.required("place", "Where")?,
+            outputs: vec![flow(&output, "out_quantity", "How much")?],
+            inputs,
+            labour,
+            equipment: Vec::new(),
+            capacity: amount(&fields.required("capacity", "At most this many runs")?)?,
+        }))
+    })
     .await
 }
 
@@ -589,38 +588,29 @@ pub async fn offer(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    draft(
-        node,
-        council,
-        fields,
-        register_page(council),
-        move |node, fields| {
-            let state = &node.fold(council).map_err(not_found)?.state;
-            let provision = match fields.get("kind").unwrap_or("goods") {
-                "goods" => {
-                    let item = fields.required("item", "Goods: what")?;
-                    Provision::Goods {
-                        quantity: quantity(fields, &unit_of(state, &item)?)?,
-                        item,
-                    }
+    register_form(node, council, posted, TO_REGISTER, |state, fields, _| {
+        let provision = match fields.get("kind").unwrap_or("goods") {
+            "goods" => {
+                let item = fields.required("item", "Goods: what")?;
+                Provision::Goods {
+                    quantity: quantity(fields, &unit_of(state, &item)?)?,
+                    item,
                 }
-                "labour" => Provision::Labour {
-                    skill: fields.required("skill", "Work: which skill")?,
-                    hours: quantity(fields, HOUR)?,
-                },
-                other => return Err(invalid(format!("{other:?} is not a kind of offer"))),
-            };
-            let now = now_ms();
-            Ok(Payload::Offer(Offer {
-                provision,
-                place: fields.required("place", "Where")?,
-                from_ms: now,
-                until_ms: now + days(fields, "Available for")? * DAY_MS,
-            }))
-        },
-    )
+            }
+            "labour" => Provision::Labour {
+                skill: fields.required("skill", "Work: which skill")?,
+                hours: quantity(fields, HOUR)?,
+            },
+            other => return Err(invalid(format!("{other:?} is not a kind of offer"))),
+        };
+        let now = now_ms();
+        Ok(Payload::Offer(Offer {
+            provision,
+            place: fields.required("place", "Where")?,
+            from_ms: now,
+            until_ms: now + days(fields, "Available for")? * DAY_MS,
+        }))
+    })
     .await
 }
 
@@ -629,31 +619,23 @@ pub async fn book(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    let resource: EventId =
-        crate::server::parse(&fields.required("resource", "Resource")?, "resource")?;
-    draft(
-        node,
-        council,
-        fields,
-        register_page(council),
-        move |_, fields| {
-            let starts_in = fields.number("starts_in", "Starting in", 1)?;
-            let hours = fields.number("hours", "For", 2)?;
-            if starts_in > 366 * 24 || hours == 0 || hours > 366 * 24 {
-                return Err(invalid("a booking starts and lasts within a year".into()));
-            }
-            // A minute's grace, so that "now" is not past by the time the member signs.
-            let from_ms = now_ms() + (starts_in * HOUR_MS).max(60_000);
-            Ok(Payload::Book(Book {
-                resource,
-                from_ms,
-                until_ms: from_ms + hours * HOUR_MS,
-                quantity: None,
-            }))
-        },
-    )
+    register_form(node, council, posted, TO_REGISTER, |_, fields, _| {
+        let resource: EventId =
+            crate::server::parse(&fields.required("resource", "Resource")?, "resource")?;
+        let starts_in = fields.number("starts_in", "Starting in", 1)?;
+        let hours = fields.number("hours", "For", 2)?;
+        if starts_in > 366 * 24 || hours == 0 || hours > 366 * 24 {
+            return Err(invalid("a booking starts and lasts within a year".into()));
+        }
+        // A minute's grace, so that "now" is not past by the time the member signs.
+        let from_ms = now_ms() + (starts_in * HOUR_MS).max(60_000);
+        Ok(Payload::Book(Book {
+            resource,
+            from_ms,
+            until_ms: from_ms + hours * HOUR_MS,
+            quantity: None,
+        }))
+    })
     .await
 }
 
@@ -664,45 +646,35 @@ pub async fn fulfil(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    draft(
-        node,
-        council,
-        fields,
-        register_page(council),
-        move |node, fields| {
-            let state = &node.fold(council).map_err(not_found)?.state;
-            let register = &state.register;
-            let plan: EventId = crate::server::parse(&fields.required("plan", "Plan")?, "plan")?;
-            let index = fields.number("index", "Commitment", 0)?;
-            let commitment = register
-                .plans
-                .get(&plan)
-                .and_then(|p| p.terms.deliveries.get(index as usize))
-                .ok_or_else(|| invalid("no such commitment in the council's plans".into()))?;
-            let need = &register
-                .needs
-                .get(&commitment.need)
-                .ok_or_else(|| invalid("the commitment's need is not in the register".into()))?
-                .need;
-            Ok(Payload::Fulfil(Fulfil {
-                action: FlowAction::Deliver,
-                item: need.item.clone(),
-                quantity: quantity(fields, &need.quantity.unit)?,
-                resource: register
-                    .resources
-                    .contains_key(&commitment.source)
-                    .then_some(commitment.source),
-                need: Some(commitment.need),
-                commitment: Some(CommitmentRef {
-                    plan,
-                    index: u32::try_from(index)
-                        .map_err(|_| invalid("no such commitment".into()))?,
-                }),
-            }))
-        },
-    )
+    register_form(node, council, posted, TO_REGISTER, |state, fields, _| {
+        let register = &state.register;
+        let plan: EventId = crate::server::parse(&fields.required("plan", "Plan")?, "plan")?;
+        let index = fields.number("index", "Commitment", 0)?;
+        let commitment = register
+            .plans
+            .get(&plan)
+            .and_then(|p| p.terms.deliveries.get(index as usize))
+            .ok_or_else(|| invalid("no such commitment in the council's plans".into()))?;
+        let need = &register
+            .needs
+            .get(&commitment.need)
+            .ok_or_else(|| invalid("the commitment's need is not in the register".into()))?
+            .need;
+        Ok(Payload::Fulfil(Fulfil {
+            action: FlowAction::Deliver,
+            item: need.item.clone(),
+            quantity: quantity(fields, &need.quantity.unit)?,
+            resource: register
+                .resources
+                .contains_key(&commitment.source)
+                .then_some(commitment.source),
+            need: Some(commitment.need),
+            commitment: Some(CommitmentRef {
+                plan,
+                index: u32::try_from(index).map_err(|_| invalid("no such commitment".into()))?,
+            }),
+        }))
+    })
     .await
 }
 
@@ -711,11 +683,8 @@ pub async fn propose_plan(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    draft(node, council, fields, format!("/c/{council}/p/{{event}}"), move |node, fields| {
-        let state = node.fold(council).map_err(not_found)?.state.clone();
-        let drafted = crate::register::draft(&state, now_ms(), Transport::None)
+    register_form(node, council, posted, "/c/{council}/p/{event}", |state, fields, _| {
+        let drafted = crate::register::draft(state, now_ms(), Transport::None)
             .map_err(|e| invalid(format!("{e:#}")))?;
         // The page showed a draft: if the register changed since, say so rather than put
         // another plan to the council than the one the member saw.

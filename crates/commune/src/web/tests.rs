@@ -748,86 +748,123 @@ async fn ranked_score_and_time_poll_ballots_go_through_the_forms() {
     );
 }
 
-#[tokio::test]
-async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() {
-    use commune_core::mandate::{Amount, MandateTerms, Scope, Statement};
-    use commune_core::payload::{self, Action, Payload};
-    use commune_core::tally::{Choice, Method};
-
-    let fixture = fixture();
+/// A council of two on the fixture's node: Amina founds it, Farid joins by invitation.
+fn council_of_two(fixture: &Fixture, name: &str) -> (CouncilId, Keypair, Keypair) {
+    use commune_core::payload::{self, Payload};
     let amina = Keypair::from_seed([21; 32]);
     let farid = Keypair::from_seed([22; 32]);
     let council = fixture
         .node
         .lock()
         .unwrap()
-        .found(&amina, "Kitchen collective", "Amina", Default::default())
+        .found(&amina, name, "Amina", Default::default())
         .unwrap()
         .council();
-    let act_as = |who: &Keypair, payload: Payload| {
-        fixture
-            .node
-            .lock()
-            .unwrap()
-            .act(who, council, payload)
-            .unwrap()
-            .id
-    };
-    let now = crate::node::now_ms();
     let invitation = commune_core::invite::Invitation::new(
         council,
-        "Kitchen collective".into(),
+        name.into(),
         &amina,
         [1; 16],
-        now + 60_000,
+        crate::node::now_ms() + 60_000,
     );
     act_as(
+        fixture,
+        council,
         &farid,
         Payload::Join(payload::Join {
             name: "Farid".into(),
             invitation: Some(invitation),
         }),
     );
-    let election = act_as(
-        &amina,
+    (council, amina, farid)
+}
+
+fn act_as(
+    fixture: &Fixture,
+    council: CouncilId,
+    who: &Keypair,
+    payload: commune_core::Payload,
+) -> EventId {
+    fixture
+        .node
+        .lock()
+        .unwrap()
+        .act(who, council, payload)
+        .unwrap()
+        .id
+}
+
+/// `voters[0]` proposes `action` (an election's options are Amina and Farid), everyone in
+/// `voters` casts `choice`, and the proposer closes it.
+fn decide(
+    fixture: &Fixture,
+    council: CouncilId,
+    voters: [&Keypair; 2],
+    action: commune_core::payload::Action,
+    method: Option<commune_core::tally::Method>,
+    choice: commune_core::tally::Choice,
+) -> EventId {
+    use commune_core::payload::{self, Action, Payload};
+    let proposal = act_as(
+        fixture,
+        council,
+        voters[0],
         Payload::Propose(payload::Propose {
-            title: "Who runs the soup kitchen".into(),
+            title: "Decide".into(),
             text: String::new(),
-            action: Action::Elect {
-                candidates: vec![amina.public(), farid.public()],
-                terms: MandateTerms {
-                    scope: Scope::WorkingGroup {
-                        name: "soup kitchen".into(),
-                        limits: vec![Amount {
-                            unit: "hours".into(),
-                            quantity: 40,
-                        }],
-                    },
-                    term_ms: 30 * 24 * 60 * 60 * 1000,
-                    instructions: Vec::new(),
-                },
+            options: match &action {
+                Action::Elect { .. } => vec!["Amina".into(), "Farid".into()],
+                _ => Vec::new(),
             },
-            method: Some(Method::Approval { winners: 1 }),
-            options: vec!["Amina".into(), "Farid".into()],
+            action,
+            method,
             quorum: None,
-            deadline_ms: now + 60_000,
+            deadline_ms: crate::node::now_ms() + 60_000,
             mode: None,
         }),
     );
+    for who in voters {
+        let ballot = payload::Ballot {
+            proposal,
+            choice: choice.clone(),
+        };
+        act_as(fixture, council, who, Payload::Ballot(ballot));
+    }
+    let close = Payload::Close(payload::Close { proposal });
+    act_as(fixture, council, voters[0], close);
+    proposal
+}
+
+#[tokio::test]
+async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() {
+    use commune_core::mandate::{Amount, MandateTerms, Scope, Statement};
+    use commune_core::payload::Action;
+    use commune_core::tally::{Choice, Method};
+
+    let fixture = fixture();
+    let (council, amina, farid) = council_of_two(&fixture, "Kitchen collective");
     let (_, html) = get(&fixture, &format!("/c/{council}")).await;
     assert!(!html.contains("Who represents us"), "no mandates yet");
-    for who in [&amina, &farid] {
-        act_as(
-            who,
-            Payload::Ballot(payload::Ballot {
-                proposal: election,
-                choice: Choice::Approval { approved: vec![1] },
-            }),
-        );
-    }
-    act_as(
-        &amina,
-        Payload::Close(payload::Close { proposal: election }),
+    decide(
+        &fixture,
+        council,
+        [&amina, &farid],
+        Action::Elect {
+            candidates: vec![amina.public(), farid.public()],
+            terms: MandateTerms {
+                scope: Scope::WorkingGroup {
+                    name: "soup kitchen".into(),
+                    limits: vec![Amount {
+                        unit: "hours".into(),
+                        quantity: 40,
+                    }],
+                },
+                term_ms: 30 * 24 * 60 * 60 * 1000,
+                instructions: Vec::new(),
+            },
+        },
+        Some(Method::Approval { winners: 1 }),
+        Choice::Approval { approved: vec![1] },
     );
     let (_, html) = get(&fixture, &format!("/c/{council}")).await;
     assert!(html.contains("Who represents us"), "{html}");
@@ -899,78 +936,25 @@ async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() 
 #[tokio::test]
 async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
     use commune_core::mandate::{MandateTerms, Scope};
-    use commune_core::payload::{self, Action, Payload};
+    use commune_core::payload::Action;
     use commune_core::tally::{Choice, Method, YesNo};
 
     let fixture = fixture();
-    let amina = Keypair::from_seed([31; 32]);
-    let council = fixture
-        .node
-        .lock()
-        .unwrap()
-        .found(&amina, "Tenants", "Amina", Default::default())
-        .unwrap()
-        .council();
-    let farid = Keypair::from_seed([32; 32]);
-    let act_as = |who: &Keypair, payload: Payload| {
-        fixture
-            .node
-            .lock()
-            .unwrap()
-            .act(who, council, payload)
-            .unwrap()
-            .id
-    };
-    let now = crate::node::now_ms();
-    let invitation = commune_core::invite::Invitation::new(
-        council,
-        "Tenants".into(),
-        &amina,
-        [2; 16],
-        now + 60_000,
-    );
-    act_as(
-        &farid,
-        Payload::Join(payload::Join {
-            name: "Farid".into(),
-            invitation: Some(invitation),
-        }),
-    );
+    let (council, amina, farid) = council_of_two(&fixture, "Tenants");
     let federation = commune_core::CouncilId([5; 32]);
-    let decide = |action: Action, method: Option<Method>, choice: Choice| {
-        let proposal = act_as(
-            &amina,
-            Payload::Propose(payload::Propose {
-                title: "Decide".into(),
-                text: String::new(),
-                options: match &action {
-                    Action::Elect { .. } => vec!["Amina".into(), "Farid".into()],
-                    _ => Vec::new(),
-                },
-                action,
-                method,
-                quorum: None,
-                deadline_ms: now + 60_000,
-                mode: None,
-            }),
-        );
-        for who in [&amina, &farid] {
-            act_as(
-                who,
-                Payload::Ballot(payload::Ballot {
-                    proposal,
-                    choice: choice.clone(),
-                }),
-            );
-        }
-        act_as(&amina, Payload::Close(payload::Close { proposal }));
-    };
+    let voters = [&amina, &farid];
     decide(
+        &fixture,
+        council,
+        voters,
         Action::JoinFederation { federation },
         None,
         Choice::YesNo { vote: YesNo::Yes },
     );
     decide(
+        &fixture,
+        council,
+        voters,
         Action::Elect {
             candidates: vec![amina.public(), farid.public()],
             terms: MandateTerms {
