@@ -12,8 +12,8 @@ use axum::http::HeaderMap;
 use commune_core::payload::{self, Action, Payload};
 use commune_core::plan::Urgency;
 use commune_core::register::{
-    Book, CommitmentRef, Flow, FlowAction, Fulfil, HOUR, ItemKind, Need, Offer, Provision,
-    Quantity, Receiver, Recipe, Register, Resource, SkillHours, Transport,
+    Book, CommitmentRef, EquipmentHours, Flow, FlowAction, Fulfil, HOUR, ItemKind, Need, Offer,
+    Provision, Quantity, Receiver, Recipe, Register, Resource, SkillHours, Transport,
 };
 use commune_core::state::State as CouncilState;
 use commune_core::{CouncilId, EventId, PublicKey};
@@ -22,7 +22,7 @@ use maud::{Markup, html};
 use super::forms::{Answer, Fields, HOUR_MS, Posted, draft, fields, invalid};
 use super::pages::{Page, folded, layout, needs_key_note, ok, parse, status, viewer, when};
 use crate::node::{Folds, now_ms};
-use crate::register::{Drafted, format_quantity, met_lines, parse_quantity};
+use crate::register::{Drafted, format_quantity, met_lines, parse_quantity, resolve_resource};
 use crate::server::{ApiError, Shared, not_found};
 
 const DAY_MS: u64 = 24 * HOUR_MS;
@@ -137,6 +137,10 @@ pub async fn page(
                     summary { "Describe a process" }
                     (process_form(council, register, &places))
                 }
+                details {
+                    summary { "Record what was delivered, used, produced or worked" }
+                    (record_form(council, state))
+                }
             }
             h2 { "Commons" }
             @if register.resources.is_empty() { p { "Nothing in the commons yet." } }
@@ -207,6 +211,22 @@ pub async fn page(
                             @if p.is_open() { "open: vote on its page · closes " (when(p.deadline_ms)) }
                             @else if register.plans.contains_key(&p.id) { "decided: the council's plan" }
                             @else { "not adopted" }
+                        }
+                    }
+                }
+            }
+            @if !register.overturned_plans.is_empty() {
+                h2 { "Overturned plans" }
+                ul.cards {
+                    @for (plan, overturned) in &register.overturned_plans {
+                        li {
+                            "Plan " (plan.short()) ", adopted by a working group, was overturned by the council ("
+                            (overturned.decision.short()) "): its commitments no longer stand."
+                            br;
+                            span.meta {
+                                (overturned.plan.fulfilled.iter().filter(|done| **done > 0).count())
+                                " of " (overturned.plan.fulfilled.len()) " deliveries had begun; what was delivered stays."
+                            }
                         }
                     }
                 }
@@ -321,40 +341,83 @@ fn offer_form(council: CouncilId, register: &Register, places: &[String]) -> Mar
     }
 }
 
-/// A process with one output, up to two inputs and one skill: what most kitchens and
-/// workshops need; the CLI takes any number.
+/// A process of any number of outputs, inputs, skills and pieces of equipment, one a line in
+/// a text box: the form grows without a script and fits a phone.
 fn process_form(council: CouncilId, register: &Register, places: &[String]) -> Markup {
-    let items = |id: &str, name: &str, optional: bool| {
-        html! {
-            select id=(id) name=(name) {
-                @if optional { option value="" { "(none)" } }
-                @for (item, kind) in &register.items { option value=(item) { (item) " (" (kind.unit) ")" } }
-            }
-        }
-    };
+    let catalogue: Vec<String> = register
+        .items
+        .iter()
+        .map(|(name, item)| format!("{name} ({})", item.unit))
+        .collect();
+    let commons: Vec<&str> = register
+        .resources
+        .values()
+        .map(|r| r.name.as_str())
+        .collect();
     html! {
         form method="post" action={ "/c/" (council) "/processes" } data-sign {
             label for="process-name" { "Name" }
-            input #process-name name="name" required maxlength="200" placeholder="Cook rice";
-            p.hint { "Per run:" }
-            label for="process-out" { "Makes" }
-            (items("process-out", "out_item", false))
-            label for="process-out-q" { "How much" }
-            input #process-out-q name="out_quantity" required inputmode="decimal" value="1";
-            @for n in ["1", "2"] {
-                label for={ "process-in" (n) } { "Uses (input " (n) ")" }
-                (items(&format!("process-in{n}"), &format!("in{n}_item"), true))
-                label for={ "process-in" (n) "-q" } { "How much" }
-                input id={ "process-in" (n) "-q" } name={ "in" (n) "_quantity" } inputmode="decimal";
+            input #process-name name="name" required maxlength="200" placeholder="Bake bread";
+            p.hint {
+                "Per run, one a line: what, then how much, as in “flour 0.5”. In the catalogue: "
+                (catalogue.join(", ")) "."
             }
-            label for="process-skill" { "Work: skill" }
-            input #process-skill name="skill" maxlength="100" placeholder="cooking";
-            label for="process-hours" { "Hours" }
-            input #process-hours name="hours" inputmode="decimal";
+            label for="process-outputs" { "Makes" }
+            textarea #process-outputs name="outputs" required rows="2" placeholder="bread 10" {}
+            label for="process-inputs" { "Uses" }
+            textarea #process-inputs name="inputs" rows="3" placeholder="flour 5\nwater 3" {}
+            label for="process-labour" { "Work: skill and hours" }
+            textarea #process-labour name="labour" rows="2" placeholder="baking 2" {}
+            @if let Some(first) = commons.first() {
+                label for="process-equipment" { "Equipment from the commons: name and hours" }
+                textarea #process-equipment name="equipment" rows="2" placeholder={ (first) " 1" } {}
+                p.hint { "The commons: " (commons.join(", ")) "." }
+            }
             label for="process-capacity" { "At most this many runs a round" }
             input #process-capacity name="capacity" required inputmode="decimal" value="1";
             (place_field("process-place", places))
             button { "Sign and describe the process" }
+            (status())
+        }
+    }
+}
+
+/// Records what happened without a plan's commitment: a delivery, a use, a production or
+/// hours worked, with the commons resource whose stock moves and the need it meets, if any.
+fn record_form(council: CouncilId, state: &CouncilState) -> Markup {
+    let register = &state.register;
+    html! {
+        form method="post" action={ "/c/" (council) "/fulfilments" } data-sign {
+            label for="record-action" { "What happened" }
+            select #record-action name="action" {
+                option value="deliver" { "Delivered" }
+                option value="use" { "Used up" }
+                option value="produce" { "Produced" }
+                option value="work" { "Worked (hours of a skill)" }
+            }
+            label for="record-what" { "What (an item, or the skill for work)" }
+            input #record-what name="what" required maxlength="100" list="record-items";
+            datalist #record-items { @for name in register.items.keys() { option value=(name) {} } }
+            label for="record-quantity" { "How much (hours for work)" }
+            input #record-quantity name="quantity" required inputmode="decimal" pattern="[0-9]+([.][0-9]{1,3})?";
+            label for="record-resource" { "From or into the commons (its stock follows)" }
+            select #record-resource name="resource" {
+                option value="" { "(none)" }
+                @for (id, r) in &register.resources {
+                    option value=(id) { (r.name) " (" (format_quantity(r.quantity.amount)) " " (r.quantity.unit) " of " (r.item) ")" }
+                }
+            }
+            label for="record-need" { "For the need (deliveries only)" }
+            select #record-need name="need" {
+                option value="" { "(none)" }
+                @for (id, n) in register.needs.iter().filter(|(_, n)| n.withdrawn.is_none()) {
+                    option value=(id) {
+                        (format_quantity(n.need.quantity.amount)) " " (n.need.quantity.unit) " of " (n.need.item)
+                        " for " (receiver_words(state, &n.need.receiver)) " (" (id.short()) ")"
+                    }
+                }
+            }
+            button { "Sign and record it" }
             (status())
         }
     }
@@ -538,49 +601,76 @@ pub async fn process(
     posted: Posted,
 ) -> Answer {
     register_form(node, council, posted, TO_REGISTER, |state, fields, _| {
-        let flow = |item: &str, quantity: &str, label: &str| -> Result<Flow, ApiError> {
+        let flow = |item: &str, amount: i64| -> Result<Flow, ApiError> {
             Ok(Flow {
                 item: item.to_owned(),
                 quantity: Quantity {
-                    amount: amount(&fields.required(quantity, label)?)?,
+                    amount,
                     unit: unit_of(state, item)?,
                 },
             })
         };
-        let output = fields.required("out_item", "Makes")?;
-        let mut inputs = Vec::new();
-        for n in ["1", "2"] {
-            let item = fields
-                .get(&format!("in{n}_item"))
-                .unwrap_or_default()
-                .trim();
-            if !item.is_empty() {
-                inputs.push(flow(item, &format!("in{n}_quantity"), "How much")?);
-            }
+        let outputs = per_line(fields, "outputs", "Makes", flow)?;
+        if outputs.is_empty() {
+            return Err(invalid("fill in “Makes”: what one run makes".into()));
         }
-        let skill = fields.get("skill").unwrap_or_default().trim();
-        let labour = if skill.is_empty() {
-            Vec::new()
-        } else {
-            vec![SkillHours {
-                skill: skill.to_owned(),
-                hours: Quantity {
-                    amount: amount(&fields.required("hours", "Hours")?)?,
-                    unit: HOUR.into(),
-                },
-            }]
-        };
         Ok(Payload::Process(Recipe {
             name: fields.required("name", "Name")?,
             place: fields.required("place", "Where")?,
-            outputs: vec![flow(&output, "out_quantity", "How much")?],
-            inputs,
-            labour,
-            equipment: Vec::new(),
+            outputs,
+            inputs: per_line(fields, "inputs", "Uses", flow)?,
+            labour: per_line(fields, "labour", "Work", |skill, amount| {
+                Ok(SkillHours {
+                    skill: skill.to_owned(),
+                    hours: hours(amount),
+                })
+            })?,
+            equipment: per_line(fields, "equipment", "Equipment", |name, amount| {
+                Ok(EquipmentHours {
+                    resource: resolve_resource(state, name)
+                        .map_err(|e| invalid(format!("{e:#}")))?,
+                    hours: hours(amount),
+                })
+            })?,
             capacity: amount(&fields.required("capacity", "At most this many runs")?)?,
         }))
     })
     .await
+}
+
+/// A list field of one entry a line, each a name (an item, a skill or a commons resource)
+/// then a quantity, as in “flour 0.5”; blank lines are skipped and an error names its line.
+fn per_line<T>(
+    fields: &Fields,
+    name: &str,
+    label: &str,
+    entry: impl Fn(&str, i64) -> Result<T, ApiError>,
+) -> Result<Vec<T>, ApiError> {
+    fields
+        .get(name)
+        .unwrap_or_default()
+        .lines()
+        .enumerate()
+        .map(|(index, line)| (index + 1, line.trim()))
+        .filter(|(_, line)| !line.is_empty())
+        .map(|(number, line)| {
+            line.rsplit_once(|c: char| c.is_whitespace() || c == '=')
+                .map(|(what, how_much)| (what.trim(), how_much))
+                .filter(|(what, _)| !what.is_empty())
+                .ok_or_else(|| invalid("write what, then how much, as in “flour 0.5”".into()))
+                .and_then(|(what, how_much)| entry(what, amount(how_much)?))
+                .map_err(|ApiError(_, message)| {
+                    invalid(format!("“{label}”, line {number} (“{line}”): {message}"))
+                })
+        })
+        .collect()
+}
+
+fn hours(amount: i64) -> Quantity {
+    Quantity {
+        amount,
+        unit: HOUR.into(),
+    }
 }
 
 pub async fn offer(
@@ -639,43 +729,87 @@ pub async fn book(
     .await
 }
 
-/// Records a delivery against a decided plan's commitment: from the commons resource it
-/// names (whose stock follows), to its need.
+/// Records a fulfilment: a delivery against a decided plan's commitment (from the commons
+/// resource it names, whose stock follows, to its need) when the form names a plan, else
+/// what the member says happened.
 pub async fn fulfil(
     State(node): State<Shared>,
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    register_form(node, council, posted, TO_REGISTER, |state, fields, _| {
-        let register = &state.register;
-        let plan: EventId = crate::server::parse(&fields.required("plan", "Plan")?, "plan")?;
-        let index = fields.number("index", "Commitment", 0)?;
-        let commitment = register
-            .plans
-            .get(&plan)
-            .and_then(|p| p.terms.deliveries.get(index as usize))
-            .ok_or_else(|| invalid("no such commitment in the council's plans".into()))?;
-        let need = &register
-            .needs
-            .get(&commitment.need)
-            .ok_or_else(|| invalid("the commitment's need is not in the register".into()))?
-            .need;
-        Ok(Payload::Fulfil(Fulfil {
-            action: FlowAction::Deliver,
-            item: need.item.clone(),
-            quantity: quantity(fields, &need.quantity.unit)?,
-            resource: register
-                .resources
-                .contains_key(&commitment.source)
-                .then_some(commitment.source),
-            need: Some(commitment.need),
-            commitment: Some(CommitmentRef {
-                plan,
-                index: u32::try_from(index).map_err(|_| invalid("no such commitment".into()))?,
-            }),
-        }))
-    })
+    register_form(
+        node,
+        council,
+        posted,
+        TO_REGISTER,
+        |state, fields, _| match fields.get("plan") {
+            Some(plan) => committed(state, fields, plan),
+            None => recorded(state, fields),
+        },
+    )
     .await
+}
+
+fn committed(state: &CouncilState, fields: &Fields, plan: &str) -> Result<Payload, ApiError> {
+    let register = &state.register;
+    let plan: EventId = crate::server::parse(plan, "plan")?;
+    let index = fields.number("index", "Commitment", 0)?;
+    let commitment = register
+        .plans
+        .get(&plan)
+        .and_then(|p| p.terms.deliveries.get(index as usize))
+        .ok_or_else(|| invalid("no such commitment in the council's plans".into()))?;
+    let need = &register
+        .needs
+        .get(&commitment.need)
+        .ok_or_else(|| invalid("the commitment's need is not in the register".into()))?
+        .need;
+    Ok(Payload::Fulfil(Fulfil {
+        action: FlowAction::Deliver,
+        item: need.item.clone(),
+        quantity: quantity(fields, &need.quantity.unit)?,
+        resource: register
+            .resources
+            .contains_key(&commitment.source)
+            .then_some(commitment.source),
+        need: Some(commitment.need),
+        commitment: Some(CommitmentRef {
+            plan,
+            index: u32::try_from(index).map_err(|_| invalid("no such commitment".into()))?,
+        }),
+    }))
+}
+
+/// What happened without a commitment; the fold checks the rest (the resource holds the
+/// item and has the stock, the need is for it and is met by a delivery).
+fn recorded(state: &CouncilState, fields: &Fields) -> Result<Payload, ApiError> {
+    let action = match fields.get("action").unwrap_or("deliver") {
+        "deliver" => FlowAction::Deliver,
+        "use" => FlowAction::Use,
+        "produce" => FlowAction::Produce,
+        "work" => FlowAction::Work,
+        other => return Err(invalid(format!("{other:?} is not something that happens"))),
+    };
+    let what = fields.required("what", "What")?;
+    let quantity = if action == FlowAction::Work {
+        hours(amount(&fields.required("quantity", "How much")?)?)
+    } else {
+        quantity(fields, &unit_of(state, &what)?)?
+    };
+    let id = |name: &str, label: &str| -> Result<Option<EventId>, ApiError> {
+        match fields.get(name).map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => crate::server::parse(text, label).map(Some),
+        }
+    };
+    Ok(Payload::Fulfil(Fulfil {
+        action,
+        item: what,
+        quantity,
+        resource: id("resource", "resource")?,
+        need: id("need", "need")?,
+        commitment: None,
+    }))
 }
 
 pub async fn propose_plan(

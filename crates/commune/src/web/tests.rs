@@ -1226,6 +1226,247 @@ async fn a_need_an_offer_and_a_plan_go_through_the_register_page() {
     assert!(html.contains("2.5 delivered"), "{html}");
 }
 
+/// The commons of the bakery test: its flour bin and its oven.
+struct Bakery {
+    bin: EventId,
+    oven: EventId,
+}
+
+/// Fills the fixture council's catalogue (flour, water, bread, crumbs, ovens) and commons (a
+/// bin of 12.5 kg of flour, an oven) for baking.
+fn bakery(fixture: &Fixture) -> Bakery {
+    use commune_core::Payload;
+    use commune_core::register::{ItemKind, Quantity, Resource};
+    let mut node = fixture.node.lock().unwrap();
+    let mut act = |payload: Payload| {
+        node.act(&fixture.keypair, fixture.council, payload)
+            .unwrap()
+            .id
+    };
+    for (name, unit) in [
+        ("flour", "kg"),
+        ("water", "l"),
+        ("bread", "loaf"),
+        ("crumbs", "kg"),
+        ("oven", "oven"),
+    ] {
+        act(Payload::Item(ItemKind {
+            name: name.into(),
+            unit: unit.into(),
+        }));
+    }
+    let mut resource = |name: &str, item: &str, amount: i64, unit: &str| {
+        act(Payload::Resource(Resource {
+            name: name.into(),
+            item: item.into(),
+            quantity: Quantity {
+                amount,
+                unit: unit.into(),
+            },
+            place: "Bakery".into(),
+            rules: String::new(),
+        }))
+    };
+    let bin = resource("Flour bin", "flour", 12_500, "kg");
+    let oven = resource("Big oven", "oven", 1000, "oven");
+    Bakery { bin, oven }
+}
+
+/// The process form's fields for a bake of two outputs, two inputs (as `inputs`, one a
+/// line, URL-encoded), two skills and the oven.
+fn bake_form(inputs: &str) -> String {
+    format!(
+        "name=Bake&outputs=bread+2%0D%0Acrumbs+0.125&inputs={inputs}\
+         &labour=baking+0.75%0Acleaning%3D0.25&equipment=big+oven+1&capacity=40&place=Bakery"
+    )
+}
+
+#[tokio::test]
+async fn a_process_of_many_flows_is_described_and_a_bad_line_is_named() {
+    let fixture = fixture();
+    let council = fixture.council;
+    let bakery = bakery(&fixture);
+    let processes = format!("/c/{council}/processes");
+    let before = event_count(&fixture);
+    let author = fixture.keypair.public();
+    let good = bake_form("flour+1");
+    for (form, error) in [
+        (
+            bake_form("flour+0.5%0Aflour+lots"),
+            "“Uses”, line 2 (“flour lots”): a quantity is a number",
+        ),
+        (
+            bake_form("flour+0.5%0A%0Asugar+1"),
+            "“Uses”, line 3 (“sugar 1”): \"sugar\" is not in the council's catalogue",
+        ),
+        (
+            bake_form("flour"),
+            "“Uses”, line 1 (“flour”): write what, then how much",
+        ),
+        (
+            good.replace("big+oven", "small+oven"),
+            "“Equipment”, line 1 (“small oven 1”): no commons resource",
+        ),
+        (
+            good.replace("outputs=bread+2%0D%0Acrumbs+0.125", "outputs=%0A"),
+            "fill in “Makes”",
+        ),
+    ] {
+        let form = format!("{form}&author={author}");
+        let (status, answer) = post_form(&fixture, &processes, &form).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{form}: {answer}");
+        let message = answer["error"].as_str().unwrap();
+        assert!(message.contains(error), "{form}: {message}");
+    }
+    assert_eq!(event_count(&fixture), before, "nothing stored");
+
+    act(
+        &fixture,
+        &fixture.keypair,
+        &processes,
+        &bake_form("flour+0.5%0A%0A+water+0.3+"),
+    )
+    .await;
+    let register = register_of(&fixture);
+    let bake = &register.processes.values().next().unwrap().recipe;
+    let flows = |flows: &[commune_core::register::Flow]| -> Vec<(String, i64)> {
+        flows
+            .iter()
+            .map(|f| (f.item.clone(), f.quantity.amount))
+            .collect()
+    };
+    assert_eq!(
+        flows(&bake.outputs),
+        [("bread".into(), 2000), ("crumbs".into(), 125)]
+    );
+    assert_eq!(
+        flows(&bake.inputs),
+        [("flour".into(), 500), ("water".into(), 300)],
+        "blank lines are left out"
+    );
+    let labour: Vec<_> = bake
+        .labour
+        .iter()
+        .map(|l| (l.skill.as_str(), l.hours.amount))
+        .collect();
+    assert_eq!(labour, [("baking", 750), ("cleaning", 250)]);
+    assert_eq!(bake.equipment[0].resource, bakery.oven);
+    assert_eq!(bake.equipment[0].hours.amount, 1000);
+    assert_eq!(bake.capacity, 40_000);
+}
+
+#[tokio::test]
+async fn what_happened_is_recorded_without_a_plan_and_stocks_follow() {
+    let fixture = fixture();
+    let council = fixture.council;
+    let Bakery { bin, .. } = bakery(&fixture);
+    let fulfilments = format!("/c/{council}/fulfilments");
+    let key = &fixture.keypair;
+    act(
+        &fixture,
+        key,
+        &fulfilments,
+        &format!("action=produce&what=flour&quantity=2&resource={bin}"),
+    )
+    .await;
+    act(
+        &fixture,
+        key,
+        &fulfilments,
+        &format!("action=use&what=flour&quantity=0.5&resource={bin}&need="),
+    )
+    .await;
+    act(
+        &fixture,
+        key,
+        &fulfilments,
+        "action=work&what=baking&quantity=3&resource=&need=",
+    )
+    .await;
+    act(
+        &fixture,
+        key,
+        &format!("/c/{council}/needs"),
+        "item=flour&quantity=4&urgency=vital&place=Hall&days=7&for=council",
+    )
+    .await;
+    let need = *register_of(&fixture).needs.keys().next().unwrap();
+    act(
+        &fixture,
+        key,
+        &fulfilments,
+        &format!("action=deliver&what=flour&quantity=4&resource={bin}&need={need}"),
+    )
+    .await;
+    let register = register_of(&fixture);
+    assert_eq!(
+        register.resources[&bin].quantity.amount,
+        12_500 + 2000 - 500 - 4000
+    );
+    assert_eq!(register.needs[&need].received, 4000);
+    let worked: Vec<_> = register
+        .fulfilments
+        .values()
+        .filter(|f| f.fulfil.action == commune_core::register::FlowAction::Work)
+        .map(|f| {
+            (
+                f.fulfil.item.as_str(),
+                f.fulfil.quantity.amount,
+                f.fulfil.quantity.unit.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(worked, [("baking", 3000, "hour")]);
+    let (_, html) = get(&fixture, &format!("/c/{council}/register")).await;
+    assert!(html.contains("10 kg of flour"), "the bin's stock: {html}");
+
+    // Bad input: a clear answer, and nothing stored.
+    let before = event_count(&fixture);
+    let author = key.public();
+    for (form, error) in [
+        (
+            "action=steal&what=flour&quantity=1",
+            "\"steal\" is not something that happens",
+        ),
+        ("action=use&what=flour&quantity=lots", "three decimals"),
+        (
+            "action=use&what=sugar&quantity=1",
+            "\"sugar\" is not in the council's catalogue",
+        ),
+        (
+            "action=use&what=flour&quantity=1&resource=oven",
+            "is not a resource id",
+        ),
+        ("action=use&quantity=1", "fill in “What”"),
+    ] {
+        let (status, answer) =
+            post_form(&fixture, &fulfilments, &format!("{form}&author={author}")).await;
+        assert!(status.is_client_error(), "{form}: {answer}");
+        let message = answer["error"].as_str().unwrap();
+        assert!(message.contains(error), "{form}: {message}");
+    }
+    // What only the fold can judge is refused when the signed event comes back.
+    for (form, error) in [
+        (
+            format!("action=use&what=flour&quantity=11&resource={bin}"),
+            "only 10 kg of Flour bin in stock",
+        ),
+        (
+            format!("action=use&what=flour&quantity=1&need={need}"),
+            "a need is met by delivering to it",
+        ),
+    ] {
+        let (status, draft) =
+            post_form(&fixture, &fulfilments, &format!("{form}&author={author}")).await;
+        assert_eq!(status, StatusCode::OK, "{draft}");
+        let (status, refused) = submit(&fixture.node, &sign_like_the_script(&draft, key)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        let message = refused["error"].as_str().unwrap();
+        assert!(message.contains(error), "{form}: {message}");
+    }
+    assert_eq!(event_count(&fixture), before, "nothing stored");
+}
+
 #[tokio::test]
 async fn the_catalogue_and_the_commons_are_filled_from_the_register_page() {
     let fixture = fixture();
@@ -1252,27 +1493,6 @@ async fn the_catalogue_and_the_commons_are_filled_from_the_register_page() {
         (bin.quantity.amount, bin.place.as_str()),
         (12_500, "Bakery")
     );
-    act(
-        &fixture,
-        key,
-        &format!("/c/{council}/items"),
-        "name=bread&unit=loaf",
-    )
-    .await;
-    act(
-        &fixture,
-        key,
-        &format!("/c/{council}/processes"),
-        "name=Bake&out_item=bread&out_quantity=2&in1_item=flour&in1_quantity=0.5\
-         &in2_item=&in2_quantity=&skill=baking&hours=0.75&capacity=40&place=Bakery",
-    )
-    .await;
-    let register = register_of(&fixture);
-    let bake = &register.processes.values().next().unwrap().recipe;
-    assert_eq!(bake.outputs[0].quantity.amount, 2000);
-    assert_eq!(bake.inputs.len(), 1, "the empty second input is left out");
-    assert_eq!(bake.labour[0].hours.amount, 750);
-    assert_eq!(bake.capacity, 40_000);
     let form = format!("name=flour&unit=g&author={}", key.public());
     let (status, draft) = post_form(&fixture, &format!("/c/{council}/items"), &form).await;
     assert_eq!(status, StatusCode::OK);
