@@ -754,9 +754,11 @@ fn committed(state: &CouncilState, fields: &Fields, plan: &str) -> Result<Payloa
     let register = &state.register;
     let plan: EventId = crate::server::parse(plan, "plan")?;
     let index = fields.number("index", "Commitment", 0)?;
+    // An overturned plan's commitment still drafts: the fold refuses it with the reason.
     let commitment = register
         .plans
         .get(&plan)
+        .or_else(|| register.overturned_plans.get(&plan).map(|o| &o.plan))
         .and_then(|p| p.terms.deliveries.get(index as usize))
         .ok_or_else(|| invalid("no such commitment in the council's plans".into()))?;
     let need = &register

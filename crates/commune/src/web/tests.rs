@@ -1568,3 +1568,117 @@ async fn a_booking_is_made_and_an_overlapping_one_refused_with_the_reason() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn a_plan_the_council_overturned_is_shown_so_and_its_commitments_refused() {
+    use commune_core::mandate::{Amount, MandateTerms, Scope};
+    use commune_core::payload::Action;
+    use commune_core::register::{Adopt, ItemKind, Quantity, Resource, Transport};
+    use commune_core::tally::{Choice, Method, YesNo};
+    use commune_core::{Payload, plan::Urgency};
+
+    let fixture = fixture();
+    let (council, amina, farid) = council_of_two(&fixture, "Kitchen collective");
+    let voters = [&amina, &farid];
+    let rice = ItemKind {
+        name: "rice".into(),
+        unit: "kg".into(),
+    };
+    act_as(&fixture, council, &amina, Payload::Item(rice));
+    let store = Resource {
+        name: "Rice store".into(),
+        item: "rice".into(),
+        quantity: Quantity {
+            amount: 10_000,
+            unit: "kg".into(),
+        },
+        place: "Hall".into(),
+        rules: String::new(),
+    };
+    act_as(&fixture, council, &amina, Payload::Resource(store));
+    let need = commune_core::register::Need {
+        item: "rice".into(),
+        quantity: Quantity {
+            amount: 3000,
+            unit: "kg".into(),
+        },
+        place: "Hall".into(),
+        by_ms: crate::node::now_ms() + 24 * 60 * 60 * 1000,
+        urgency: Urgency::Vital,
+        receiver: commune_core::register::Receiver::Council,
+    };
+    act_as(&fixture, council, &farid, Payload::Need(need));
+    decide(
+        &fixture,
+        council,
+        voters,
+        Action::Elect {
+            candidates: vec![amina.public(), farid.public()],
+            terms: MandateTerms {
+                scope: Scope::WorkingGroup {
+                    name: "kitchen".into(),
+                    limits: vec![Amount {
+                        unit: "rice".into(),
+                        quantity: 5,
+                    }],
+                },
+                term_ms: 30 * 24 * 60 * 60 * 1000,
+                instructions: Vec::new(),
+            },
+        },
+        Some(Method::Approval { winners: 1 }),
+        Choice::Approval { approved: vec![0] },
+    );
+    let state = fixture
+        .node
+        .lock()
+        .unwrap()
+        .fold(council)
+        .unwrap()
+        .state
+        .clone();
+    let mandate = *state.mandates.keys().next().expect("Amina's mandate");
+    let drafted = crate::register::draft(&state, crate::node::now_ms(), Transport::None).unwrap();
+    let adopt = Adopt {
+        mandate,
+        terms: drafted.terms,
+    };
+    let plan = act_as(&fixture, council, &amina, Payload::Adopt(adopt));
+    let page = format!("/c/{council}/register");
+    let (_, html) = get(&fixture, &page).await;
+    assert!(
+        html.contains("Commitments") && !html.contains("Overturned plans"),
+        "{html}"
+    );
+
+    decide(
+        &fixture,
+        council,
+        voters,
+        Action::Overturn { act: plan },
+        None,
+        Choice::YesNo { vote: YesNo::Yes },
+    );
+    let (_, html) = get(&fixture, &page).await;
+    assert!(html.contains("Overturned plans"), "{html}");
+    assert!(!html.contains("Commitments"), "{html}");
+    let stored = || {
+        let node = fixture.node.lock().unwrap();
+        node.store().event_count(council).unwrap()
+    };
+    let before = stored();
+    let form = format!("plan={plan}&index=0&quantity=1&author={}", amina.public());
+    let (status, draft) = post_form(&fixture, &format!("/c/{council}/fulfilments"), &form).await;
+    assert_eq!(status, StatusCode::OK, "{draft}");
+    let (status, refused) = submit(&fixture.node, &sign_like_the_script(&draft, &amina)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let reason = refused["error"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!(
+            "plan {} was overturned by the council's decision",
+            plan.short()
+        )),
+        "{reason}"
+    );
+    assert_eq!(stored(), before, "nothing stored");
+}
