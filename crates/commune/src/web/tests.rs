@@ -835,36 +835,58 @@ fn decide(
     proposal
 }
 
-#[tokio::test]
-async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() {
-    use commune_core::mandate::{Amount, MandateTerms, Scope, Statement};
+/// Amina and Farid elect one of them (`winner`, 0 for Amina) to a 30-day mandate.
+fn elect(
+    fixture: &Fixture,
+    council: CouncilId,
+    voters: [&Keypair; 2],
+    scope: commune_core::mandate::Scope,
+    winner: u32,
+) -> EventId {
+    use commune_core::mandate::MandateTerms;
     use commune_core::payload::Action;
     use commune_core::tally::{Choice, Method};
+    let terms = MandateTerms {
+        scope,
+        term_ms: 30 * 24 * 60 * 60 * 1000,
+        instructions: Vec::new(),
+    };
+    let action = Action::Elect {
+        candidates: voters.map(Keypair::public).to_vec(),
+        terms,
+    };
+    let method = Some(Method::Approval { winners: 1 });
+    let choice = Choice::Approval {
+        approved: vec![winner],
+    };
+    decide(fixture, council, voters, action, method, choice)
+}
+
+fn state_of(fixture: &Fixture, council: CouncilId) -> commune_core::state::State {
+    let mut node = fixture.node.lock().unwrap();
+    node.fold(council).unwrap().state.clone()
+}
+
+#[tokio::test]
+async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() {
+    use commune_core::mandate::{Amount, Scope, Statement};
 
     let fixture = fixture();
     let (council, amina, farid) = council_of_two(&fixture, "Kitchen collective");
     let (_, html) = get(&fixture, &format!("/c/{council}")).await;
     assert!(!html.contains("Who represents us"), "no mandates yet");
-    decide(
+    elect(
         &fixture,
         council,
         [&amina, &farid],
-        Action::Elect {
-            candidates: vec![amina.public(), farid.public()],
-            terms: MandateTerms {
-                scope: Scope::WorkingGroup {
-                    name: "soup kitchen".into(),
-                    limits: vec![Amount {
-                        unit: "hours".into(),
-                        quantity: 40,
-                    }],
-                },
-                term_ms: 30 * 24 * 60 * 60 * 1000,
-                instructions: Vec::new(),
-            },
+        Scope::WorkingGroup {
+            name: "soup kitchen".into(),
+            limits: vec![Amount {
+                unit: "hours".into(),
+                quantity: 40,
+            }],
         },
-        Some(Method::Approval { winners: 1 }),
-        Choice::Approval { approved: vec![1] },
+        1,
     );
     let (_, html) = get(&fixture, &format!("/c/{council}")).await;
     assert!(html.contains("Who represents us"), "{html}");
@@ -937,7 +959,7 @@ async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() 
 async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
     use commune_core::mandate::{MandateTerms, Scope};
     use commune_core::payload::Action;
-    use commune_core::tally::{Choice, Method, YesNo};
+    use commune_core::tally::{Choice, YesNo};
 
     let fixture = fixture();
     let (council, amina, farid) = council_of_two(&fixture, "Tenants");
@@ -951,29 +973,14 @@ async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
         None,
         Choice::YesNo { vote: YesNo::Yes },
     );
-    decide(
+    elect(
         &fixture,
         council,
         voters,
-        Action::Elect {
-            candidates: vec![amina.public(), farid.public()],
-            terms: MandateTerms {
-                scope: Scope::Federation { federation },
-                term_ms: 30 * 24 * 60 * 60 * 1000,
-                instructions: Vec::new(),
-            },
-        },
-        Some(Method::Approval { winners: 1 }),
-        Choice::Approval { approved: vec![0] },
+        Scope::Federation { federation },
+        0,
     );
-    let state = fixture
-        .node
-        .lock()
-        .unwrap()
-        .fold(council)
-        .unwrap()
-        .state
-        .clone();
+    let state = state_of(&fixture, council);
     let (mandate, _) = state.mandates.iter().next().expect("a mandate");
     let statement = state.mandate_statement(mandate).unwrap();
     let request = Request::get(format!("/c/{council}"))
@@ -1005,14 +1012,7 @@ async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
         &format!("mandate={mandate}&statement_signature={signature}"),
     )
     .await;
-    let state = fixture
-        .node
-        .lock()
-        .unwrap()
-        .fold(council)
-        .unwrap()
-        .state
-        .clone();
+    let state = state_of(&fixture, council);
     let signed = &state.endorsements[&statement.id()];
     assert!(signed.signatures.contains_key(&amina.public()));
     let request = Request::get(format!("/c/{council}"))
@@ -1056,14 +1056,7 @@ async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
     )
     .await;
     let id: EventId = page.rsplit('/').next().unwrap().parse().unwrap();
-    let state = fixture
-        .node
-        .lock()
-        .unwrap()
-        .fold(council)
-        .unwrap()
-        .state
-        .clone();
+    let state = state_of(&fixture, council);
     assert_eq!(
         state.proposals[&id].action,
         Action::Elect {
@@ -1571,10 +1564,10 @@ async fn a_booking_is_made_and_an_overlapping_one_refused_with_the_reason() {
 
 #[tokio::test]
 async fn a_plan_the_council_overturned_is_shown_so_and_its_commitments_refused() {
-    use commune_core::mandate::{Amount, MandateTerms, Scope};
+    use commune_core::mandate::{Amount, Scope};
     use commune_core::payload::Action;
     use commune_core::register::{Adopt, ItemKind, Quantity, Resource, Transport};
-    use commune_core::tally::{Choice, Method, YesNo};
+    use commune_core::tally::{Choice, YesNo};
     use commune_core::{Payload, plan::Urgency};
 
     let fixture = fixture();
@@ -1608,35 +1601,20 @@ async fn a_plan_the_council_overturned_is_shown_so_and_its_commitments_refused()
         receiver: commune_core::register::Receiver::Council,
     };
     act_as(&fixture, council, &farid, Payload::Need(need));
-    decide(
+    elect(
         &fixture,
         council,
         voters,
-        Action::Elect {
-            candidates: vec![amina.public(), farid.public()],
-            terms: MandateTerms {
-                scope: Scope::WorkingGroup {
-                    name: "kitchen".into(),
-                    limits: vec![Amount {
-                        unit: "rice".into(),
-                        quantity: 5,
-                    }],
-                },
-                term_ms: 30 * 24 * 60 * 60 * 1000,
-                instructions: Vec::new(),
-            },
+        Scope::WorkingGroup {
+            name: "kitchen".into(),
+            limits: vec![Amount {
+                unit: "rice".into(),
+                quantity: 5,
+            }],
         },
-        Some(Method::Approval { winners: 1 }),
-        Choice::Approval { approved: vec![0] },
+        0,
     );
-    let state = fixture
-        .node
-        .lock()
-        .unwrap()
-        .fold(council)
-        .unwrap()
-        .state
-        .clone();
+    let state = state_of(&fixture, council);
     let mandate = *state.mandates.keys().next().expect("Amina's mandate");
     let drafted = crate::register::draft(&state, crate::node::now_ms(), Transport::None).unwrap();
     let adopt = Adopt {
