@@ -163,6 +163,14 @@ pub async fn page(
                     }
                 }
             }
+            @if !register.processes.is_empty() {
+                h2 { "Processes" }
+                ul.cards {
+                    @for p in register.processes.values() {
+                        li { (process_words(register, &p.recipe)) }
+                    }
+                }
+            }
             h2 { "Needs" }
             @let open: Vec<_> = register.needs.iter().filter(|(_, n)| n.withdrawn.is_none()).collect();
             @if open.is_empty() { p { "No needs posted." } }
@@ -274,6 +282,52 @@ fn source_words(register: &Register, source: &EventId) -> String {
     } else {
         format!("offer {}", source.short())
     }
+}
+
+/// A process in one sentence, per run: “Cook at Hall: makes 4 portion of meal; uses 0.5 kg
+/// of rice; work 1 hour(s) of cooking; equipment 0.5 hour(s) of blue bike; at most 1 run(s)
+/// a round.”
+fn process_words(register: &Register, recipe: &Recipe) -> String {
+    let flows = |flows: &[Flow]| -> Vec<String> {
+        flows
+            .iter()
+            .map(|f| {
+                let amount = format_quantity(f.quantity.amount);
+                format!("{amount} {} of {}", f.quantity.unit, f.item)
+            })
+            .collect()
+    };
+    let mut parts = vec![format!("makes {}", flows(&recipe.outputs).join(", "))];
+    if !recipe.inputs.is_empty() {
+        parts.push(format!("uses {}", flows(&recipe.inputs).join(", ")));
+    }
+    let labour: Vec<String> = recipe
+        .labour
+        .iter()
+        .map(|l| format!("{} hour(s) of {}", format_quantity(l.hours.amount), l.skill))
+        .collect();
+    if !labour.is_empty() {
+        parts.push(format!("work {}", labour.join(", ")));
+    }
+    let equipment: Vec<String> = recipe
+        .equipment
+        .iter()
+        .map(|e| {
+            let name = register
+                .resources
+                .get(&e.resource)
+                .map_or_else(|| e.resource.short(), |r| r.name.clone());
+            format!("{} hour(s) of {name}", format_quantity(e.hours.amount))
+        })
+        .collect();
+    if !equipment.is_empty() {
+        parts.push(format!("equipment {}", equipment.join(", ")));
+    }
+    parts.push(format!(
+        "at most {} run(s) a round",
+        format_quantity(recipe.capacity)
+    ));
+    format!("{} at {}: {}.", recipe.name, recipe.place, parts.join("; "))
 }
 
 fn receiver_words(state: &CouncilState, receiver: &Receiver) -> String {
