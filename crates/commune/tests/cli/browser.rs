@@ -601,12 +601,16 @@ fn a_member_posts_a_need_and_a_process_and_books_on_a_phone_sized_page() {
     let page = format!("{base}{}/register", path.as_str().unwrap());
     ana.goto(&page);
 
-    ana.fill("#item-name", "cargo bike");
-    ana.fill("#item-unit", "bike");
-    ana.act_and_reload("form[action$='/items'] button", "the catalogue item");
-    ana.fill("#item-name", "rice");
-    ana.fill("#item-unit", "kg");
-    ana.act_and_reload("form[action$='/items'] button", "the second item");
+    for (name, unit) in [
+        ("cargo bike", "bike"),
+        ("rice", "kg"),
+        ("meal", "portion"),
+        ("broth", "l"),
+    ] {
+        ana.fill("#item-name", name);
+        ana.fill("#item-unit", unit);
+        ana.act_and_reload("form[action$='/items'] button", "a catalogue item");
+    }
     ana.fill("#resource-name", "blue bike");
     ana.fill("#resource-item", "cargo bike");
     ana.fill("#resource-place", "Hall");
@@ -630,11 +634,6 @@ fn a_member_posts_a_need_and_a_process_and_books_on_a_phone_sized_page() {
     );
 
     // A process of two outputs, one line each, with two skills and the bike as equipment.
-    for (name, unit) in [("meal", "portion"), ("broth", "l")] {
-        ana.fill("#item-name", name);
-        ana.fill("#item-unit", unit);
-        ana.act_and_reload("form[action$='/items'] button", "an item the process makes");
-    }
     ana.fill("#process-name", "Cook");
     ana.fill("#process-outputs", "meal 4\nbroth 1.5");
     ana.fill("#process-inputs", "rice lots");
