@@ -1,5 +1,6 @@
 //! The register's use-cases shared by the command line and the web app: quantities as people
-//! write them, the draft plan of a council's register, and that draft in words.
+//! write them, ids by prefix and commons resources by name, the draft plan of a council's
+//! register, and that draft in words.
 //!
 //! Must not decide what the fold decides: it reads states and builds payloads only.
 

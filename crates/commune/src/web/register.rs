@@ -1,10 +1,12 @@
-//! The register's page and forms: post a need or an offer in a few taps, see the commons
-//! and book an item, see the draft plan with why each need is or is not met, and put it to
-//! the council (the vote is on the proposal's own page).
+//! The register's page and forms: post a need or an offer in a few taps, describe a process,
+//! see the commons and book an item, record what was delivered, used, produced or worked,
+//! see the draft plan with why each need is or is not met, and put it to the council (the
+//! vote is on the proposal's own page).
 //!
-//! Reading works with JavaScript off; the forms return drafts that the member's browser
-//! signs, as every other form does. The fold refuses what is wrong (an overlapping booking
-//! names the booking that stands), and the script shows its reason.
+//! Reading works with JavaScript off, and no form needs a script to grow (a process's lists
+//! are one entry a line); the forms return drafts that the member's browser signs, as every
+//! other form does. The fold refuses what is wrong (an overlapping booking names the booking
+//! that stands), and the script shows its reason, leaving what the member typed in place.
 
 use axum::Extension;
 use axum::extract::{Path, State};
