@@ -508,7 +508,16 @@ pub fn fulfil(invocation: &Invocation, args: FulfilArgs) -> Result<()> {
                 .rsplit_once(':')
                 .ok_or_else(|| anyhow!("a commitment is PLAN:INDEX, not {text:?}"))?;
             Ok(CommitmentRef {
-                plan: resolve(state.register.plans.keys(), plan, "decided plan")?,
+                // An overturned plan too, so that the fold says why it is refused.
+                plan: resolve(
+                    state
+                        .register
+                        .plans
+                        .keys()
+                        .chain(state.register.overturned_plans.keys()),
+                    plan,
+                    "decided plan",
+                )?,
                 index: index
                     .parse()
                     .map_err(|_| anyhow!("{index:?} is not a commitment's index"))?,
