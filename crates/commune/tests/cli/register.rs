@@ -360,7 +360,7 @@ fn a_working_group_adopts_a_plan_within_its_mandate_and_the_council_overturns_it
 
     let refused = node.fails(&["plan", "adopt", &council, "--mandate", &mandate]);
     assert!(refused.contains("only the mandate's holder"), "{refused}");
-    let adopted = id(&node.ok(&[
+    let by_bob = [
         "--as",
         "bob",
         "plan",
@@ -368,19 +368,12 @@ fn a_working_group_adopts_a_plan_within_its_mandate_and_the_council_overturns_it
         &council,
         "--mandate",
         &mandate,
-    ]));
+    ];
+    let adopted = id(&node.ok(&by_bob));
     let register = node.ok(&["register", &council]);
     assert_eq!(register["plans"][&adopted]["decision"], adopted.as_str());
     // Thirty meals and three runs are used: the same plan again would go past the limits.
-    let over = node.fails(&[
-        "--as",
-        "bob",
-        "plan",
-        "adopt",
-        &council,
-        "--mandate",
-        &mandate,
-    ]);
+    let over = node.fails(&by_bob);
     assert!(over.contains("over the mandate's limit"), "{over}");
 
     // The council overturns the adoption: the plan binds no one, and its meals no longer
@@ -415,13 +408,5 @@ fn a_working_group_adopts_a_plan_within_its_mandate_and_the_council_overturns_it
         refused.contains("was overturned by the council's decision"),
         "{refused}"
     );
-    node.ok(&[
-        "--as",
-        "bob",
-        "plan",
-        "adopt",
-        &council,
-        "--mandate",
-        &mandate,
-    ]);
+    node.ok(&by_bob);
 }
