@@ -407,6 +407,10 @@ pub struct Register {
     /// Decided plans, by their proposal.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub plans: BTreeMap<EventId, Plan>,
+    /// Plans a working group adopted and the council then overturned, by their adopt
+    /// event: no longer the council's plan, kept for what was fulfilled under them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overturned_plans: BTreeMap<EventId, OverturnedPlan>,
 }
 
 impl Register {
@@ -503,6 +507,13 @@ pub struct Plan {
     pub terms: PlanTerms,
     /// Fulfilled so far, in thousandths, per delivery commitment.
     pub fulfilled: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverturnedPlan {
+    pub plan: Plan,
+    /// The close of the council's decision that overturned the adoption.
+    pub decision: EventId,
 }
 
 /// How goods move between the register's places in a planning round.

@@ -1,9 +1,11 @@
 //! The register's use-cases shared by the command line and the web app: quantities as people
-//! write them, the draft plan of a council's register, and that draft in words.
+//! write them, ids by prefix and commons resources by name, the draft plan of a council's
+//! register, and that draft in words.
 //!
 //! Must not decide what the fold decides: it reads states and builds payloads only.
 
 use anyhow::{Result, anyhow, bail};
+use commune_core::EventId;
 use commune_core::plan::{self, DenseSimplex, Draft, Model, Settings, Shortfall};
 use commune_core::register::{self, PlanTerms, SCALE, Transport};
 use commune_core::state::State;
@@ -47,6 +49,40 @@ pub fn format_quantity(amount: i64) -> String {
     } else {
         let part = format!("{part:03}");
         format!("{sign}{whole}.{}", part.trim_end_matches('0'))
+    }
+}
+
+/// The one id among `ids` that `text` (a prefix) names.
+pub fn resolve<'a>(
+    ids: impl Iterator<Item = &'a EventId>,
+    text: &str,
+    what: &str,
+) -> Result<EventId> {
+    let text = text.trim().to_lowercase();
+    let found: Vec<EventId> = ids
+        .filter(|id| !text.is_empty() && id.to_string().starts_with(&text))
+        .copied()
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => bail!("no {what} {text:?}"),
+        _ => bail!("{text:?} matches several of the {what}s: give more of the id"),
+    }
+}
+
+/// A commons resource by id prefix or by name.
+pub fn resolve_resource(state: &State, text: &str) -> Result<EventId> {
+    let named: Vec<EventId> = state
+        .register
+        .resources
+        .iter()
+        .filter(|(_, r)| r.name.eq_ignore_ascii_case(text.trim()))
+        .map(|(id, _)| *id)
+        .collect();
+    match named.as_slice() {
+        [one] => Ok(*one),
+        [] => resolve(state.register.resources.keys(), text, "commons resource"),
+        _ => bail!("several commons resources are called {text:?}: give the id"),
     }
 }
 

@@ -521,9 +521,10 @@ impl Folder {
                 federation.councils.insert(council, admitted);
             }
             Action::Overturn { act } => {
-                if let Some(act) = self.state_mut().acts.get_mut(&act) {
-                    act.overturned = Some(close);
+                if let Some(overturned) = self.state_mut().acts.get_mut(&act) {
+                    overturned.overturned = Some(close);
                 }
+                self.overturn_plan(act, close);
             }
             Action::Ratify { decision } => self.urgent.retain(|(_, p)| *p != decision),
             Action::None

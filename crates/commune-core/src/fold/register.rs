@@ -14,9 +14,9 @@ use crate::mandate::Amount;
 use crate::payload;
 use crate::register::{
     Adopt, Book, Booking, CatalogueItem, CommonsResource, Flow, FlowAction, Fulfil, Fulfilment,
-    HOUR, ItemKind, MAX_QUANTITY, Need, Offer, PROCESS_RUNS, Plan, PlanTerms, PostedNeed,
-    PostedOffer, PostedProcess, Provision, Quantity, Receiver, Recipe, Register, Resource, SCALE,
-    Withdraw,
+    HOUR, ItemKind, MAX_QUANTITY, Need, Offer, OverturnedPlan, PROCESS_RUNS, Plan, PlanTerms,
+    PostedNeed, PostedOffer, PostedProcess, Provision, Quantity, Receiver, Recipe, Register,
+    Resource, SCALE, Withdraw,
 };
 
 /// The longest booking: a year.
@@ -293,10 +293,16 @@ impl Folder {
         }
         let mut offer = None;
         if let Some(commitment) = &fulfil.commitment {
-            let plan = register
-                .plans
-                .get(&commitment.plan)
-                .ok_or_else(|| format!("no decided plan {}", commitment.plan.short()))?;
+            let plan = register.plans.get(&commitment.plan).ok_or_else(|| {
+                match register.overturned_plans.get(&commitment.plan) {
+                    Some(overturned) => format!(
+                        "plan {} was overturned by the council's decision {}: its commitments no longer stand",
+                        commitment.plan.short(),
+                        overturned.decision.short()
+                    ),
+                    None => format!("no decided plan {}", commitment.plan.short()),
+                }
+            })?;
             let delivery = plan
                 .terms
                 .deliveries
@@ -459,6 +465,17 @@ impl Folder {
         )?;
         self.enact_plan(current.event.id, current.event.id, adopt.terms);
         Ok(())
+    }
+
+    /// The council overturned a working group's act: if the act adopted a plan, the plan is
+    /// the council's no longer. What was fulfilled under it stays, stocks included.
+    pub(super) fn overturn_plan(&mut self, act: EventId, decision: EventId) {
+        let register = self.register_mut();
+        if let Some(plan) = register.plans.remove(&act) {
+            register
+                .overturned_plans
+                .insert(act, OverturnedPlan { plan, decision });
+        }
     }
 
     /// A plan proposal passed: its commitments become a plan of the council.

@@ -394,14 +394,12 @@ fn a_decided_plan_becomes_commitments_that_fulfilment_meets() {
     );
 }
 
-#[test]
-fn a_working_group_adopts_a_small_plan_within_its_limits() {
+/// Bob elected the kitchen's working group, with up to 5 kg of rice to plan alone.
+fn kitchen_group(sim: &mut Sim) -> commune_core::MandateId {
     use commune_core::mandate::{Amount, MandateTerms, Scope};
     use commune_core::payload::{self, Propose};
-    use commune_core::register::Adopt;
     use commune_core::tally::{Choice, Method};
 
-    let (mut sim, _store) = kitchen();
     let limits = vec![Amount {
         unit: "rice".into(),
         quantity: 5,
@@ -441,41 +439,57 @@ fn a_working_group_adopts_a_small_plan_within_its_limits() {
         );
     }
     sim.act("alice", 5700, close(election));
-    let mandate = *state(&sim)
+    *state(sim)
         .mandates
         .keys()
         .next()
-        .unwrap_or_else(|| panic!("Bob's mandate: {:?}", refused(&sim)));
+        .unwrap_or_else(|| panic!("Bob's mandate: {:?}", refused(sim)))
+}
 
-    let adopt = |sim: &mut Sim, kg: i64, time: u64| {
-        let hungry = sim.act("carol", time, need("rice", qty(kg, "kg"), Urgency::Vital));
-        let r = state(sim).register;
-        let model = register::model(&r, time + 1, Transport::None);
-        let n = model
-            .needs
-            .iter()
-            .position(|n| n.id == hungry.to_string())
-            .unwrap();
-        let draft = Draft {
-            deliveries: vec![Delivery {
-                need: n,
-                source: Source::Supply(0),
-                quantity: kg as f64,
-                hours: 0.0,
-            }],
-            runs: Vec::new(),
-            met: Vec::new(),
-            skill_hours: Vec::new(),
-            transport_hours: 0.0,
-            item_hours: Vec::new(),
-            skill_scarcity: Vec::new(),
-            solver: "by hand".into(),
-        };
-        let terms = PlanTerms::of_draft(&model, &draft);
-        sim.act("bob", time + 2, Payload::Adopt(Adopt { mandate, terms }))
+/// Carol needs `kg` of rice; Bob's group adopts the plan that brings it from the store.
+/// Returns the adopt event and the need.
+fn adopt(
+    sim: &mut Sim,
+    mandate: commune_core::MandateId,
+    kg: i64,
+    time: u64,
+) -> (EventId, EventId) {
+    use commune_core::register::Adopt;
+
+    let hungry = sim.act("carol", time, need("rice", qty(kg, "kg"), Urgency::Vital));
+    let r = state(sim).register;
+    let model = register::model(&r, time + 1, Transport::None);
+    let n = model
+        .needs
+        .iter()
+        .position(|n| n.id == hungry.to_string())
+        .unwrap();
+    let draft = Draft {
+        deliveries: vec![Delivery {
+            need: n,
+            source: Source::Supply(0),
+            quantity: kg as f64,
+            hours: 0.0,
+        }],
+        runs: Vec::new(),
+        met: Vec::new(),
+        skill_hours: Vec::new(),
+        transport_hours: 0.0,
+        item_hours: Vec::new(),
+        skill_scarcity: Vec::new(),
+        solver: "by hand".into(),
     };
-    let first = adopt(&mut sim, 3, 6000);
-    let second = adopt(&mut sim, 3, 6100);
+    let terms = PlanTerms::of_draft(&model, &draft);
+    let adopted = sim.act("bob", time + 2, Payload::Adopt(Adopt { mandate, terms }));
+    (adopted, hungry)
+}
+
+#[test]
+fn a_working_group_adopts_a_small_plan_within_its_limits() {
+    let (mut sim, _store) = kitchen();
+    let mandate = kitchen_group(&mut sim);
+    let (first, _) = adopt(&mut sim, mandate, 3, 6000);
+    let (second, _) = adopt(&mut sim, mandate, 3, 6100);
     let s = state(&sim);
     assert!(s.register.plans.contains_key(&first), "within the limit");
     assert!(!s.register.plans.contains_key(&second), "over the limit");
@@ -483,5 +497,59 @@ fn a_working_group_adopts_a_small_plan_within_its_limits() {
     assert_eq!(
         refused(&sim),
         vec!["over the mandate's limit: 3 of 5 rice used, and this act needs 3"]
+    );
+}
+
+#[test]
+fn an_overturned_plan_binds_no_one_and_what_was_delivered_stays() {
+    let (mut sim, store) = kitchen();
+    let mandate = kitchen_group(&mut sim);
+    let (plan, hungry) = adopt(&mut sim, mandate, 3, 6000);
+    let delivery = |kg: i64| {
+        Payload::Fulfil(Fulfil {
+            action: FlowAction::Deliver,
+            item: "rice".into(),
+            quantity: qty(kg, "kg"),
+            resource: Some(store),
+            need: Some(hungry),
+            commitment: Some(CommitmentRef { plan, index: 0 }),
+        })
+    };
+    sim.act("bob", 7000, delivery(1));
+
+    let overturn = sim.act(
+        "alice",
+        8000,
+        propose(
+            "Not this plan",
+            Action::Overturn { act: plan },
+            None,
+            2 * DAY,
+        ),
+    );
+    for voter in ["alice", "carol", "dave"] {
+        sim.act(voter, 8100, vote(overturn, YesNo::Yes));
+    }
+    let decision = sim.act("alice", 3 * DAY, close(overturn));
+    sim.act("bob", 3 * DAY + 1, delivery(1));
+
+    let s = state(&sim);
+    assert_eq!(s.acts[&plan].overturned, Some(decision));
+    assert!(
+        !s.register.plans.contains_key(&plan),
+        "no longer the council's plan"
+    );
+    let overturned = &s.register.overturned_plans[&plan];
+    assert_eq!(overturned.decision, decision);
+    assert_eq!(overturned.plan.fulfilled, vec![1000], "the first delivery");
+    assert_eq!(s.register.needs[&hungry].received, 1000);
+    assert_eq!(s.register.resources[&store].quantity, qty(9, "kg"));
+    assert_eq!(
+        refused(&sim),
+        vec![format!(
+            "plan {} was overturned by the council's decision {}: its commitments no longer stand",
+            plan.short(),
+            decision.short()
+        )]
     );
 }

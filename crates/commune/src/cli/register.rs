@@ -13,13 +13,15 @@ use commune_core::register::{
     Offer, Provision, Quantity, Receiver, Recipe, Resource, SkillHours, Transport, Withdraw,
 };
 use commune_core::state::State;
-use commune_core::{CouncilId, EventId, MemberId};
+use commune_core::{CouncilId, MemberId};
 
 use super::proposal::parse_duration;
 use super::{Invocation, print_event};
 use crate::config::format_time;
 use crate::node::{Node, now_ms};
-use crate::register::{draft, draft_json, draft_text, format_quantity, parse_quantity};
+use crate::register::{
+    draft, draft_json, draft_text, format_quantity, parse_quantity, resolve, resolve_resource,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum ItemCommand {
@@ -324,36 +326,6 @@ fn pair(text: &str) -> Result<(&str, &str)> {
         .ok_or_else(|| anyhow!("expected NAME=QUANTITY, not {text:?}"))
 }
 
-/// The one id among `ids` that `text` (a prefix) names.
-fn resolve<'a>(ids: impl Iterator<Item = &'a EventId>, text: &str, what: &str) -> Result<EventId> {
-    let text = text.trim().to_lowercase();
-    let found: Vec<EventId> = ids
-        .filter(|id| !text.is_empty() && id.to_string().starts_with(&text))
-        .copied()
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(*one),
-        [] => bail!("no {what} {text:?}"),
-        _ => bail!("{text:?} matches several of the {what}s: give more of the id"),
-    }
-}
-
-/// A commons resource by id prefix or by name.
-fn resolve_resource(state: &State, text: &str) -> Result<EventId> {
-    let named: Vec<EventId> = state
-        .register
-        .resources
-        .iter()
-        .filter(|(_, r)| r.name.eq_ignore_ascii_case(text.trim()))
-        .map(|(id, _)| *id)
-        .collect();
-    match named.as_slice() {
-        [one] => Ok(*one),
-        [] => resolve(state.register.resources.keys(), text, "commons resource"),
-        _ => bail!("several commons resources are called {text:?}: give the id"),
-    }
-}
-
 fn resolve_member(state: &State, me: MemberId, text: &str) -> Result<Receiver> {
     let text = text.trim();
     if text == "me" {
@@ -536,7 +508,16 @@ pub fn fulfil(invocation: &Invocation, args: FulfilArgs) -> Result<()> {
                 .rsplit_once(':')
                 .ok_or_else(|| anyhow!("a commitment is PLAN:INDEX, not {text:?}"))?;
             Ok(CommitmentRef {
-                plan: resolve(state.register.plans.keys(), plan, "decided plan")?,
+                // An overturned plan too, so that the fold says why it is refused.
+                plan: resolve(
+                    state
+                        .register
+                        .plans
+                        .keys()
+                        .chain(state.register.overturned_plans.keys()),
+                    plan,
+                    "decided plan",
+                )?,
                 index: index
                     .parse()
                     .map_err(|_| anyhow!("{index:?} is not a commitment's index"))?,

@@ -1,10 +1,12 @@
-//! The register's page and forms: post a need or an offer in a few taps, see the commons
-//! and book an item, see the draft plan with why each need is or is not met, and put it to
-//! the council (the vote is on the proposal's own page).
+//! The register's page and forms: post a need or an offer in a few taps, describe a process,
+//! see the commons and book an item, record what was delivered, used, produced or worked,
+//! see the draft plan with why each need is or is not met, and put it to the council (the
+//! vote is on the proposal's own page).
 //!
-//! Reading works with JavaScript off; the forms return drafts that the member's browser
-//! signs, as every other form does. The fold refuses what is wrong (an overlapping booking
-//! names the booking that stands), and the script shows its reason.
+//! Reading works with JavaScript off, and no form needs a script to grow (a process's lists
+//! are one entry a line); the forms return drafts that the member's browser signs, as every
+//! other form does. The fold refuses what is wrong (an overlapping booking names the booking
+//! that stands), and the script shows its reason, leaving what the member typed in place.
 
 use axum::Extension;
 use axum::extract::{Path, State};
@@ -12,17 +14,17 @@ use axum::http::HeaderMap;
 use commune_core::payload::{self, Action, Payload};
 use commune_core::plan::Urgency;
 use commune_core::register::{
-    Book, CommitmentRef, Flow, FlowAction, Fulfil, HOUR, ItemKind, Need, Offer, Provision,
-    Quantity, Receiver, Recipe, Register, Resource, SkillHours, Transport,
+    Book, CommitmentRef, EquipmentHours, Flow, FlowAction, Fulfil, HOUR, ItemKind, Need, Offer,
+    Provision, Quantity, Receiver, Recipe, Register, Resource, SkillHours, Transport,
 };
 use commune_core::state::State as CouncilState;
-use commune_core::{CouncilId, EventId};
+use commune_core::{CouncilId, EventId, PublicKey};
 use maud::{Markup, html};
 
 use super::forms::{Answer, Fields, HOUR_MS, Posted, draft, fields, invalid};
 use super::pages::{Page, folded, layout, needs_key_note, ok, parse, status, viewer, when};
 use crate::node::{Folds, now_ms};
-use crate::register::{Drafted, format_quantity, met_lines, parse_quantity};
+use crate::register::{Drafted, format_quantity, met_lines, parse_quantity, resolve_resource};
 use crate::server::{ApiError, Shared, not_found};
 
 const DAY_MS: u64 = 24 * HOUR_MS;
@@ -137,6 +139,10 @@ pub async fn page(
                     summary { "Describe a process" }
                     (process_form(council, register, &places))
                 }
+                details {
+                    summary { "Record what was delivered, used, produced or worked" }
+                    (record_form(council, state))
+                }
             }
             h2 { "Commons" }
             @if register.resources.is_empty() { p { "Nothing in the commons yet." } }
@@ -156,6 +162,14 @@ pub async fn page(
                         @if member {
                             (book_form(council, id))
                         }
+                    }
+                }
+            }
+            @if !register.processes.is_empty() {
+                h2 { "Processes" }
+                ul.cards {
+                    @for p in register.processes.values() {
+                        li { (process_words(register, &p.recipe)) }
                     }
                 }
             }
@@ -211,6 +225,22 @@ pub async fn page(
                     }
                 }
             }
+            @if !register.overturned_plans.is_empty() {
+                h2 { "Overturned plans" }
+                ul.cards {
+                    @for (plan, overturned) in &register.overturned_plans {
+                        li {
+                            "Plan " (plan.short()) ", adopted by a working group, was overturned by the council ("
+                            (overturned.decision.short()) "): its commitments no longer stand."
+                            br;
+                            span.meta {
+                                (overturned.plan.fulfilled.iter().filter(|done| **done > 0).count())
+                                " of " (overturned.plan.fulfilled.len()) " deliveries had begun; what was delivered stays."
+                            }
+                        }
+                    }
+                }
+            }
             @if !register.plans.is_empty() {
                 h2 { "Commitments" }
                 ul.cards {
@@ -254,6 +284,52 @@ fn source_words(register: &Register, source: &EventId) -> String {
     } else {
         format!("offer {}", source.short())
     }
+}
+
+/// A process in one sentence, per run: “Cook at Hall: makes 4 portion of meal; uses 0.5 kg
+/// of rice; work 1 hour(s) of cooking; equipment 0.5 hour(s) of blue bike; at most 1 run(s)
+/// a round.”
+fn process_words(register: &Register, recipe: &Recipe) -> String {
+    let flows = |flows: &[Flow]| -> Vec<String> {
+        flows
+            .iter()
+            .map(|f| {
+                let amount = format_quantity(f.quantity.amount);
+                format!("{amount} {} of {}", f.quantity.unit, f.item)
+            })
+            .collect()
+    };
+    let mut parts = vec![format!("makes {}", flows(&recipe.outputs).join(", "))];
+    if !recipe.inputs.is_empty() {
+        parts.push(format!("uses {}", flows(&recipe.inputs).join(", ")));
+    }
+    let labour: Vec<String> = recipe
+        .labour
+        .iter()
+        .map(|l| format!("{} hour(s) of {}", format_quantity(l.hours.amount), l.skill))
+        .collect();
+    if !labour.is_empty() {
+        parts.push(format!("work {}", labour.join(", ")));
+    }
+    let equipment: Vec<String> = recipe
+        .equipment
+        .iter()
+        .map(|e| {
+            let name = register
+                .resources
+                .get(&e.resource)
+                .map_or_else(|| e.resource.short(), |r| r.name.clone());
+            format!("{} hour(s) of {name}", format_quantity(e.hours.amount))
+        })
+        .collect();
+    if !equipment.is_empty() {
+        parts.push(format!("equipment {}", equipment.join(", ")));
+    }
+    parts.push(format!(
+        "at most {} run(s) a round",
+        format_quantity(recipe.capacity)
+    ));
+    format!("{} at {}: {}.", recipe.name, recipe.place, parts.join("; "))
 }
 
 fn receiver_words(state: &CouncilState, receiver: &Receiver) -> String {
@@ -321,40 +397,83 @@ fn offer_form(council: CouncilId, register: &Register, places: &[String]) -> Mar
     }
 }
 
-/// A process with one output, up to two inputs and one skill: what most kitchens and
-/// workshops need; the CLI takes any number.
+/// A process of any number of outputs, inputs, skills and pieces of equipment, one a line in
+/// a text box: the form grows without a script and fits a phone.
 fn process_form(council: CouncilId, register: &Register, places: &[String]) -> Markup {
-    let items = |id: &str, name: &str, optional: bool| {
-        html! {
-            select id=(id) name=(name) {
-                @if optional { option value="" { "(none)" } }
-                @for (item, kind) in &register.items { option value=(item) { (item) " (" (kind.unit) ")" } }
-            }
-        }
-    };
+    let catalogue: Vec<String> = register
+        .items
+        .iter()
+        .map(|(name, item)| format!("{name} ({})", item.unit))
+        .collect();
+    let commons: Vec<&str> = register
+        .resources
+        .values()
+        .map(|r| r.name.as_str())
+        .collect();
     html! {
         form method="post" action={ "/c/" (council) "/processes" } data-sign {
             label for="process-name" { "Name" }
-            input #process-name name="name" required maxlength="200" placeholder="Cook rice";
-            p.hint { "Per run:" }
-            label for="process-out" { "Makes" }
-            (items("process-out", "out_item", false))
-            label for="process-out-q" { "How much" }
-            input #process-out-q name="out_quantity" required inputmode="decimal" value="1";
-            @for n in ["1", "2"] {
-                label for={ "process-in" (n) } { "Uses (input " (n) ")" }
-                (items(&format!("process-in{n}"), &format!("in{n}_item"), true))
-                label for={ "process-in" (n) "-q" } { "How much" }
-                input id={ "process-in" (n) "-q" } name={ "in" (n) "_quantity" } inputmode="decimal";
+            input #process-name name="name" required maxlength="200" placeholder="Bake bread";
+            p.hint {
+                "Per run, one a line: what, then how much, as in “flour 0.5”. In the catalogue: "
+                (catalogue.join(", ")) "."
             }
-            label for="process-skill" { "Work: skill" }
-            input #process-skill name="skill" maxlength="100" placeholder="cooking";
-            label for="process-hours" { "Hours" }
-            input #process-hours name="hours" inputmode="decimal";
+            label for="process-outputs" { "Makes" }
+            textarea #process-outputs name="outputs" required rows="2" placeholder="bread 10" {}
+            label for="process-inputs" { "Uses" }
+            textarea #process-inputs name="inputs" rows="3" placeholder="flour 5\nwater 3" {}
+            label for="process-labour" { "Work: skill and hours" }
+            textarea #process-labour name="labour" rows="2" placeholder="baking 2" {}
+            @if let Some(first) = commons.first() {
+                label for="process-equipment" { "Equipment from the commons: name and hours" }
+                textarea #process-equipment name="equipment" rows="2" placeholder={ (first) " 1" } {}
+                p.hint { "The commons: " (commons.join(", ")) "." }
+            }
             label for="process-capacity" { "At most this many runs a round" }
             input #process-capacity name="capacity" required inputmode="decimal" value="1";
             (place_field("process-place", places))
             button { "Sign and describe the process" }
+            (status())
+        }
+    }
+}
+
+/// Records what happened without a plan's commitment: a delivery, a use, a production or
+/// hours worked, with the commons resource whose stock moves and the need it meets, if any.
+fn record_form(council: CouncilId, state: &CouncilState) -> Markup {
+    let register = &state.register;
+    html! {
+        form method="post" action={ "/c/" (council) "/fulfilments" } data-sign {
+            label for="record-action" { "What happened" }
+            select #record-action name="action" {
+                option value="deliver" { "Delivered" }
+                option value="use" { "Used up" }
+                option value="produce" { "Produced" }
+                option value="work" { "Worked (hours of a skill)" }
+            }
+            label for="record-what" { "What (an item, or the skill for work)" }
+            input #record-what name="what" required maxlength="100" list="record-items";
+            datalist #record-items { @for name in register.items.keys() { option value=(name) {} } }
+            label for="record-quantity" { "How much (hours for work)" }
+            input #record-quantity name="quantity" required inputmode="decimal" pattern="[0-9]+([.][0-9]{1,3})?";
+            label for="record-resource" { "From or into the commons (its stock follows)" }
+            select #record-resource name="resource" {
+                option value="" { "(none)" }
+                @for (id, r) in &register.resources {
+                    option value=(id) { (r.name) " (" (format_quantity(r.quantity.amount)) " " (r.quantity.unit) " of " (r.item) ")" }
+                }
+            }
+            label for="record-need" { "For the need (deliveries only)" }
+            select #record-need name="need" {
+                option value="" { "(none)" }
+                @for (id, n) in register.needs.iter().filter(|(_, n)| n.withdrawn.is_none()) {
+                    option value=(id) {
+                        (format_quantity(n.need.quantity.amount)) " " (n.need.quantity.unit) " of " (n.need.item)
+                        " for " (receiver_words(state, &n.need.receiver)) " (" (id.short()) ")"
+                    }
+                }
+            }
+            button { "Sign and record it" }
             (status())
         }
     }
@@ -403,11 +522,43 @@ fn draft_markup(council: CouncilId, drafted: &Drafted, member: bool) -> Markup {
     }
 }
 
+/// Where a register form's signed event leads: back to the register.
+const TO_REGISTER: &str = "/c/{council}/register";
+
+/// The frame of every register form: the council from the path, the posted fields, and a
+/// draft of the payload `build` makes of them in the council's present state for their author.
+async fn register_form(
+    node: Shared,
+    council: String,
+    posted: Posted,
+    next: &str,
+    build: impl FnOnce(&CouncilState, &Fields, PublicKey) -> Result<Payload, ApiError> + Send + 'static,
+) -> Answer {
+    let council: CouncilId = crate::server::parse(&council, "council")?;
+    let fields = fields(posted)?;
+    let author = fields.author()?;
+    draft(
+        node,
+        council,
+        fields,
+        next.to_owned(),
+        move |node, fields| {
+            let folded = node.fold(council).map_err(not_found)?;
+            build(&folded.state, fields, author)
+        },
+    )
+    .await
+}
+
+/// A quantity as the member typed it, in thousandths.
+fn amount(text: &str) -> Result<i64, ApiError> {
+    parse_quantity(text).map_err(|e| invalid(format!("{e:#}")))
+}
+
 /// A quantity field in thousandths; its unit is the catalogue's for `item`.
 fn quantity(fields: &Fields, unit: &str) -> Result<Quantity, ApiError> {
-    let text = fields.required("quantity", "How much")?;
     Ok(Quantity {
-        amount: parse_quantity(&text).map_err(|e| invalid(format!("{e:#}")))?,
+        amount: amount(&fields.required("quantity", "How much")?)?,
         unit: unit.to_owned(),
     })
 }
@@ -434,16 +585,12 @@ pub async fn need(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    let author = fields.author()?;
-    draft(
+    register_form(
         node,
         council,
-        fields,
-        register_page(council),
-        move |node, fields| {
-            let state = &node.fold(council).map_err(not_found)?.state;
+        posted,
+        TO_REGISTER,
+        |state, fields, author| {
             let item = fields.required("item", "What")?;
             let urgency = match fields.get("urgency").unwrap_or("important") {
                 "vital" => Urgency::Vital,
@@ -477,20 +624,12 @@ pub async fn item(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    draft(
-        node,
-        council,
-        fields,
-        register_page(council),
-        |_, fields| {
-            Ok(Payload::Item(ItemKind {
-                name: fields.required("name", "Name")?,
-                unit: fields.required("unit", "Counted in")?,
-            }))
-        },
-    )
+    register_form(node, council, posted, TO_REGISTER, |_, fields, _| {
+        Ok(Payload::Item(ItemKind {
+            name: fields.required("name", "Name")?,
+            unit: fields.required("unit", "Counted in")?,
+        }))
+    })
     .await
 }
 
@@ -499,25 +638,16 @@ pub async fn resource(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    draft(
-        node,
-        council,
-        fields,
-        register_page(council),
-        move |node, fields| {
-            let state = &node.fold(council).map_err(not_found)?.state;
-            let item = fields.required("item", "What it is")?;
-            Ok(Payload::Resource(Resource {
-                name: fields.required("name", "Name")?,
-                quantity: quantity(fields, &unit_of(state, &item)?)?,
-                item,
-                place: fields.required("place", "Where")?,
-                rules: fields.get("rules").unwrap_or_default().trim().to_owned(),
-            }))
-        },
-    )
+    register_form(node, council, posted, TO_REGISTER, |state, fields, _| {
+        let item = fields.required("item", "What it is")?;
+        Ok(Payload::Resource(Resource {
+            name: fields.required("name", "Name")?,
+            quantity: quantity(fields, &unit_of(state, &item)?)?,
+            item,
+            place: fields.required("place", "Where")?,
+            rules: fields.get("rules").unwrap_or_default().trim().to_owned(),
+        }))
+    })
     .await
 }
 
@@ -526,62 +656,77 @@ pub async fn process(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    draft(
-        node,
-        council,
-        fields,
-        register_page(council),
-        move |node, fields| {
-            let state = &node.fold(council).map_err(not_found)?.state;
-            let flow = |item: &str, quantity: &str, label: &str| -> Result<Flow, ApiError> {
-                let text = fields.required(quantity, label)?;
-                Ok(Flow {
-                    item: item.to_owned(),
-                    quantity: Quantity {
-                        amount: parse_quantity(&text).map_err(|e| invalid(format!("{e:#}")))?,
-                        unit: unit_of(state, item)?,
-                    },
-                })
-            };
-            let output = fields.required("out_item", "Makes")?;
-            let mut inputs = Vec::new();
-            for n in ["1", "2"] {
-                let item = fields
-                    .get(&format!("in{n}_item"))
-                    .unwrap_or_default()
-                    .trim();
-                if !item.is_empty() {
-                    inputs.push(flow(item, &format!("in{n}_quantity"), "How much")?);
-                }
-            }
-            let skill = fields.get("skill").unwrap_or_default().trim();
-            let labour = if skill.is_empty() {
-                Vec::new()
-            } else {
-                let hours = fields.required("hours", "Hours")?;
-                vec![SkillHours {
+    register_form(node, council, posted, TO_REGISTER, |state, fields, _| {
+        let flow = |item: &str, amount: i64| -> Result<Flow, ApiError> {
+            Ok(Flow {
+                item: item.to_owned(),
+                quantity: Quantity {
+                    amount,
+                    unit: unit_of(state, item)?,
+                },
+            })
+        };
+        let outputs = per_line(fields, "outputs", "Makes", flow)?;
+        if outputs.is_empty() {
+            return Err(invalid("fill in “Makes”: what one run makes".into()));
+        }
+        Ok(Payload::Process(Recipe {
+            name: fields.required("name", "Name")?,
+            place: fields.required("place", "Where")?,
+            outputs,
+            inputs: per_line(fields, "inputs", "Uses", flow)?,
+            labour: per_line(fields, "labour", "Work", |skill, amount| {
+                Ok(SkillHours {
                     skill: skill.to_owned(),
-                    hours: Quantity {
-                        amount: parse_quantity(&hours).map_err(|e| invalid(format!("{e:#}")))?,
-                        unit: HOUR.into(),
-                    },
-                }]
-            };
-            let capacity = fields.required("capacity", "At most this many runs")?;
-            Ok(Payload::Process(Recipe {
-                name: fields.required("name", "Name")?,
-                place: fields.required("place", "Where")?,
-                outputs: vec![flow(&output, "out_quantity", "How much")?],
-                inputs,
-                labour,
-                equipment: Vec::new(),
-                capacity: parse_quantity(&capacity).map_err(|e| invalid(format!("{e:#}")))?,
-            }))
-        },
-    )
+                    hours: hours(amount),
+                })
+            })?,
+            equipment: per_line(fields, "equipment", "Equipment", |name, amount| {
+                Ok(EquipmentHours {
+                    resource: resolve_resource(state, name)
+                        .map_err(|e| invalid(format!("{e:#}")))?,
+                    hours: hours(amount),
+                })
+            })?,
+            capacity: amount(&fields.required("capacity", "At most this many runs")?)?,
+        }))
+    })
     .await
+}
+
+/// A list field of one entry a line, each a name (an item, a skill or a commons resource)
+/// then a quantity, as in “flour 0.5”; blank lines are skipped and an error names its line.
+fn per_line<T>(
+    fields: &Fields,
+    name: &str,
+    label: &str,
+    entry: impl Fn(&str, i64) -> Result<T, ApiError>,
+) -> Result<Vec<T>, ApiError> {
+    fields
+        .get(name)
+        .unwrap_or_default()
+        .lines()
+        .enumerate()
+        .map(|(index, line)| (index + 1, line.trim()))
+        .filter(|(_, line)| !line.is_empty())
+        .map(|(number, line)| {
+            line.rsplit_once(|c: char| c.is_whitespace() || c == '=')
+                .map(|(what, how_much)| (what.trim(), how_much))
+                .filter(|(what, _)| !what.is_empty())
+                .ok_or_else(|| invalid("write what, then how much, as in “flour 0.5”".into()))
+                .and_then(|(what, how_much)| entry(what, amount(how_much)?))
+                .map_err(|ApiError(_, message)| {
+                    invalid(format!("“{label}”, line {number} (“{line}”): {message}"))
+                })
+        })
+        .collect()
+}
+
+fn hours(amount: i64) -> Quantity {
+    Quantity {
+        amount,
+        unit: HOUR.into(),
+    }
 }
 
 pub async fn offer(
@@ -589,38 +734,29 @@ pub async fn offer(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    draft(
-        node,
-        council,
-        fields,
-        register_page(council),
-        move |node, fields| {
-            let state = &node.fold(council).map_err(not_found)?.state;
-            let provision = match fields.get("kind").unwrap_or("goods") {
-                "goods" => {
-                    let item = fields.required("item", "Goods: what")?;
-                    Provision::Goods {
-                        quantity: quantity(fields, &unit_of(state, &item)?)?,
-                        item,
-                    }
+    register_form(node, council, posted, TO_REGISTER, |state, fields, _| {
+        let provision = match fields.get("kind").unwrap_or("goods") {
+            "goods" => {
+                let item = fields.required("item", "Goods: what")?;
+                Provision::Goods {
+                    quantity: quantity(fields, &unit_of(state, &item)?)?,
+                    item,
                 }
-                "labour" => Provision::Labour {
-                    skill: fields.required("skill", "Work: which skill")?,
-                    hours: quantity(fields, HOUR)?,
-                },
-                other => return Err(invalid(format!("{other:?} is not a kind of offer"))),
-            };
-            let now = now_ms();
-            Ok(Payload::Offer(Offer {
-                provision,
-                place: fields.required("place", "Where")?,
-                from_ms: now,
-                until_ms: now + days(fields, "Available for")? * DAY_MS,
-            }))
-        },
-    )
+            }
+            "labour" => Provision::Labour {
+                skill: fields.required("skill", "Work: which skill")?,
+                hours: quantity(fields, HOUR)?,
+            },
+            other => return Err(invalid(format!("{other:?} is not a kind of offer"))),
+        };
+        let now = now_ms();
+        Ok(Payload::Offer(Offer {
+            provision,
+            place: fields.required("place", "Where")?,
+            from_ms: now,
+            until_ms: now + days(fields, "Available for")? * DAY_MS,
+        }))
+    })
     .await
 }
 
@@ -629,81 +765,109 @@ pub async fn book(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    let resource: EventId =
-        crate::server::parse(&fields.required("resource", "Resource")?, "resource")?;
-    draft(
-        node,
-        council,
-        fields,
-        register_page(council),
-        move |_, fields| {
-            let starts_in = fields.number("starts_in", "Starting in", 1)?;
-            let hours = fields.number("hours", "For", 2)?;
-            if starts_in > 366 * 24 || hours == 0 || hours > 366 * 24 {
-                return Err(invalid("a booking starts and lasts within a year".into()));
-            }
-            // A minute's grace, so that "now" is not past by the time the member signs.
-            let from_ms = now_ms() + (starts_in * HOUR_MS).max(60_000);
-            Ok(Payload::Book(Book {
-                resource,
-                from_ms,
-                until_ms: from_ms + hours * HOUR_MS,
-                quantity: None,
-            }))
-        },
-    )
+    register_form(node, council, posted, TO_REGISTER, |_, fields, _| {
+        let resource: EventId =
+            crate::server::parse(&fields.required("resource", "Resource")?, "resource")?;
+        let starts_in = fields.number("starts_in", "Starting in", 1)?;
+        let hours = fields.number("hours", "For", 2)?;
+        if starts_in > 366 * 24 || hours == 0 || hours > 366 * 24 {
+            return Err(invalid("a booking starts and lasts within a year".into()));
+        }
+        // A minute's grace, so that "now" is not past by the time the member signs.
+        let from_ms = now_ms() + (starts_in * HOUR_MS).max(60_000);
+        Ok(Payload::Book(Book {
+            resource,
+            from_ms,
+            until_ms: from_ms + hours * HOUR_MS,
+            quantity: None,
+        }))
+    })
     .await
 }
 
-/// Records a delivery against a decided plan's commitment: from the commons resource it
-/// names (whose stock follows), to its need.
+/// Records a fulfilment: a delivery against a decided plan's commitment (from the commons
+/// resource it names, whose stock follows, to its need) when the form names a plan, else
+/// what the member says happened.
 pub async fn fulfil(
     State(node): State<Shared>,
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    draft(
+    register_form(
         node,
         council,
-        fields,
-        register_page(council),
-        move |node, fields| {
-            let state = &node.fold(council).map_err(not_found)?.state;
-            let register = &state.register;
-            let plan: EventId = crate::server::parse(&fields.required("plan", "Plan")?, "plan")?;
-            let index = fields.number("index", "Commitment", 0)?;
-            let commitment = register
-                .plans
-                .get(&plan)
-                .and_then(|p| p.terms.deliveries.get(index as usize))
-                .ok_or_else(|| invalid("no such commitment in the council's plans".into()))?;
-            let need = &register
-                .needs
-                .get(&commitment.need)
-                .ok_or_else(|| invalid("the commitment's need is not in the register".into()))?
-                .need;
-            Ok(Payload::Fulfil(Fulfil {
-                action: FlowAction::Deliver,
-                item: need.item.clone(),
-                quantity: quantity(fields, &need.quantity.unit)?,
-                resource: register
-                    .resources
-                    .contains_key(&commitment.source)
-                    .then_some(commitment.source),
-                need: Some(commitment.need),
-                commitment: Some(CommitmentRef {
-                    plan,
-                    index: u32::try_from(index)
-                        .map_err(|_| invalid("no such commitment".into()))?,
-                }),
-            }))
+        posted,
+        TO_REGISTER,
+        |state, fields, _| match fields.get("plan") {
+            Some(plan) => committed(state, fields, plan),
+            None => recorded(state, fields),
         },
     )
     .await
+}
+
+fn committed(state: &CouncilState, fields: &Fields, plan: &str) -> Result<Payload, ApiError> {
+    let register = &state.register;
+    let plan: EventId = crate::server::parse(plan, "plan")?;
+    let index = fields.number("index", "Commitment", 0)?;
+    // An overturned plan's commitment still drafts: the fold refuses it with the reason.
+    let commitment = register
+        .plans
+        .get(&plan)
+        .or_else(|| register.overturned_plans.get(&plan).map(|o| &o.plan))
+        .and_then(|p| p.terms.deliveries.get(index as usize))
+        .ok_or_else(|| invalid("no such commitment in the council's plans".into()))?;
+    let need = &register
+        .needs
+        .get(&commitment.need)
+        .ok_or_else(|| invalid("the commitment's need is not in the register".into()))?
+        .need;
+    Ok(Payload::Fulfil(Fulfil {
+        action: FlowAction::Deliver,
+        item: need.item.clone(),
+        quantity: quantity(fields, &need.quantity.unit)?,
+        resource: register
+            .resources
+            .contains_key(&commitment.source)
+            .then_some(commitment.source),
+        need: Some(commitment.need),
+        commitment: Some(CommitmentRef {
+            plan,
+            index: u32::try_from(index).map_err(|_| invalid("no such commitment".into()))?,
+        }),
+    }))
+}
+
+/// What happened without a commitment; the fold checks the rest (the resource holds the
+/// item and has the stock, the need is for it and is met by a delivery).
+fn recorded(state: &CouncilState, fields: &Fields) -> Result<Payload, ApiError> {
+    let action = match fields.get("action").unwrap_or("deliver") {
+        "deliver" => FlowAction::Deliver,
+        "use" => FlowAction::Use,
+        "produce" => FlowAction::Produce,
+        "work" => FlowAction::Work,
+        other => return Err(invalid(format!("{other:?} is not something that happens"))),
+    };
+    let what = fields.required("what", "What")?;
+    let quantity = if action == FlowAction::Work {
+        hours(amount(&fields.required("quantity", "How much")?)?)
+    } else {
+        quantity(fields, &unit_of(state, &what)?)?
+    };
+    let id = |name: &str, label: &str| -> Result<Option<EventId>, ApiError> {
+        match fields.get(name).map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => crate::server::parse(text, label).map(Some),
+        }
+    };
+    Ok(Payload::Fulfil(Fulfil {
+        action,
+        item: what,
+        quantity,
+        resource: id("resource", "resource")?,
+        need: id("need", "need")?,
+        commitment: None,
+    }))
 }
 
 pub async fn propose_plan(
@@ -711,11 +875,8 @@ pub async fn propose_plan(
     Path(council): Path<String>,
     posted: Posted,
 ) -> Answer {
-    let council: CouncilId = crate::server::parse(&council, "council")?;
-    let fields = fields(posted)?;
-    draft(node, council, fields, format!("/c/{council}/p/{{event}}"), move |node, fields| {
-        let state = node.fold(council).map_err(not_found)?.state.clone();
-        let drafted = crate::register::draft(&state, now_ms(), Transport::None)
+    register_form(node, council, posted, "/c/{council}/p/{event}", |state, fields, _| {
+        let drafted = crate::register::draft(state, now_ms(), Transport::None)
             .map_err(|e| invalid(format!("{e:#}")))?;
         // The page showed a draft: if the register changed since, say so rather than put
         // another plan to the council than the one the member saw.

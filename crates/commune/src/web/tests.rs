@@ -748,86 +748,145 @@ async fn ranked_score_and_time_poll_ballots_go_through_the_forms() {
     );
 }
 
-#[tokio::test]
-async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() {
-    use commune_core::mandate::{Amount, MandateTerms, Scope, Statement};
-    use commune_core::payload::{self, Action, Payload};
-    use commune_core::tally::{Choice, Method};
-
-    let fixture = fixture();
+/// A council of two on the fixture's node: Amina founds it, Farid joins by invitation.
+fn council_of_two(fixture: &Fixture, name: &str) -> (CouncilId, Keypair, Keypair) {
+    use commune_core::payload::{self, Payload};
     let amina = Keypair::from_seed([21; 32]);
     let farid = Keypair::from_seed([22; 32]);
     let council = fixture
         .node
         .lock()
         .unwrap()
-        .found(&amina, "Kitchen collective", "Amina", Default::default())
+        .found(&amina, name, "Amina", Default::default())
         .unwrap()
         .council();
-    let act_as = |who: &Keypair, payload: Payload| {
-        fixture
-            .node
-            .lock()
-            .unwrap()
-            .act(who, council, payload)
-            .unwrap()
-            .id
-    };
-    let now = crate::node::now_ms();
     let invitation = commune_core::invite::Invitation::new(
         council,
-        "Kitchen collective".into(),
+        name.into(),
         &amina,
         [1; 16],
-        now + 60_000,
+        crate::node::now_ms() + 60_000,
     );
     act_as(
+        fixture,
+        council,
         &farid,
         Payload::Join(payload::Join {
             name: "Farid".into(),
             invitation: Some(invitation),
         }),
     );
-    let election = act_as(
-        &amina,
+    (council, amina, farid)
+}
+
+fn act_as(
+    fixture: &Fixture,
+    council: CouncilId,
+    who: &Keypair,
+    payload: commune_core::Payload,
+) -> EventId {
+    fixture
+        .node
+        .lock()
+        .unwrap()
+        .act(who, council, payload)
+        .unwrap()
+        .id
+}
+
+/// `voters[0]` proposes `action` (an election's options are Amina and Farid), everyone in
+/// `voters` casts `choice`, and the proposer closes it.
+fn decide(
+    fixture: &Fixture,
+    council: CouncilId,
+    voters: [&Keypair; 2],
+    action: commune_core::payload::Action,
+    method: Option<commune_core::tally::Method>,
+    choice: commune_core::tally::Choice,
+) -> EventId {
+    use commune_core::payload::{self, Action, Payload};
+    let proposal = act_as(
+        fixture,
+        council,
+        voters[0],
         Payload::Propose(payload::Propose {
-            title: "Who runs the soup kitchen".into(),
+            title: "Decide".into(),
             text: String::new(),
-            action: Action::Elect {
-                candidates: vec![amina.public(), farid.public()],
-                terms: MandateTerms {
-                    scope: Scope::WorkingGroup {
-                        name: "soup kitchen".into(),
-                        limits: vec![Amount {
-                            unit: "hours".into(),
-                            quantity: 40,
-                        }],
-                    },
-                    term_ms: 30 * 24 * 60 * 60 * 1000,
-                    instructions: Vec::new(),
-                },
+            options: match &action {
+                Action::Elect { .. } => vec!["Amina".into(), "Farid".into()],
+                _ => Vec::new(),
             },
-            method: Some(Method::Approval { winners: 1 }),
-            options: vec!["Amina".into(), "Farid".into()],
+            action,
+            method,
             quorum: None,
-            deadline_ms: now + 60_000,
+            deadline_ms: crate::node::now_ms() + 60_000,
             mode: None,
         }),
     );
+    for who in voters {
+        let ballot = payload::Ballot {
+            proposal,
+            choice: choice.clone(),
+        };
+        act_as(fixture, council, who, Payload::Ballot(ballot));
+    }
+    let close = Payload::Close(payload::Close { proposal });
+    act_as(fixture, council, voters[0], close);
+    proposal
+}
+
+/// Amina and Farid elect one of them (`winner`, 0 for Amina) to a 30-day mandate.
+fn elect(
+    fixture: &Fixture,
+    council: CouncilId,
+    voters: [&Keypair; 2],
+    scope: commune_core::mandate::Scope,
+    winner: u32,
+) -> EventId {
+    use commune_core::mandate::MandateTerms;
+    use commune_core::payload::Action;
+    use commune_core::tally::{Choice, Method};
+    let terms = MandateTerms {
+        scope,
+        term_ms: 30 * 24 * 60 * 60 * 1000,
+        instructions: Vec::new(),
+    };
+    let action = Action::Elect {
+        candidates: voters.map(Keypair::public).to_vec(),
+        terms,
+    };
+    let method = Some(Method::Approval { winners: 1 });
+    let choice = Choice::Approval {
+        approved: vec![winner],
+    };
+    decide(fixture, council, voters, action, method, choice)
+}
+
+fn state_of(fixture: &Fixture, council: CouncilId) -> commune_core::state::State {
+    let mut node = fixture.node.lock().unwrap();
+    node.fold(council).unwrap().state.clone()
+}
+
+#[tokio::test]
+async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() {
+    use commune_core::mandate::{Amount, Scope, Statement};
+
+    let fixture = fixture();
+    let (council, amina, farid) = council_of_two(&fixture, "Kitchen collective");
     let (_, html) = get(&fixture, &format!("/c/{council}")).await;
     assert!(!html.contains("Who represents us"), "no mandates yet");
-    for who in [&amina, &farid] {
-        act_as(
-            who,
-            Payload::Ballot(payload::Ballot {
-                proposal: election,
-                choice: Choice::Approval { approved: vec![1] },
-            }),
-        );
-    }
-    act_as(
-        &amina,
-        Payload::Close(payload::Close { proposal: election }),
+    elect(
+        &fixture,
+        council,
+        [&amina, &farid],
+        Scope::WorkingGroup {
+            name: "soup kitchen".into(),
+            limits: vec![Amount {
+                unit: "hours".into(),
+                quantity: 40,
+            }],
+        },
+        1,
     );
     let (_, html) = get(&fixture, &format!("/c/{council}")).await;
     assert!(html.contains("Who represents us"), "{html}");
@@ -899,97 +958,29 @@ async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() 
 #[tokio::test]
 async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
     use commune_core::mandate::{MandateTerms, Scope};
-    use commune_core::payload::{self, Action, Payload};
-    use commune_core::tally::{Choice, Method, YesNo};
+    use commune_core::payload::Action;
+    use commune_core::tally::{Choice, YesNo};
 
     let fixture = fixture();
-    let amina = Keypair::from_seed([31; 32]);
-    let council = fixture
-        .node
-        .lock()
-        .unwrap()
-        .found(&amina, "Tenants", "Amina", Default::default())
-        .unwrap()
-        .council();
-    let farid = Keypair::from_seed([32; 32]);
-    let act_as = |who: &Keypair, payload: Payload| {
-        fixture
-            .node
-            .lock()
-            .unwrap()
-            .act(who, council, payload)
-            .unwrap()
-            .id
-    };
-    let now = crate::node::now_ms();
-    let invitation = commune_core::invite::Invitation::new(
-        council,
-        "Tenants".into(),
-        &amina,
-        [2; 16],
-        now + 60_000,
-    );
-    act_as(
-        &farid,
-        Payload::Join(payload::Join {
-            name: "Farid".into(),
-            invitation: Some(invitation),
-        }),
-    );
+    let (council, amina, farid) = council_of_two(&fixture, "Tenants");
     let federation = commune_core::CouncilId([5; 32]);
-    let decide = |action: Action, method: Option<Method>, choice: Choice| {
-        let proposal = act_as(
-            &amina,
-            Payload::Propose(payload::Propose {
-                title: "Decide".into(),
-                text: String::new(),
-                options: match &action {
-                    Action::Elect { .. } => vec!["Amina".into(), "Farid".into()],
-                    _ => Vec::new(),
-                },
-                action,
-                method,
-                quorum: None,
-                deadline_ms: now + 60_000,
-                mode: None,
-            }),
-        );
-        for who in [&amina, &farid] {
-            act_as(
-                who,
-                Payload::Ballot(payload::Ballot {
-                    proposal,
-                    choice: choice.clone(),
-                }),
-            );
-        }
-        act_as(&amina, Payload::Close(payload::Close { proposal }));
-    };
+    let voters = [&amina, &farid];
     decide(
+        &fixture,
+        council,
+        voters,
         Action::JoinFederation { federation },
         None,
         Choice::YesNo { vote: YesNo::Yes },
     );
-    decide(
-        Action::Elect {
-            candidates: vec![amina.public(), farid.public()],
-            terms: MandateTerms {
-                scope: Scope::Federation { federation },
-                term_ms: 30 * 24 * 60 * 60 * 1000,
-                instructions: Vec::new(),
-            },
-        },
-        Some(Method::Approval { winners: 1 }),
-        Choice::Approval { approved: vec![0] },
+    elect(
+        &fixture,
+        council,
+        voters,
+        Scope::Federation { federation },
+        0,
     );
-    let state = fixture
-        .node
-        .lock()
-        .unwrap()
-        .fold(council)
-        .unwrap()
-        .state
-        .clone();
+    let state = state_of(&fixture, council);
     let (mandate, _) = state.mandates.iter().next().expect("a mandate");
     let statement = state.mandate_statement(mandate).unwrap();
     let request = Request::get(format!("/c/{council}"))
@@ -1021,14 +1012,7 @@ async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
         &format!("mandate={mandate}&statement_signature={signature}"),
     )
     .await;
-    let state = fixture
-        .node
-        .lock()
-        .unwrap()
-        .fold(council)
-        .unwrap()
-        .state
-        .clone();
+    let state = state_of(&fixture, council);
     let signed = &state.endorsements[&statement.id()];
     assert!(signed.signatures.contains_key(&amina.public()));
     let request = Request::get(format!("/c/{council}"))
@@ -1072,14 +1056,7 @@ async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
     )
     .await;
     let id: EventId = page.rsplit('/').next().unwrap().parse().unwrap();
-    let state = fixture
-        .node
-        .lock()
-        .unwrap()
-        .fold(council)
-        .unwrap()
-        .state
-        .clone();
+    let state = state_of(&fixture, council);
     assert_eq!(
         state.proposals[&id].action,
         Action::Elect {
@@ -1242,6 +1219,247 @@ async fn a_need_an_offer_and_a_plan_go_through_the_register_page() {
     assert!(html.contains("2.5 delivered"), "{html}");
 }
 
+/// The commons of the bakery test: its flour bin and its oven.
+struct Bakery {
+    bin: EventId,
+    oven: EventId,
+}
+
+/// Fills the fixture council's catalogue (flour, water, bread, crumbs, ovens) and commons (a
+/// bin of 12.5 kg of flour, an oven) for baking.
+fn bakery(fixture: &Fixture) -> Bakery {
+    use commune_core::Payload;
+    use commune_core::register::{ItemKind, Quantity, Resource};
+    let mut node = fixture.node.lock().unwrap();
+    let mut act = |payload: Payload| {
+        node.act(&fixture.keypair, fixture.council, payload)
+            .unwrap()
+            .id
+    };
+    for (name, unit) in [
+        ("flour", "kg"),
+        ("water", "l"),
+        ("bread", "loaf"),
+        ("crumbs", "kg"),
+        ("oven", "oven"),
+    ] {
+        act(Payload::Item(ItemKind {
+            name: name.into(),
+            unit: unit.into(),
+        }));
+    }
+    let mut resource = |name: &str, item: &str, amount: i64, unit: &str| {
+        act(Payload::Resource(Resource {
+            name: name.into(),
+            item: item.into(),
+            quantity: Quantity {
+                amount,
+                unit: unit.into(),
+            },
+            place: "Bakery".into(),
+            rules: String::new(),
+        }))
+    };
+    let bin = resource("Flour bin", "flour", 12_500, "kg");
+    let oven = resource("Big oven", "oven", 1000, "oven");
+    Bakery { bin, oven }
+}
+
+/// The process form's fields for a bake of two outputs, two inputs (as `inputs`, one a
+/// line, URL-encoded), two skills and the oven.
+fn bake_form(inputs: &str) -> String {
+    format!(
+        "name=Bake&outputs=bread+2%0D%0Acrumbs+0.125&inputs={inputs}\
+         &labour=baking+0.75%0Acleaning%3D0.25&equipment=big+oven+1&capacity=40&place=Bakery"
+    )
+}
+
+#[tokio::test]
+async fn a_process_of_many_flows_is_described_and_a_bad_line_is_named() {
+    let fixture = fixture();
+    let council = fixture.council;
+    let bakery = bakery(&fixture);
+    let processes = format!("/c/{council}/processes");
+    let before = event_count(&fixture);
+    let author = fixture.keypair.public();
+    let good = bake_form("flour+1");
+    for (form, error) in [
+        (
+            bake_form("flour+0.5%0Aflour+lots"),
+            "“Uses”, line 2 (“flour lots”): a quantity is a number",
+        ),
+        (
+            bake_form("flour+0.5%0A%0Asugar+1"),
+            "“Uses”, line 3 (“sugar 1”): \"sugar\" is not in the council's catalogue",
+        ),
+        (
+            bake_form("flour"),
+            "“Uses”, line 1 (“flour”): write what, then how much",
+        ),
+        (
+            good.replace("big+oven", "small+oven"),
+            "“Equipment”, line 1 (“small oven 1”): no commons resource",
+        ),
+        (
+            good.replace("outputs=bread+2%0D%0Acrumbs+0.125", "outputs=%0A"),
+            "fill in “Makes”",
+        ),
+    ] {
+        let form = format!("{form}&author={author}");
+        let (status, answer) = post_form(&fixture, &processes, &form).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{form}: {answer}");
+        let message = answer["error"].as_str().unwrap();
+        assert!(message.contains(error), "{form}: {message}");
+    }
+    assert_eq!(event_count(&fixture), before, "nothing stored");
+
+    act(
+        &fixture,
+        &fixture.keypair,
+        &processes,
+        &bake_form("flour+0.5%0A%0A+water+0.3+"),
+    )
+    .await;
+    let register = register_of(&fixture);
+    let bake = &register.processes.values().next().unwrap().recipe;
+    let flows = |flows: &[commune_core::register::Flow]| -> Vec<(String, i64)> {
+        flows
+            .iter()
+            .map(|f| (f.item.clone(), f.quantity.amount))
+            .collect()
+    };
+    assert_eq!(
+        flows(&bake.outputs),
+        [("bread".into(), 2000), ("crumbs".into(), 125)]
+    );
+    assert_eq!(
+        flows(&bake.inputs),
+        [("flour".into(), 500), ("water".into(), 300)],
+        "blank lines are left out"
+    );
+    let labour: Vec<_> = bake
+        .labour
+        .iter()
+        .map(|l| (l.skill.as_str(), l.hours.amount))
+        .collect();
+    assert_eq!(labour, [("baking", 750), ("cleaning", 250)]);
+    assert_eq!(bake.equipment[0].resource, bakery.oven);
+    assert_eq!(bake.equipment[0].hours.amount, 1000);
+    assert_eq!(bake.capacity, 40_000);
+}
+
+#[tokio::test]
+async fn what_happened_is_recorded_without_a_plan_and_stocks_follow() {
+    let fixture = fixture();
+    let council = fixture.council;
+    let Bakery { bin, .. } = bakery(&fixture);
+    let fulfilments = format!("/c/{council}/fulfilments");
+    let key = &fixture.keypair;
+    act(
+        &fixture,
+        key,
+        &fulfilments,
+        &format!("action=produce&what=flour&quantity=2&resource={bin}"),
+    )
+    .await;
+    act(
+        &fixture,
+        key,
+        &fulfilments,
+        &format!("action=use&what=flour&quantity=0.5&resource={bin}&need="),
+    )
+    .await;
+    act(
+        &fixture,
+        key,
+        &fulfilments,
+        "action=work&what=baking&quantity=3&resource=&need=",
+    )
+    .await;
+    act(
+        &fixture,
+        key,
+        &format!("/c/{council}/needs"),
+        "item=flour&quantity=4&urgency=vital&place=Hall&days=7&for=council",
+    )
+    .await;
+    let need = *register_of(&fixture).needs.keys().next().unwrap();
+    act(
+        &fixture,
+        key,
+        &fulfilments,
+        &format!("action=deliver&what=flour&quantity=4&resource={bin}&need={need}"),
+    )
+    .await;
+    let register = register_of(&fixture);
+    assert_eq!(
+        register.resources[&bin].quantity.amount,
+        12_500 + 2000 - 500 - 4000
+    );
+    assert_eq!(register.needs[&need].received, 4000);
+    let worked: Vec<_> = register
+        .fulfilments
+        .values()
+        .filter(|f| f.fulfil.action == commune_core::register::FlowAction::Work)
+        .map(|f| {
+            (
+                f.fulfil.item.as_str(),
+                f.fulfil.quantity.amount,
+                f.fulfil.quantity.unit.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(worked, [("baking", 3000, "hour")]);
+    let (_, html) = get(&fixture, &format!("/c/{council}/register")).await;
+    assert!(html.contains("10 kg of flour"), "the bin's stock: {html}");
+
+    // Bad input: a clear answer, and nothing stored.
+    let before = event_count(&fixture);
+    let author = key.public();
+    for (form, error) in [
+        (
+            "action=steal&what=flour&quantity=1",
+            "\"steal\" is not something that happens",
+        ),
+        ("action=use&what=flour&quantity=lots", "three decimals"),
+        (
+            "action=use&what=sugar&quantity=1",
+            "\"sugar\" is not in the council's catalogue",
+        ),
+        (
+            "action=use&what=flour&quantity=1&resource=oven",
+            "is not a resource id",
+        ),
+        ("action=use&quantity=1", "fill in “What”"),
+    ] {
+        let (status, answer) =
+            post_form(&fixture, &fulfilments, &format!("{form}&author={author}")).await;
+        assert!(status.is_client_error(), "{form}: {answer}");
+        let message = answer["error"].as_str().unwrap();
+        assert!(message.contains(error), "{form}: {message}");
+    }
+    // What only the fold can judge is refused when the signed event comes back.
+    for (form, error) in [
+        (
+            format!("action=use&what=flour&quantity=11&resource={bin}"),
+            "only 10 kg of Flour bin in stock",
+        ),
+        (
+            format!("action=use&what=flour&quantity=1&need={need}"),
+            "a need is met by delivering to it",
+        ),
+    ] {
+        let (status, draft) =
+            post_form(&fixture, &fulfilments, &format!("{form}&author={author}")).await;
+        assert_eq!(status, StatusCode::OK, "{draft}");
+        let (status, refused) = submit(&fixture.node, &sign_like_the_script(&draft, key)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        let message = refused["error"].as_str().unwrap();
+        assert!(message.contains(error), "{form}: {message}");
+    }
+    assert_eq!(event_count(&fixture), before, "nothing stored");
+}
+
 #[tokio::test]
 async fn the_catalogue_and_the_commons_are_filled_from_the_register_page() {
     let fixture = fixture();
@@ -1268,27 +1486,6 @@ async fn the_catalogue_and_the_commons_are_filled_from_the_register_page() {
         (bin.quantity.amount, bin.place.as_str()),
         (12_500, "Bakery")
     );
-    act(
-        &fixture,
-        key,
-        &format!("/c/{council}/items"),
-        "name=bread&unit=loaf",
-    )
-    .await;
-    act(
-        &fixture,
-        key,
-        &format!("/c/{council}/processes"),
-        "name=Bake&out_item=bread&out_quantity=2&in1_item=flour&in1_quantity=0.5\
-         &in2_item=&in2_quantity=&skill=baking&hours=0.75&capacity=40&place=Bakery",
-    )
-    .await;
-    let register = register_of(&fixture);
-    let bake = &register.processes.values().next().unwrap().recipe;
-    assert_eq!(bake.outputs[0].quantity.amount, 2000);
-    assert_eq!(bake.inputs.len(), 1, "the empty second input is left out");
-    assert_eq!(bake.labour[0].hours.amount, 750);
-    assert_eq!(bake.capacity, 40_000);
     let form = format!("name=flour&unit=g&author={}", key.public());
     let (status, draft) = post_form(&fixture, &format!("/c/{council}/items"), &form).await;
     assert_eq!(status, StatusCode::OK);
@@ -1363,4 +1560,103 @@ async fn a_booking_is_made_and_an_overlapping_one_refused_with_the_reason() {
         answer["error"].as_str().unwrap().contains("three decimals"),
         "{answer}"
     );
+}
+
+#[tokio::test]
+async fn a_plan_the_council_overturned_is_shown_so_and_its_commitments_refused() {
+    use commune_core::mandate::{Amount, Scope};
+    use commune_core::payload::Action;
+    use commune_core::register::{Adopt, ItemKind, Quantity, Resource, Transport};
+    use commune_core::tally::{Choice, YesNo};
+    use commune_core::{Payload, plan::Urgency};
+
+    let fixture = fixture();
+    let (council, amina, farid) = council_of_two(&fixture, "Kitchen collective");
+    let voters = [&amina, &farid];
+    let rice = ItemKind {
+        name: "rice".into(),
+        unit: "kg".into(),
+    };
+    act_as(&fixture, council, &amina, Payload::Item(rice));
+    let store = Resource {
+        name: "Rice store".into(),
+        item: "rice".into(),
+        quantity: Quantity {
+            amount: 10_000,
+            unit: "kg".into(),
+        },
+        place: "Hall".into(),
+        rules: String::new(),
+    };
+    act_as(&fixture, council, &amina, Payload::Resource(store));
+    let need = commune_core::register::Need {
+        item: "rice".into(),
+        quantity: Quantity {
+            amount: 3000,
+            unit: "kg".into(),
+        },
+        place: "Hall".into(),
+        by_ms: crate::node::now_ms() + 24 * 60 * 60 * 1000,
+        urgency: Urgency::Vital,
+        receiver: commune_core::register::Receiver::Council,
+    };
+    act_as(&fixture, council, &farid, Payload::Need(need));
+    elect(
+        &fixture,
+        council,
+        voters,
+        Scope::WorkingGroup {
+            name: "kitchen".into(),
+            limits: vec![Amount {
+                unit: "rice".into(),
+                quantity: 5,
+            }],
+        },
+        0,
+    );
+    let state = state_of(&fixture, council);
+    let mandate = *state.mandates.keys().next().expect("Amina's mandate");
+    let drafted = crate::register::draft(&state, crate::node::now_ms(), Transport::None).unwrap();
+    let adopt = Adopt {
+        mandate,
+        terms: drafted.terms,
+    };
+    let plan = act_as(&fixture, council, &amina, Payload::Adopt(adopt));
+    let page = format!("/c/{council}/register");
+    let (_, html) = get(&fixture, &page).await;
+    assert!(
+        html.contains("Commitments") && !html.contains("Overturned plans"),
+        "{html}"
+    );
+
+    decide(
+        &fixture,
+        council,
+        voters,
+        Action::Overturn { act: plan },
+        None,
+        Choice::YesNo { vote: YesNo::Yes },
+    );
+    let (_, html) = get(&fixture, &page).await;
+    assert!(html.contains("Overturned plans"), "{html}");
+    assert!(!html.contains("Commitments"), "{html}");
+    let stored = || {
+        let node = fixture.node.lock().unwrap();
+        node.store().event_count(council).unwrap()
+    };
+    let before = stored();
+    let form = format!("plan={plan}&index=0&quantity=1&author={}", amina.public());
+    let (status, draft) = post_form(&fixture, &format!("/c/{council}/fulfilments"), &form).await;
+    assert_eq!(status, StatusCode::OK, "{draft}");
+    let (status, refused) = submit(&fixture.node, &sign_like_the_script(&draft, &amina)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let reason = refused["error"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!(
+            "plan {} was overturned by the council's decision",
+            plan.short()
+        )),
+        "{reason}"
+    );
+    assert_eq!(stored(), before, "nothing stored");
 }

@@ -1,7 +1,8 @@
 //! End-to-end tests in a real headless Chromium, driven over the DevTools protocol: two
 //! members in two browser profiles found a council, invite, propose, vote, close and see
 //! the result, each signing in their own browser with a key the node never sees; and a
-//! member fills the register on a phone-sized page, where an overlapping booking is refused.
+//! member fills the register on a phone-sized page (a process of two outputs among it), where
+//! an overlapping booking is refused.
 //!
 //! They run when `COMMUNE_BROWSER_TESTS=1` (`.ci/run` sets it after installing Debian's
 //! `chromium`); `COMMUNE_CHROMIUM` names another binary. On a failure the page is saved as a
@@ -579,7 +580,7 @@ impl Browser {
 }
 
 #[test]
-fn a_member_posts_a_need_and_books_on_a_phone_sized_page() {
+fn a_member_posts_a_need_and_a_process_and_books_on_a_phone_sized_page() {
     if !enabled() {
         eprintln!("browser tests skipped: set COMMUNE_BROWSER_TESTS=1 (as .ci/run does)");
         return;
@@ -600,12 +601,16 @@ fn a_member_posts_a_need_and_books_on_a_phone_sized_page() {
     let page = format!("{base}{}/register", path.as_str().unwrap());
     ana.goto(&page);
 
-    ana.fill("#item-name", "cargo bike");
-    ana.fill("#item-unit", "bike");
-    ana.act_and_reload("form[action$='/items'] button", "the catalogue item");
-    ana.fill("#item-name", "rice");
-    ana.fill("#item-unit", "kg");
-    ana.act_and_reload("form[action$='/items'] button", "the second item");
+    for (name, unit) in [
+        ("cargo bike", "bike"),
+        ("rice", "kg"),
+        ("meal", "portion"),
+        ("broth", "l"),
+    ] {
+        ana.fill("#item-name", name);
+        ana.fill("#item-unit", unit);
+        ana.act_and_reload("form[action$='/items'] button", "a catalogue item");
+    }
     ana.fill("#resource-name", "blue bike");
     ana.fill("#resource-item", "cargo bike");
     ana.fill("#resource-place", "Hall");
@@ -626,6 +631,46 @@ fn a_member_posts_a_need_and_books_on_a_phone_sized_page() {
         ana.eval("document.documentElement.scrollWidth <= window.innerWidth"),
         json!(true),
         "nothing is wider than a 360-pixel phone"
+    );
+
+    // A process of two outputs, one line each, with two skills and the bike as equipment.
+    ana.fill("#process-name", "Cook");
+    ana.fill("#process-outputs", "meal 4\nbroth 1.5");
+    ana.fill("#process-inputs", "rice lots");
+    ana.fill("#process-labour", "cooking 1\ncleaning 0.25");
+    ana.fill("#process-equipment", "blue bike 0.5");
+    // A bad line is named, and what Ana typed stays for her to mend.
+    ana.click("form[action$='/processes'] button");
+    let refusal = ana.wait(
+        "document.querySelector('form[action$=\"/processes\"] .status.error')?.textContent",
+        "the refusal of a bad line",
+    );
+    assert!(
+        refusal
+            .as_str()
+            .unwrap()
+            .contains("“Uses”, line 1 (“rice lots”)"),
+        "{refusal}"
+    );
+    assert_eq!(
+        ana.eval("document.querySelector('#process-outputs').value"),
+        json!("meal 4\nbroth 1.5")
+    );
+    ana.fill("#process-inputs", "rice 0.5");
+    ana.act_and_reload("form[action$='/processes'] button", "the process");
+    let main = ana.text("main");
+    assert!(
+        main.contains(
+            "Cook at Hall: makes 4 portion of meal, 1.5 l of broth; uses 0.5 kg of rice; \
+             work 1 hour(s) of cooking, 0.25 hour(s) of cleaning; equipment 0.5 hour(s) of blue bike"
+        ),
+        "{main}"
+    );
+    ana.eval("document.querySelectorAll('details').forEach(d => d.open = true); true");
+    assert_eq!(
+        ana.eval("document.documentElement.scrollWidth <= window.innerWidth"),
+        json!(true),
+        "every form, opened, fits a 360-pixel phone"
     );
 
     // The bike for two hours from an hour from now; the same slot again is refused, and

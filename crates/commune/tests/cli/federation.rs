@@ -11,91 +11,9 @@ fn event(value: &serde_json::Value) -> String {
 #[test]
 fn a_council_joins_a_federation_sends_a_delegate_answers_a_referral_and_recalls() {
     let node = TestNode::new();
-    for who in ["bob", "carol", "convener"] {
-        node.ok(&["key", "new", who]);
-    }
-    let federation = node.ok(&[
-        "--as",
-        "convener",
-        "council",
-        "found",
-        "City",
-        "--federation",
-    ])["council"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let council = node.ok(&["council", "found", "Tenants", "--my-name", "Alice"])["council"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for who in ["bob", "carol"] {
-        let invitation = node.ok(&["invite", &council])["invitation"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        node.ok(&["--as", who, "join", &invitation, "--my-name", who]);
-    }
-    let everyone = ["me", "bob", "carol"];
-    let decide = |args: &[&str], ballot: &[&str]| {
-        let mut open = vec!["proposal", "open", &council];
-        open.extend_from_slice(args);
-        open.extend_from_slice(&["--open-for", "1m"]);
-        let p = event(&node.ok(&open));
-        for who in everyone {
-            let mut vote = vec!["--as", who, "vote", &council, &p];
-            vote.extend_from_slice(ballot);
-            node.ok(&vote);
-        }
-        node.ok(&["close", &council, &p]);
-        p
-    };
-    decide(
-        &["Join the city", "--join-federation", &federation],
-        &["yes"],
-    );
-    // Two of three sign the roster; the federation needs half of them.
-    node.ok(&["certify", &council]);
-    let waiting = node.ok(&["federation", "send", &council]);
-    assert_eq!(waiting["sent"].as_array().unwrap().len(), 0, "{waiting}");
-    node.ok(&["--as", "bob", "certify", &council]);
-    node.ok(&["federation", "send", &council]);
-    let admit = event(&node.ok(&[
-        "--as",
-        "convener",
-        "proposal",
-        "open",
-        &federation,
-        "Admit the tenants",
-        "--admit-council",
-        &council,
-        "--open-for",
-        "1m",
-    ]));
-    node.ok(&["--as", "convener", "vote", &federation, &admit, "agree"]);
-    node.ok(&["--as", "convener", "close", &federation, &admit]);
-
-    decide(
-        &[
-            "Our delegate",
-            "--elect",
-            "bob",
-            "--elect",
-            "carol",
-            "--delegates-to",
-            &federation,
-            "--term",
-            "30d",
-        ],
-        &["bob"],
-    );
+    let (council, federation, mandate) = bob_seated(&node);
     let mandates = node.ok(&["mandate", "list", &council]);
-    let (mandate, held) = mandates.as_object().unwrap().iter().next().unwrap();
-    assert_eq!(held["status"]["status"], "active");
-    for who in ["me", "carol"] {
-        node.ok(&["--as", who, "certify", &council]);
-    }
-    node.ok(&["federation", "send", &council]);
+    assert_eq!(mandates[&mandate]["status"]["status"], "active");
     let status = node.ok(&["federation", "status", &federation]);
     assert_eq!(
         status["delegates"].as_object().unwrap().len(),
@@ -211,9 +129,11 @@ fn bob_seated(node: &TestNode) -> (String, String, String) {
         &["Join the city", "--join-federation", &federation],
         &["yes"],
     );
-    for who in ["me", "bob"] {
-        node.ok(&["--as", who, "certify", &council]);
-    }
+    // Two of three sign the roster; the federation needs half of them.
+    node.ok(&["certify", &council]);
+    let waiting = node.ok(&["federation", "send", &council]);
+    assert_eq!(waiting["sent"].as_array().unwrap().len(), 0, "{waiting}");
+    node.ok(&["--as", "bob", "certify", &council]);
     node.ok(&["federation", "send", &council]);
     let admit = event(&node.ok(&[
         "--as",

@@ -1,5 +1,6 @@
 //! The register from the command line: needs, offers, processes, commons, bookings, a plan
-//! put to the council and fulfilled, and Valueflows export and import.
+//! put to the council and fulfilled, a working group's plan adopted and overturned, and
+//! Valueflows export and import.
 
 use serde_json::Value;
 
@@ -330,7 +331,7 @@ fn the_register_travels_as_valueflows_json_ld() {
 }
 
 #[test]
-fn a_working_group_adopts_a_plan_within_its_mandate() {
+fn a_working_group_adopts_a_plan_within_its_mandate_and_the_council_overturns_it() {
     let node = TestNode::new();
     let (council, _) = kitchen(&node);
     let election = id(&node.ok(&[
@@ -359,7 +360,7 @@ fn a_working_group_adopts_a_plan_within_its_mandate() {
 
     let refused = node.fails(&["plan", "adopt", &council, "--mandate", &mandate]);
     assert!(refused.contains("only the mandate's holder"), "{refused}");
-    let adopted = id(&node.ok(&[
+    let by_bob = [
         "--as",
         "bob",
         "plan",
@@ -367,18 +368,45 @@ fn a_working_group_adopts_a_plan_within_its_mandate() {
         &council,
         "--mandate",
         &mandate,
-    ]));
+    ];
+    let adopted = id(&node.ok(&by_bob));
     let register = node.ok(&["register", &council]);
     assert_eq!(register["plans"][&adopted]["decision"], adopted.as_str());
     // Thirty meals and three runs are used: the same plan again would go past the limits.
-    let over = node.fails(&[
-        "--as",
-        "bob",
-        "plan",
-        "adopt",
-        &council,
-        "--mandate",
-        &mandate,
-    ]);
+    let over = node.fails(&by_bob);
     assert!(over.contains("over the mandate's limit"), "{over}");
+
+    // The council overturns the adoption: the plan binds no one, and its meals no longer
+    // count against the group's limits.
+    let overturn = id(&node.ok(&[
+        "proposal",
+        "open",
+        &council,
+        "Not that plan",
+        "--overturn",
+        &adopted,
+        "--open-for",
+        "1h",
+    ]));
+    node.ok(&["vote", &council, &overturn, "yes"]);
+    node.ok(&["--as", "bob", "vote", &council, &overturn, "yes"]);
+    node.ok(&["close", &council, &overturn]);
+    let register = node.ok(&["register", &council]);
+    assert!(register["plans"].get(&adopted).is_none(), "{register}");
+    assert!(register["overturned_plans"][&adopted]["decision"].is_string());
+    let commitment = format!("{}:0", &adopted[..12]);
+    let refused = node.fails(&[
+        "fulfil",
+        &council,
+        "deliver",
+        "meal",
+        "1",
+        "--commitment",
+        &commitment,
+    ]);
+    assert!(
+        refused.contains("was overturned by the council's decision"),
+        "{refused}"
+    );
+    node.ok(&by_bob);
 }
