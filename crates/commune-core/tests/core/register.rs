@@ -678,3 +678,43 @@ fn a_working_group_adopts_a_small_plan_within_its_limits() {
         vec!["over the mandate's limit: 3 of 5 rice used, and this act needs 3"]
     );
 }
+
+#[test]
+fn the_council_amends_its_planner_settings() {
+    let (mut sim, _) = kitchen();
+    let current = state(&sim).constitution;
+    assert_eq!(current.planner_settings(), Settings::default());
+    let amend = |tolerance_permille| {
+        let mut constitution = current.clone();
+        constitution.planner = Some(Settings {
+            tolerance_permille,
+            fairness: plan::Fairness::Proportional,
+        });
+        propose(
+            "Share proportionally",
+            Action::Amend { constitution },
+            None,
+            6000 + 3 * DAY,
+        )
+    };
+    let absurd = amend(1001);
+    sim.act("alice", 6000, absurd);
+    let fine = amend(0);
+    let p = sim.act("alice", 6001, fine);
+    for who in ["alice", "bob", "carol", "dave"] {
+        sim.act(who, 6002, vote(p, YesNo::Yes));
+    }
+    sim.act("alice", 6003, close(p));
+    let reasons = refused(&sim);
+    assert!(
+        matches!(reasons.as_slice(), [one] if one.contains("tolerance is at most 1000‰")),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        state(&sim).constitution.planner,
+        Some(Settings {
+            tolerance_permille: 0,
+            fairness: plan::Fairness::Proportional,
+        })
+    );
+}
