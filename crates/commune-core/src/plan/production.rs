@@ -24,8 +24,9 @@
 //! a need short by a hair with plenty in stock (2.497 of 2.5 kg). After the stages, needs that
 //! lost less than the tolerance's share of their quantity to later stages are snapped: the
 //! last stage is solved once more with their floors at what their own class's stage gave them
-//! (in full, when nothing else was short), and that solution is kept if it is feasible and
-//! passes the check; otherwise the first stands. The solver's answer is checked against the model itself before a draft is returned; a need left short is
+//! (in full, when nothing else was short) and every other need's at what the first solution
+//! gave it, and that solution is kept if it is feasible and passes the check; otherwise the
+//! first stands. Labour-hour costs and skill scarcity are the first solution's duals. The solver's answer is checked against the model itself before a draft is returned; a need left short is
 //! explained by the first binding limit found walking back from it through the plan.
 
 use std::collections::HashMap;
@@ -100,24 +101,25 @@ pub(crate) fn solve(
     }
     lp.objective = program.hours.clone();
     lp.objective.resize(lp.col_lower.len(), 0.0);
-    let first = sequence.solve(&lp)?;
-    let mut plan = program.read(&first);
+    let last = sequence.solve(&lp)?;
+    let mut plan = program.read(&last);
     plan.check(model)?;
-    let mut last = first;
     let near = near_misses(model, &plan, &best, 1.0 - keep);
     if !near.is_empty() {
-        for &n in &near {
-            lp.rows.push(Row {
-                coefs: vec![(program.met_column(n), 1.0)],
-                lower: best[n],
-                upper: f64::INFINITY,
-            });
+        // Every need keeps at least what the first plan gave it, so that snapping one need
+        // cannot cut another; the near-misses get what their class's stage gave them.
+        for (n, need) in model.needs.iter().enumerate() {
+            lp.col_lower[program.met_column(n)] = plan.met[n].clamp(0.0, need.quantity);
         }
-        match sequence.solve(&lp) {
+        for &n in &near {
+            lp.col_lower[program.met_column(n)] = best[n].min(model.needs[n].quantity);
+        }
+        // Raised bounds do not extend the run of stages: this program is solved afresh.
+        match solver.solve(&lp) {
             Ok(snapped) => {
-                let snapped_plan = program.read(&snapped);
-                if snapped_plan.check(model).is_ok() {
-                    (last, plan) = (snapped, snapped_plan);
+                let snapped = program.read(&snapped);
+                if snapped.check(model).is_ok() {
+                    plan = snapped;
                 }
             }
             // The first solution stands: it met every stage.
