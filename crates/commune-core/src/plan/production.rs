@@ -7,9 +7,8 @@
 //! something draws on, a labour row per (skill, place) that some process needs, an equipment
 //! row per piece of equipment some process uses (runs times hours per run within its free
 //! hours), the fairness rows of each class and, from stage two on, the rows that hold earlier
-//! stages. A class's
-//! stage maximises, over the receivers of its needs (not the needs: a receiver posting many
-//! needs counts once):
+//! stages. A class's stage maximises, over the receivers of its needs (not the needs: a
+//! receiver posting many needs counts once):
 //!
 //! - [`Fairness::MaxMin`]: first a hard floor `t` under every receiver's fraction met, then
 //!   (the floor held) the sum of their fractions, so that what the floor cannot use still goes
@@ -26,8 +25,11 @@
 //! last stage is solved once more with their floors at what their own class's stage gave them
 //! (in full, when nothing else was short) and every other need's at what the first solution
 //! gave it, and that solution is kept if it is feasible and passes the check; otherwise the
-//! first stands. Labour-hour costs and skill scarcity are the first solution's duals. The solver's answer is checked against the model itself before a draft is returned; a need left short is
-//! explained by the first binding limit found walking back from it through the plan.
+//! first stands. Labour-hour costs and skill scarcity are the first solution's duals.
+//!
+//! The solver's answer is checked against the model itself before a draft is returned; a need
+//! left short is explained by the first binding limit found walking back from it through the
+//! plan.
 
 use std::collections::HashMap;
 use std::hash::Hash;
