@@ -5,6 +5,7 @@ use minicbor::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use crate::id::MemberId;
+use crate::plan::Settings;
 use crate::tally::{Method, Quorum};
 
 /// How new members come in.
@@ -108,6 +109,11 @@ pub struct Constitution {
     #[n(8)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub federation: Option<FederationRules>,
+    /// The planner's settings for the council's register; `None` means
+    /// [`Settings::default`].
+    #[n(9)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planner: Option<Settings>,
 }
 
 /// How mandates rotate and how members recall them.
@@ -213,6 +219,7 @@ impl Default for Constitution {
             early_close: true,
             mandates: None,
             federation: None,
+            planner: None,
         }
     }
 }
@@ -229,6 +236,10 @@ impl Constitution {
 
     pub fn mandate_rules(&self) -> MandateRules {
         self.mandates.unwrap_or_default()
+    }
+
+    pub fn planner_settings(&self) -> Settings {
+        self.planner.unwrap_or_default()
     }
 
     /// Checks that every rule is usable.
@@ -268,6 +279,11 @@ impl Constitution {
             && !(1..=1000).contains(&rules.certificate_share_permille)
         {
             return Err("a certificate share is from 1 to 1000‰".into());
+        }
+        if let Some(settings) = &self.planner
+            && settings.tolerance_permille > 1000
+        {
+            return Err("the planner's tolerance is at most 1000‰ (100 %)".into());
         }
         if let Closers::Tellers { tellers } = &self.closers
             && tellers.is_empty()

@@ -169,17 +169,56 @@ pub struct Model {
     pub equipment: Vec<Equipment>,
 }
 
-/// The council-visible settings of the planner, in plain units.
-#[derive(Debug, Clone, PartialEq)]
+/// The council-visible settings of the planner, in plain units; a council sets them in its
+/// constitution.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    minicbor::Encode,
+    minicbor::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Settings {
     /// How much of a class's fulfilment a later stage may give up, in parts per thousand
     /// (1 means "0.1 % of vital fulfilment may be traded").
+    #[n(0)]
     pub tolerance_permille: u32,
     /// How a class's scarce share is divided among receivers.
+    #[n(1)]
     pub fairness: Fairness,
 }
 
+impl Settings {
+    /// The settings in words: "up to 0.1 % of vital fulfilment may be traded for labour
+    /// saved; scarce goods shared max-min".
+    pub fn describe(&self) -> String {
+        let traded = match self.tolerance_permille {
+            0 => "no vital fulfilment is traded for labour saved".to_owned(),
+            permille => format!(
+                "up to {} % of vital fulfilment may be traded for labour saved",
+                percent(permille)
+            ),
+        };
+        format!("{traded}; scarce goods shared {}", self.fairness.name())
+    }
+}
+
+/// Parts per thousand as a percentage: 1 is "0.1", 25 is "2.5", 100 is "10".
+fn percent(permille: u32) -> String {
+    match permille % 10 {
+        0 => format!("{}", permille / 10),
+        tenth => format!("{}.{tenth}", permille / 10),
+    }
+}
+
 impl Default for Settings {
+    /// A thousandth of each class may go for labour saved: enough to spare hours where a
+    /// need barely matters to the total, while near-misses snap back to what their class
+    /// gave them (see [`production`]).
     fn default() -> Self {
         Settings {
             tolerance_permille: 1,
@@ -189,12 +228,35 @@ impl Default for Settings {
 }
 
 /// The rule for sharing what is too little among the receivers of one class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    minicbor::Encode,
+    minicbor::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[cbor(index_only)]
+#[serde(rename_all = "kebab-case")]
 pub enum Fairness {
     /// Raise the least-served receiver's fraction first (max-min fair).
+    #[n(0)]
     MaxMin,
     /// Each receiver gets the same fraction of what they asked for, as far as it goes.
+    #[n(1)]
     Proportional,
+}
+
+impl Fairness {
+    pub fn name(self) -> &'static str {
+        match self {
+            Fairness::MaxMin => "max-min",
+            Fairness::Proportional => "proportional",
+        }
+    }
 }
 
 /// Where delivered goods come from.

@@ -25,6 +25,12 @@ pub const MAX_QUANTITY: i64 = 1_000_000_000_000_000;
 /// The unit labour is counted in.
 pub const HOUR: &str = "hour";
 
+/// A planning round: the week from the moment the plan is drawn. Equipment is free for the
+/// round's hours, less its bookings within it.
+pub const ROUND_MS: u64 = 7 * 24 * HOUR_MS;
+
+const HOUR_MS: u64 = 60 * 60 * 1000;
+
 /// An item kind in the council's catalogue (a Valueflows ResourceSpecification). Kind 40.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub struct ItemKind {
@@ -527,7 +533,9 @@ pub enum Transport {
 
 /// The planner's model of a register at `now_ms`: open needs (what is still to receive, due
 /// now or later) and their receivers; commons stock and open goods offers as supplies; open
-/// labour offers; processes. Item, place and skill indices follow the names' order.
+/// labour offers; processes, and the commons resources they use as equipment, free for the
+/// round ([`ROUND_MS`] from `now_ms`) less their bookings within it. Item, place and skill
+/// indices follow the names' order, equipment follows the resources' ids.
 pub fn model(register: &Register, now_ms: u64, transport: Transport) -> Model {
     let items: Vec<&String> = register.items.keys().collect();
     let item_ix = |name: &str| items.iter().position(|i| *i == name).expect("in catalogue");
@@ -614,6 +622,25 @@ pub fn model(register: &Register, now_ms: u64, transport: Transport) -> Model {
             _ => None,
         })
         .collect();
+    let used: std::collections::BTreeSet<&EventId> = register
+        .processes
+        .values()
+        .flat_map(|p| p.recipe.equipment.iter().map(|e| &e.resource))
+        .collect();
+    let equipment: Vec<plan::Equipment> = used
+        .iter()
+        .filter_map(|&id| Some((id, register.resources.get(id)?)))
+        .map(|(id, resource)| plan::Equipment {
+            id: id.to_string(),
+            name: resource.name.clone(),
+            place: place_ix(&resource.place),
+            hours: free_hours(register, id, resource, now_ms),
+        })
+        .collect();
+    let equipment_ix = |id: &EventId| {
+        let id = id.to_string();
+        equipment.iter().position(|e| e.id == id)
+    };
     let flows = |flows: &[Flow]| -> Vec<(usize, f64)> {
         flows
             .iter()
@@ -635,7 +662,12 @@ pub fn model(register: &Register, now_ms: u64, transport: Transport) -> Model {
                 .iter()
                 .map(|l| (skill_ix(&l.skill), l.hours.units()))
                 .collect(),
-            equipment: Vec::new(),
+            equipment: p
+                .recipe
+                .equipment
+                .iter()
+                .filter_map(|e| Some((equipment_ix(&e.resource)?, e.hours.units())))
+                .collect(),
             capacity: p.recipe.capacity as f64 / SCALE as f64,
         })
         .collect();
@@ -671,7 +703,28 @@ pub fn model(register: &Register, now_ms: u64, transport: Transport) -> Model {
         routes,
         labour,
         processes,
-        // Equipment hours do not limit runs yet.
-        equipment: Vec::new(),
+        equipment,
     }
+}
+
+/// A resource's hours free in the round from `now_ms`: its units times the round's hours,
+/// less each booking's quantity times the hours it overlaps the round.
+fn free_hours(register: &Register, id: &EventId, resource: &CommonsResource, now_ms: u64) -> f64 {
+    let units = resource.quantity.units().max(0.0);
+    let end = now_ms.saturating_add(ROUND_MS);
+    let booked: f64 = register
+        .bookings_of(id)
+        .into_iter()
+        .filter(|(_, b)| b.withdrawn.is_none())
+        .map(|(_, b)| {
+            let overlap = b
+                .book
+                .until_ms
+                .min(end)
+                .saturating_sub(b.book.from_ms.max(now_ms));
+            let quantity = b.book.quantity.map_or(units, |q| q as f64 / SCALE as f64);
+            quantity * overlap as f64 / HOUR_MS as f64
+        })
+        .sum();
+    (units * (ROUND_MS / HOUR_MS) as f64 - booked).max(0.0)
 }

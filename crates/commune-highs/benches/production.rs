@@ -202,14 +202,26 @@ fn monolithic(councils: &[federation::Council], links: &[federation::Link]) -> M
             place: place + l.place,
             ..l.clone()
         }));
-        city.processes
-            .extend(m.processes.iter().map(|p| plan::Process {
+        let equipment = city.equipment.len();
+        city.equipment
+            .extend(m.equipment.iter().map(|e| plan::Equipment {
+                place: place + e.place,
+                ..e.clone()
+            }));
+        city.processes.extend(m.processes.iter().map(|p| {
+            plan::Process {
                 place: place + p.place,
                 outputs: p.outputs.iter().map(|&(i, x)| (items[i], x)).collect(),
                 inputs: p.inputs.iter().map(|&(i, x)| (items[i], x)).collect(),
                 labour: p.labour.iter().map(|&(s, h)| (skill + s, h)).collect(),
+                equipment: p
+                    .equipment
+                    .iter()
+                    .map(|&(e, h)| (equipment + e, h))
+                    .collect(),
                 ..p.clone()
-            }));
+            }
+        }));
         offsets.push(place);
     }
     for link in links {

@@ -38,6 +38,21 @@ pub fn parse_quantity(text: &str) -> Result<i64> {
     Ok(if negative { -amount } else { amount })
 }
 
+/// A planner tolerance such as `0.1%`, `2.5 %` or `0`, as parts per thousand; from 0 to
+/// 100 %, in steps of 0.1 %.
+pub fn parse_tolerance(text: &str) -> Result<u32> {
+    let number = text.trim().trim_end_matches('%').trim_end();
+    let thousandths = parse_quantity(number)
+        .map_err(|_| anyhow!("a tolerance is a percentage such as 0.1% or 0: {text:?}"))?;
+    if !(0..=100 * SCALE).contains(&thousandths) {
+        bail!("a tolerance is from 0 to 100 %, not {text:?}");
+    }
+    if thousandths % 100 != 0 {
+        bail!("a tolerance is counted in steps of 0.1 %, not {text:?}");
+    }
+    Ok(u32::try_from(thousandths / 100).expect("at most 1000"))
+}
+
 /// Thousandths as people write them: `2`, `2.5`, `0.125`.
 pub fn format_quantity(amount: i64) -> String {
     let sign = if amount < 0 { "-" } else { "" };
@@ -86,32 +101,26 @@ pub fn resolve_resource(state: &State, text: &str) -> Result<EventId> {
     }
 }
 
-/// A draft plan of a council's register, with the model it was drawn from and the exact
-/// commitments a plan proposal would carry.
+/// A draft plan of a council's register, with the model it was drawn from, the settings that
+/// drew it and the exact commitments a plan proposal would carry.
 pub struct Drafted {
     pub model: Model,
+    pub settings: Settings,
     pub draft: Draft,
     pub terms: PlanTerms,
 }
 
-/// The planner's settings for a council's register: strictly lexicographic (no share of a
-/// class's fulfilment traded for labour saved), so that a member never sees a need short
-/// by a hair with plenty in stock. A council-set tolerance is not in the register yet.
-fn settings() -> Settings {
-    Settings {
-        tolerance_permille: 0,
-        ..Settings::default()
-    }
-}
-
-/// Draws the plan of `state`'s register at `now` with the pure-Rust solver.
+/// Draws the plan of `state`'s register at `now` with the pure-Rust solver, by the planner
+/// settings in the council's constitution.
 pub fn draft(state: &State, now: u64, transport: Transport) -> Result<Drafted> {
     let model = register::model(&state.register, now, transport);
-    let draft = plan::draft(&model, &settings(), &DenseSimplex)
+    let settings = state.constitution.planner_settings();
+    let draft = plan::draft(&model, &settings, &DenseSimplex)
         .map_err(|error| anyhow!("no plan can be drawn: {error}"))?;
     let terms = PlanTerms::of_draft(&model, &draft);
     Ok(Drafted {
         model,
+        settings,
         draft,
         terms,
     })
@@ -238,6 +247,11 @@ pub fn draft_json(drafted: &Drafted) -> Value {
         .collect();
     json!({
         "solver": draft.solver,
+        "settings": {
+            "tolerance_permille": drafted.settings.tolerance_permille,
+            "fairness": drafted.settings.fairness,
+            "words": drafted.settings.describe(),
+        },
         "needs": needs,
         "item_hours": items,
         "skills": skills,
@@ -285,6 +299,7 @@ pub fn draft_text(drafted: &Drafted) -> String {
             draft.skill_scarcity.get(i).copied().unwrap_or(0.0)
         );
     }
+    let _ = writeln!(out, "settings: {}", drafted.settings.describe());
     let _ = writeln!(out, "draft {} ({})", drafted.terms.draft, draft.solver);
     out
 }
@@ -305,6 +320,17 @@ mod tests {
         assert!(parse_quantity("99999999999999999999").is_err());
         for amount in [0, 1, 125, 2500, 2000, -1500] {
             assert_eq!(parse_quantity(&format_quantity(amount)).unwrap(), amount);
+        }
+    }
+
+    #[test]
+    fn tolerances_are_percentages_in_tenths() {
+        assert_eq!(parse_tolerance("0.1%").unwrap(), 1);
+        assert_eq!(parse_tolerance("2.5 %").unwrap(), 25);
+        assert_eq!(parse_tolerance("0").unwrap(), 0);
+        assert_eq!(parse_tolerance("100%").unwrap(), 1000);
+        for bad in ["0.05%", "-1%", "101%", "much", "%"] {
+            assert!(parse_tolerance(bad).is_err(), "{bad}");
         }
     }
 }

@@ -319,6 +319,12 @@ pub fn export(state: &State, drafted: Option<&Drafted>) -> Value {
         if let Some(withdrawn) = &b.withdrawn {
             node["commune:withdrawnBy"] = reference(event_iri(withdrawn));
         }
+        // A booking of part of a resource says how much; one of all of it says nothing.
+        if let (Some(quantity), Some(resource)) =
+            (b.book.quantity, register.resources.get(&b.book.resource))
+        {
+            node["vf:resourceQuantity"] = measure(quantity, &resource.quantity.unit);
+        }
         graph.push(node);
     }
     for (id, f) in &register.fulfilments {
@@ -826,7 +832,11 @@ pub fn import(document: &Value) -> Result<Register, ImportError> {
                     resource: event_of(node.link("vf:resourceInventoriedAs")?)?,
                     from_ms: node.time("vf:hasBeginning")?,
                     until_ms: node.time("vf:hasEnd")?,
-                    quantity: None,
+                    quantity: node
+                        .opt("vf:resourceQuantity")
+                        .map(|_| node.measure("vf:resourceQuantity"))
+                        .transpose()?
+                        .map(|quantity| quantity.amount),
                 },
                 withdrawn: node.finished_by()?,
             },
@@ -1250,6 +1260,15 @@ mod tests {
                 quantity: None,
             }),
         );
+        log.act(
+            3008,
+            Payload::Book(Book {
+                resource: oven,
+                from_ms: 2 * DAY,
+                until_ms: 2 * DAY + 3_600_000,
+                quantity: Some(500),
+            }),
+        );
         let state = log.state();
         let model = register::model(&state.register, 3008, Transport::None);
         let rice = model
@@ -1337,6 +1356,13 @@ mod tests {
         let plan = register.plans.values().next().unwrap();
         assert_eq!(plan.terms.runs[0].runs, 1500);
         assert_eq!(register.fulfilments.len(), 2);
+        assert!(
+            register
+                .bookings
+                .values()
+                .any(|b| b.book.quantity == Some(500)),
+            "half the oven booked"
+        );
         let store = register
             .resources
             .values()

@@ -2,9 +2,12 @@
 //! processes, the commons and its bookings, fulfilment, and plans decided by proposal.
 //!
 //! Every quantity is checked against the catalogue (known item, its unit, positive, not
-//! absurd) before anything is stored. Bookings are first come, first served in the fold's
-//! (depth, id) order, which every node shares: of two concurrent bookings that overlap, the
-//! one folded first stands and the other is refused naming it, on every node alike.
+//! absurd) before anything is stored. A booking takes a quantity of a resource (all of it when
+//! none is given) for a span; at every instant of the span, the bookings that stand must
+//! together take no more than the resource's stock. Bookings are first come, first served in
+//! the fold's (depth, id) order, which every node shares: of two concurrent bookings that do
+//! not fit together, the one folded first stands and the other is refused naming it, on every
+//! node alike.
 
 use std::collections::BTreeMap;
 
@@ -199,9 +202,10 @@ impl Folder {
     pub(super) fn book(&mut self, current: &Current<'_>, book: Book) -> Verdict {
         self.member_acts(current)?;
         let register = self.register();
-        if !register.resources.contains_key(&book.resource) {
-            return Err(format!("no commons resource {}", book.resource.short()));
-        }
+        let resource = register
+            .resources
+            .get(&book.resource)
+            .ok_or_else(|| format!("no commons resource {}", book.resource.short()))?;
         if book.from_ms < current.time() {
             return Err("a booking cannot start in the past".into());
         }
@@ -211,20 +215,72 @@ impl Folder {
         if book.until_ms - book.from_ms > MAX_BOOKING_MS {
             return Err("a booking lasts at most a year".into());
         }
-        let clash = register
+        let stock = resource.quantity.amount;
+        let wanted = match book.quantity {
+            Some(quantity) if quantity <= 0 => {
+                return Err(format!(
+                    "a booking's quantity must be positive, not {}",
+                    units(quantity)
+                ));
+            }
+            Some(quantity) if quantity > stock => {
+                return Err(format!(
+                    "{} holds {} {}, not {}",
+                    resource.name,
+                    units(stock),
+                    resource.quantity.unit,
+                    units(quantity)
+                ));
+            }
+            Some(quantity) => quantity,
+            None if stock <= 0 => return Err(format!("nothing of {} is left", resource.name)),
+            None => stock,
+        };
+        // What the standing bookings take is largest at one of their starts (or this one's).
+        let overlapping: Vec<_> = register
             .bookings_of(&book.resource)
             .into_iter()
-            .find(|(_, b)| {
+            .filter(|(_, b)| {
                 b.withdrawn.is_none()
                     && b.book.from_ms < book.until_ms
                     && book.from_ms < b.book.until_ms
+            })
+            .collect();
+        let clash = overlapping
+            .iter()
+            .map(|(_, b)| b.book.from_ms.max(book.from_ms))
+            .find_map(|instant| {
+                let active: Vec<_> = overlapping
+                    .iter()
+                    .filter(|(_, b)| b.book.from_ms <= instant && instant < b.book.until_ms)
+                    .collect();
+                let taken: i64 = active
+                    .iter()
+                    .map(|(_, b)| b.book.quantity.unwrap_or(stock))
+                    .sum();
+                (taken.saturating_add(wanted) > stock).then_some(active)
             });
-        if let Some((id, taken)) = clash {
-            return Err(format!(
-                "overlaps booking {} by {}, which comes first in the log's order",
-                id.short(),
-                self.founded().member_name(&taken.member),
-            ));
+        if let Some(active) = clash {
+            let named: Vec<String> = active
+                .iter()
+                .map(|(id, taken)| {
+                    format!(
+                        "{} by {}",
+                        id.short(),
+                        self.founded().member_name(&taken.member)
+                    )
+                })
+                .collect();
+            return Err(match named.as_slice() {
+                [one] => format!("overlaps booking {one}, which comes first in the log's order"),
+                _ => format!(
+                    "overlaps bookings {}, which come first in the log's order, and with them \
+                     would take more than the {} {} there are",
+                    named.join(", "),
+                    units(stock),
+                    resource.quantity.unit
+                ),
+            });
         }
         let booking = Booking {
             member: current.author(),

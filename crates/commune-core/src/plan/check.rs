@@ -90,6 +90,15 @@ pub fn validate(model: &Model) -> Result<(), PlanError> {
             index(what, skill, skills, "skill")?;
             amount(|| format!("the labour hours of {}", what()), hours)?;
         }
+        for &(piece, hours) in &process.equipment {
+            index(what, piece, model.equipment.len(), "equipment")?;
+            amount(|| format!("the equipment hours of {}", what()), hours)?;
+        }
+    }
+    for (e, equipment) in model.equipment.iter().enumerate() {
+        let what = || format!("equipment {e} ({})", equipment.id);
+        index(what, equipment.place, places, "place")?;
+        amount(|| format!("the free hours of {}", what()), equipment.hours)?;
     }
     Ok(())
 }
@@ -101,7 +110,8 @@ fn broken(message: String) -> PlanError {
 /// Checks a draft against its model, for any planner: one `Met` per need in order, none above
 /// its need; every delivery of the need's own item, from a supply of that item or a process
 /// that makes it; deliveries summing to what each need is met by; no supply giving more than it
-/// has; no process running more than its capacity, nor delivering more than its runs make.
+/// has; no process running more than its capacity, nor delivering more than its runs make; no
+/// equipment used by the runs beyond its free hours.
 /// Route capacities are not in a draft: [`check_routes`] checks them from the route flows.
 pub fn check(model: &Model, draft: &Draft) -> Result<(), PlanError> {
     if draft.met.len() != model.needs.len() {
@@ -196,6 +206,22 @@ pub fn check(model: &Model, draft: &Draft) -> Result<(), PlanError> {
             )));
         }
         runs[run.process] += run.runs;
+    }
+    let mut used = vec![0.0; model.equipment.len()];
+    for (process, &runs) in model.processes.iter().zip(&runs) {
+        for &(piece, hours) in &process.equipment {
+            *used.get_mut(piece).ok_or_else(|| {
+                broken(format!("process {} uses unknown equipment", process.id))
+            })? += runs * hours;
+        }
+    }
+    for (equipment, &used) in model.equipment.iter().zip(&used) {
+        if !within(used, equipment.hours) {
+            return Err(broken(format!(
+                "the runs use {used} hours of {}, which has {} free",
+                equipment.id, equipment.hours
+            )));
+        }
     }
     for (p, process) in model.processes.iter().enumerate() {
         let output: f64 = process.outputs.iter().map(|&(_, q)| q).sum();

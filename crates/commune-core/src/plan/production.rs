@@ -4,10 +4,11 @@
 //!
 //! The program's columns are process runs, route flows and the part of each need met (plus a
 //! few fairness columns per class); its rows are an item balance per (item, place) that
-//! something draws on, a labour row per (skill, place) that some process needs, the fairness
-//! rows of each class and, from stage two on, the rows that hold earlier stages. A class's
-//! stage maximises, over the receivers of its needs (not the needs: a receiver posting many
-//! needs counts once):
+//! something draws on, a labour row per (skill, place) that some process needs, an equipment
+//! row per piece of equipment some process uses (runs times hours per run within its free
+//! hours), the fairness rows of each class and, from stage two on, the rows that hold earlier
+//! stages. A class's stage maximises, over the receivers of its needs (not the needs: a
+//! receiver posting many needs counts once):
 //!
 //! - [`Fairness::MaxMin`]: first a hard floor `t` under every receiver's fraction met, then
 //!   (the floor held) the sum of their fractions, so that what the floor cannot use still goes
@@ -16,15 +17,27 @@
 //!   of falling weight), so that a receiver's first quarter is worth more than anyone's second.
 //!
 //! Needs that nothing can reach (no stock, no runnable process, no route) are left out of their
-//! class's fairness rows, so one impossible need does not pin a floor to zero. The solver's
-//! answer is checked against the model itself before a draft is returned; a need left short is
-//! explained by the first binding limit found walking back from it through the plan.
+//! class's fairness rows, so one impossible need does not pin a floor to zero.
+//!
+//! A tolerance lets a later stage trade a little of a class for labour saved, which can leave
+//! a need short by a hair with plenty in stock (2.497 of 2.5 kg). After the stages, needs that
+//! lost less than the tolerance's share of their quantity to later stages are snapped: the
+//! last stage is solved once more with their floors at what their own class's stage gave them
+//! (in full, when nothing else was short) and every other need's at what the first solution
+//! gave it, and that solution is kept if it is feasible and passes the check; otherwise the
+//! first stands. Labour-hour costs and skill scarcity are the first solution's duals.
+//!
+//! The solver's answer is checked against the model itself before a draft is returned; a need
+//! left short is explained by the first binding limit found walking back from it through the
+//! plan.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 
+use super::check::validate;
 use super::{
-    Delivery, Draft, Fairness, ItemIx, Lp, LpSolution, LpSolver, Met, Model, PlaceIx, PlanError,
-    Row, Run, Settings, Shortfall, SkillIx, Source, Urgency,
+    Delivery, Draft, EquipmentIx, Fairness, ItemIx, Lp, LpError, LpSolution, LpSolver, Met, Model,
+    PlaceIx, PlanError, Process, Row, Run, Settings, Shortfall, SkillIx, Source, Urgency,
 };
 
 /// Slack allowed when the draft is checked against the model, relative to the quantities met.
@@ -55,6 +68,8 @@ pub(crate) fn solve(
     let mut lp = program.lp.clone();
     let mut sequence = solver.sequence();
     let keep = 1.0 - f64::from(settings.tolerance_permille.min(1000)) / 1000.0;
+    // What each need got when its own class was served, before later stages traded any.
+    let mut best = vec![0.0; model.needs.len()];
     for urgency in Urgency::ALL {
         let needs: Vec<usize> = (0..model.needs.len())
             .filter(|&n| {
@@ -72,7 +87,11 @@ pub(crate) fn solve(
             for &(column, weight) in &goal {
                 lp.objective[column] = -weight;
             }
-            let achieved = -sequence.solve(&lp)?.objective;
+            let solution = sequence.solve(&lp)?;
+            for &n in &needs {
+                best[n] = solution.x[program.met_column(n)];
+            }
+            let achieved = -solution.objective;
             // Later stages keep this one's achievement, less the council's tolerance and a
             // hair for the solver's rounding.
             lp.rows.push(Row {
@@ -85,8 +104,31 @@ pub(crate) fn solve(
     lp.objective = program.hours.clone();
     lp.objective.resize(lp.col_lower.len(), 0.0);
     let last = sequence.solve(&lp)?;
-    let plan = program.read(&last);
+    let mut plan = program.read(&last);
     plan.check(model)?;
+    let near = near_misses(model, &plan, &best, 1.0 - keep);
+    if !near.is_empty() {
+        // Every need keeps at least what the first plan gave it, so that snapping one need
+        // cannot cut another; the near-misses get what their class's stage gave them.
+        for (n, need) in model.needs.iter().enumerate() {
+            lp.col_lower[program.met_column(n)] = plan.met[n].clamp(0.0, need.quantity);
+        }
+        for &n in &near {
+            lp.col_lower[program.met_column(n)] = best[n].min(model.needs[n].quantity);
+        }
+        // Raised bounds do not extend the run of stages: this program is solved afresh.
+        match solver.solve(&lp) {
+            Ok(snapped) => {
+                let snapped = program.read(&snapped);
+                if snapped.check(model).is_ok() {
+                    plan = snapped;
+                }
+            }
+            // The first solution stands: it met every stage.
+            Err(LpError::Infeasible) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
     let binding = program.binding(&plan);
     let met = (0..model.needs.len())
         .map(|n| {
@@ -119,86 +161,17 @@ pub(crate) fn solve(
     Ok((draft, plan))
 }
 
-/// Refuses a model with an index out of range or a quantity negative, infinite or NaN.
-pub(crate) fn validate(model: &Model) -> Result<(), PlanError> {
-    let (items, places, skills) = (model.items.len(), model.places.len(), model.skills.len());
-    let bad = |what: String| Err(PlanError::Model(what));
-    let amount = |x: f64| x.is_finite() && x >= 0.0;
-    for (i, need) in model.needs.iter().enumerate() {
-        if need.item >= items || need.place >= places {
-            return bad(format!(
-                "need {i} ({}) names an unknown item or place",
-                need.id
-            ));
-        }
-        if !amount(need.quantity) {
-            return bad(format!("need {i} ({}) asks for {}", need.id, need.quantity));
-        }
-    }
-    for (i, supply) in model.supplies.iter().enumerate() {
-        if supply.item >= items || supply.place >= places {
-            return bad(format!(
-                "supply {i} ({}) names an unknown item or place",
-                supply.id
-            ));
-        }
-        if !amount(supply.quantity) {
-            return bad(format!(
-                "supply {i} ({}) holds {}",
-                supply.id, supply.quantity
-            ));
-        }
-    }
-    for (i, route) in model.routes.iter().enumerate() {
-        if route.item >= items || route.from >= places || route.to >= places {
-            return bad(format!("route {i} names an unknown item or place"));
-        }
-        if !amount(route.hours_per_unit) || route.capacity.is_some_and(|c| !amount(c)) {
-            return bad(format!(
-                "route {i} has a negative or absurd cost or capacity"
-            ));
-        }
-    }
-    for (i, labour) in model.labour.iter().enumerate() {
-        if labour.skill >= skills || labour.place >= places {
-            return bad(format!(
-                "labour offer {i} ({}) names an unknown skill or place",
-                labour.id
-            ));
-        }
-        if !amount(labour.hours) {
-            return bad(format!(
-                "labour offer {i} ({}) offers {} hours",
-                labour.id, labour.hours
-            ));
-        }
-    }
-    for (i, process) in model.processes.iter().enumerate() {
-        let name = &process.name;
-        if process.place >= places {
-            return bad(format!("process {i} ({name}) is at an unknown place"));
-        }
-        if !amount(process.capacity) {
-            return bad(format!(
-                "process {i} ({name}) has capacity {}",
-                process.capacity
-            ));
-        }
-        let flows = process.outputs.iter().chain(&process.inputs);
-        if flows.clone().any(|&(item, _)| item >= items)
-            || process.labour.iter().any(|&(skill, _)| skill >= skills)
-        {
-            return bad(format!(
-                "process {i} ({name}) names an unknown item or skill"
-            ));
-        }
-        if flows.chain(&process.labour).any(|&(_, x)| !amount(x)) {
-            return bad(format!(
-                "process {i} ({name}) has a negative or absurd quantity"
-            ));
-        }
-    }
-    Ok(())
+/// Needs the plan gives less than they got when their class was served (`best`), but by no
+/// more than `share` of their quantity (and the hair each stage leaves for rounding): a later
+/// stage's tolerance at work, not a real lack.
+fn near_misses(model: &Model, plan: &Plan, best: &[f64], share: f64) -> Vec<usize> {
+    (0..model.needs.len())
+        .filter(|&n| {
+            let (wanted, met) = (model.needs[n].quantity, plan.met[n]);
+            let hair = FEASIBILITY * (1.0 + wanted);
+            met < best[n] - hair && best[n] - met <= share * wanted + hair
+        })
+        .collect()
 }
 
 /// Which items can be had at which places at all: from stock, from processes whose inputs
@@ -231,7 +204,11 @@ impl Reach {
                             || offered
                                 .get(&(skill, process.place))
                                 .is_some_and(|&o| o > 0.0)
-                    });
+                    })
+                    && process
+                        .equipment
+                        .iter()
+                        .all(|&(piece, h)| h == 0.0 || model.equipment[piece].hours > 0.0);
                 if runnable {
                     for &(item, x) in &process.outputs {
                         if x > 0.0 && !reachable[item][process.place] {
@@ -268,16 +245,59 @@ fn offered_hours(model: &Model) -> HashMap<(SkillIx, PlaceIx), f64> {
     offered
 }
 
+/// Rows `sum(runs * use per run) <= limit`, one per key that some process uses, in order of
+/// first use: the labour rows (keyed by skill and place) and the equipment rows.
+struct Limits<K> {
+    row: HashMap<K, usize>,
+    keys: Vec<K>,
+    rows: Vec<Row>,
+}
+
+impl<K: Copy + Eq + Hash> Limits<K> {
+    fn new(
+        model: &Model,
+        uses: impl Fn(&Process) -> Vec<(K, f64)>,
+        limit: impl Fn(K) -> f64,
+    ) -> Limits<K> {
+        let mut row = HashMap::new();
+        let mut keys = Vec::new();
+        let mut coefs: Vec<Vec<(usize, f64)>> = Vec::new();
+        for (p, process) in model.processes.iter().enumerate() {
+            for (key, per_run) in uses(process) {
+                let r = *row.entry(key).or_insert_with(|| {
+                    keys.push(key);
+                    coefs.push(Vec::new());
+                    keys.len() - 1
+                });
+                coefs[r].push((p, per_run));
+            }
+        }
+        let rows = keys
+            .iter()
+            .zip(coefs)
+            .map(|(&key, coefs)| Row {
+                coefs: merge(coefs),
+                lower: f64::NEG_INFINITY,
+                upper: limit(key),
+            })
+            .collect();
+        Limits { row, keys, rows }
+    }
+}
+
 /// The linear program of a model, before any stage's objective: columns are process runs,
-/// then route flows, then needs met; rows are the item balances, then the labour rows.
+/// then route flows, then needs met; rows are the item balances, then the labour rows, then
+/// the equipment rows.
 struct Program {
     lp: Lp,
     /// Labour hours per unit of each column (processes' labour, routes' transport).
     hours: Vec<f64>,
     /// Row of each (item, place) balance.
     balance: HashMap<(ItemIx, PlaceIx), usize>,
-    /// Row of each (skill, place) labour limit.
+    /// Each (skill, place) labour limit, numbered from the first labour row.
     labour: HashMap<(SkillIx, PlaceIx), usize>,
+    /// Each piece of equipment's limit, numbered from the first equipment row.
+    equipment: HashMap<EquipmentIx, usize>,
     /// The balance rows' keys, in row order.
     balance_keys: Vec<(ItemIx, PlaceIx)>,
     labour_keys: Vec<(SkillIx, PlaceIx)>,
@@ -348,27 +368,25 @@ impl Program {
             })
             .collect();
         let offered = offered_hours(model);
-        let mut labour = HashMap::new();
-        let mut labour_keys = Vec::new();
-        let mut labour_coefs: Vec<Vec<(usize, f64)>> = Vec::new();
-        for (p, process) in model.processes.iter().enumerate() {
-            for &(skill, h) in &process.labour {
-                let key = (skill, process.place);
-                let row = *labour.entry(key).or_insert_with(|| {
-                    labour_keys.push(key);
-                    labour_coefs.push(Vec::new());
-                    labour_keys.len() - 1
-                });
-                labour_coefs[row].push((p, h));
-            }
-        }
-        for (key, coefs) in labour_keys.iter().zip(labour_coefs) {
-            rows.push(Row {
-                coefs: merge(coefs),
-                lower: f64::NEG_INFINITY,
-                upper: offered.get(key).copied().unwrap_or(0.0),
-            });
-        }
+        let labour = Limits::new(
+            model,
+            |process| {
+                let place = process.place;
+                process
+                    .labour
+                    .iter()
+                    .map(|&(s, h)| ((s, place), h))
+                    .collect()
+            },
+            |key| offered.get(&key).copied().unwrap_or(0.0),
+        );
+        let equipment = Limits::new(
+            model,
+            |process| process.equipment.clone(),
+            |piece| model.equipment[piece].hours,
+        );
+        rows.extend(labour.rows);
+        rows.extend(equipment.rows);
         let mut col_upper = Vec::with_capacity(processes + routes + model.needs.len());
         col_upper.extend(model.processes.iter().map(|p| p.capacity));
         col_upper.extend(
@@ -395,9 +413,10 @@ impl Program {
             },
             hours,
             balance,
-            labour,
+            labour: labour.row,
+            equipment: equipment.row,
             balance_keys,
-            labour_keys,
+            labour_keys: labour.keys,
             processes,
             routes,
         }
@@ -527,8 +546,8 @@ impl Program {
         scarcity
     }
 
-    /// How far each of the program's own rows is from its binding bound, in the plan.
-    fn binding(&self, plan: &Plan) -> (Vec<bool>, Vec<bool>) {
+    /// Which of the program's own rows are at their binding bound in the plan.
+    fn binding(&self, plan: &Plan) -> Binding {
         let x: Vec<f64> = plan
             .runs
             .iter()
@@ -542,16 +561,28 @@ impl Program {
             (activity - bound).abs() <= FEASIBILITY * (1.0 + bound.abs())
         };
         let first = self.balance_keys.len();
-        let balance = self.lp.rows[..first]
-            .iter()
-            .map(|row| at_bound(row, false))
-            .collect();
-        let labour = self.lp.rows[first..]
-            .iter()
-            .map(|row| at_bound(row, true))
-            .collect();
-        (balance, labour)
+        let equipment = first + self.labour_keys.len();
+        let rows = &self.lp.rows;
+        Binding {
+            balance: rows[..first].iter().map(|r| at_bound(r, false)).collect(),
+            labour: rows[first..equipment]
+                .iter()
+                .map(|r| at_bound(r, true))
+                .collect(),
+            equipment: rows[equipment..]
+                .iter()
+                .map(|r| at_bound(r, true))
+                .collect(),
+        }
     }
+}
+
+/// The program's rows that bind in a plan: balances at their stock, labour and equipment at
+/// their hours.
+struct Binding {
+    balance: Vec<bool>,
+    labour: Vec<bool>,
+    equipment: Vec<bool>,
 }
 
 /// A plan's quantities: runs per process, flow per route, quantity met per need.
@@ -564,7 +595,7 @@ pub(crate) struct Plan {
 impl Plan {
     /// Checks the plan against the model itself (not the program built from it): every
     /// quantity within its bounds, no item used beyond what is stocked, made or carried in, no
-    /// skill worked beyond the hours offered.
+    /// skill worked beyond the hours offered, no equipment used beyond its free hours.
     fn check(&self, model: &Model) -> Result<(), PlanError> {
         let broken = |what: String| Err(PlanError::Infeasible(what));
         let within = |x: f64, upper: f64| {
@@ -619,6 +650,14 @@ impl Plan {
                 "{hours} hours of {} worked at {}, more than offered",
                 model.skills[*skill], model.places[*place]
             ));
+        }
+        for (equipment, used) in model.equipment.iter().zip(self.equipment_hours(model)) {
+            if used > equipment.hours + FEASIBILITY * (1.0 + equipment.hours) {
+                return broken(format!(
+                    "{used} hours of {} used, more than its {} free",
+                    equipment.name, equipment.hours
+                ));
+            }
         }
         Ok(())
     }
@@ -676,6 +715,16 @@ impl Plan {
         hours
     }
 
+    fn equipment_hours(&self, model: &Model) -> Vec<f64> {
+        let mut hours = vec![0.0; model.equipment.len()];
+        for (process, &runs) in model.processes.iter().zip(&self.runs) {
+            for &(piece, h) in &process.equipment {
+                hours[piece] += h * runs;
+            }
+        }
+        hours
+    }
+
     fn transport_hours(&self, model: &Model) -> f64 {
         model
             .routes
@@ -696,7 +745,7 @@ fn explain(
     program: &Program,
     reach: &Reach,
     plan: &Plan,
-    (balance_binding, labour_binding): &(Vec<bool>, Vec<bool>),
+    binding: &Binding,
     n: usize,
 ) -> Shortfall {
     let need = &model.needs[n];
@@ -718,12 +767,17 @@ fn explain(
                 return Shortfall::Capacity { process: p };
             }
             for &(skill, _) in &process.labour {
-                if labour_binding[program.labour[&(skill, place)]] {
+                if binding.labour[program.labour[&(skill, place)]] {
                     return Shortfall::Skill { skill };
                 }
             }
+            for &(equipment, _) in &process.equipment {
+                if binding.equipment[program.equipment[&equipment]] {
+                    return Shortfall::Equipment { equipment };
+                }
+            }
             for &(input, _) in &process.inputs {
-                if balance_binding[program.balance[&(input, place)]] {
+                if binding.balance[program.balance[&(input, place)]] {
                     return Shortfall::Input { item: input };
                 }
                 next.push((input, place));
@@ -778,6 +832,13 @@ fn unreachable(model: &Model, reach: &Reach, item: ItemIx) -> Shortfall {
                     .is_some_and(|&o| o > 0.0)
         }) {
             return Shortfall::Skill { skill };
+        }
+        if let Some(&(equipment, _)) = process
+            .equipment
+            .iter()
+            .find(|&&(piece, h)| h > 0.0 && model.equipment[piece].hours <= 0.0)
+        {
+            return Shortfall::Equipment { equipment };
         }
         if let Some(&(input, _)) = process
             .inputs

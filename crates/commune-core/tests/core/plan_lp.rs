@@ -3,8 +3,8 @@
 //! share fairly, consume inputs, explain what they cannot meet and refuse bad models.
 
 use commune_core::plan::{
-    self, DenseSimplex, Fairness, Item, Labour, Lp, LpError, LpSolver, Model, Need, PlanError,
-    Process, Route, Row, Settings, Shortfall, Source, Supply, Urgency, federation,
+    self, DenseSimplex, Equipment, Fairness, Item, Labour, Lp, LpError, LpSolver, Model, Need,
+    PlanError, Process, Route, Row, Settings, Shortfall, Source, Supply, Urgency, federation,
 };
 
 /// A small deterministic generator (splitmix64), so each failure names its case.
@@ -367,6 +367,122 @@ fn a_missing_skill_or_a_full_kitchen_is_named() {
     assert!(draft.skill_scarcity.iter().all(|s| s.is_finite()));
 }
 
+/// Gives the kitchen an oven with `hours` free, which each meal needs `per_meal` hours of.
+fn with_oven(model: &mut Model, hours: f64, per_meal: f64) {
+    model.equipment.push(Equipment {
+        id: "oven".into(),
+        name: "the oven".into(),
+        place: 0,
+        hours,
+    });
+    model.processes[0].equipment.push((0, per_meal));
+}
+
+#[test]
+fn an_oven_s_hours_not_flour_or_cooks_limit_the_meals() {
+    // Flour for twenty meals and cooks for forty; three oven hours at half an hour a meal.
+    let mut model = kitchen(
+        20.0,
+        20.0,
+        vec![need("meals", 1, 10.0, Urgency::Vital, "a")],
+    );
+    with_oven(&mut model, 3.0, 0.5);
+    let draft = plan::draft(&model, &exact(), &DenseSimplex).unwrap();
+    assert!((draft.met[0].quantity - 6.0).abs() < 1e-5, "{draft:?}");
+    assert_eq!(
+        draft.met[0].shortfall,
+        Some(Shortfall::Equipment { equipment: 0 })
+    );
+    plan::check(&model, &draft).unwrap();
+    // With the oven free all round, the meals are met.
+    model.equipment[0].hours = 10.0;
+    let draft = plan::draft(&model, &exact(), &DenseSimplex).unwrap();
+    assert!((draft.met[0].quantity - 10.0).abs() < 1e-5, "{draft:?}");
+    assert_eq!(draft.met[0].shortfall, None);
+    // An oven booked for all its hours makes the meals unreachable, and says why.
+    model.equipment[0].hours = 0.0;
+    let draft = plan::draft(&model, &exact(), &DenseSimplex).unwrap();
+    assert_eq!(draft.met[0].quantity, 0.0);
+    assert_eq!(
+        draft.met[0].shortfall,
+        Some(Shortfall::Equipment { equipment: 0 })
+    );
+}
+
+#[test]
+fn a_draft_running_the_oven_past_its_hours_fails_the_check() {
+    let mut model = kitchen(
+        20.0,
+        20.0,
+        vec![need("meals", 1, 10.0, Urgency::Vital, "a")],
+    );
+    with_oven(&mut model, 10.0, 0.5);
+    let draft = plan::draft(&model, &exact(), &DenseSimplex).unwrap();
+    plan::check(&model, &draft).unwrap();
+    model.equipment[0].hours = 4.0;
+    match plan::check(&model, &draft) {
+        Err(PlanError::Infeasible(why)) => assert!(why.contains("oven"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_need_short_by_a_hair_of_the_tolerance_is_snapped_to_full() {
+    // Plenty of flour at the depot, carried to the hall at a labour cost: the least-labour
+    // stage may give up a thousandth of the vital class, 2.4975 of 2.5 kg.
+    let model = Model {
+        items: vec![item("flour")],
+        places: vec!["depot".into(), "hall".into()],
+        needs: vec![Need {
+            place: 1,
+            ..need("flour", 0, 2.5, Urgency::Vital, "ann")
+        }],
+        supplies: vec![supply(0, 100.0, 0)],
+        routes: vec![Route {
+            item: 0,
+            from: 0,
+            to: 1,
+            hours_per_unit: 0.5,
+            capacity: None,
+        }],
+        ..Model::default()
+    };
+    let settings = Settings {
+        tolerance_permille: 1,
+        ..Settings::default()
+    };
+    let draft = plan::draft(&model, &settings, &DenseSimplex).unwrap();
+    assert!((draft.met[0].quantity - 2.5).abs() < 1e-9, "{draft:?}");
+    assert_eq!(draft.met[0].shortfall, None);
+    assert!((draft.transport_hours - 1.25).abs() < 1e-9);
+    // With a route carrying 2.4, the need is snapped back to what the vital stage gave it,
+    // and the full route is why it is short.
+    let mut narrow = model.clone();
+    narrow.routes[0].capacity = Some(2.4);
+    let draft = plan::draft(&narrow, &settings, &DenseSimplex).unwrap();
+    assert!((draft.met[0].quantity - 2.4).abs() < 1e-9, "{draft:?}");
+    assert_eq!(draft.met[0].shortfall, Some(Shortfall::Route { route: 0 }));
+    // When holding a need at its best would break a later class's stage, the first plan
+    // stands: here ten vital meals and a wanted loaf share ten units of flour, and a tolerance
+    // of a tenth lets the loaf have one.
+    let mut model = kitchen(
+        10.0,
+        100.0,
+        vec![
+            need("meals", 1, 10.0, Urgency::Vital, "a"),
+            need("bread", 1, 10.0, Urgency::Wanted, "b"),
+        ],
+    );
+    model.needs[1].item = 0;
+    let settings = Settings {
+        tolerance_permille: 100,
+        ..Settings::default()
+    };
+    let draft = plan::draft(&model, &settings, &DenseSimplex).unwrap();
+    assert!(draft.met[0].quantity < 10.0 - 0.5, "{:?}", draft.met);
+    assert!(draft.met[1].quantity > 0.5, "{:?}", draft.met);
+}
+
 #[test]
 fn one_receiver_posting_many_needs_does_not_take_the_class() {
     // Ten loaves; "many" asks for twenty in ten needs, "few" for two in one.
@@ -499,7 +615,20 @@ fn bad_models_are_refused() {
         |m| m.processes[0].capacity = -3.0,
         |m| m.processes[0].inputs[0].1 = f64::NAN,
         |m| m.processes[0].outputs[0].0 = 9,
+        |m| m.processes[0].equipment.push((0, 1.0)),
     ];
+    breakages.push(|m| {
+        with_oven(m, 5.0, 0.5);
+        m.equipment[0].hours = -1.0;
+    });
+    breakages.push(|m| {
+        with_oven(m, 5.0, 0.5);
+        m.processes[0].equipment[0].1 = f64::NAN;
+    });
+    breakages.push(|m| {
+        with_oven(m, 5.0, 0.5);
+        m.equipment[0].place = 4;
+    });
     breakages.push(|m| {
         m.routes.push(Route {
             item: 0,

@@ -2,10 +2,12 @@
 //! fulfilment and plans decided by proposal.
 
 use commune_core::payload::{Action, Payload};
-use commune_core::plan::{Delivery, Draft, Met, Run, Source, Urgency};
+use commune_core::plan::{
+    self, Delivery, DenseSimplex, Draft, Met, Run, Settings, Shortfall, Source, Urgency,
+};
 use commune_core::register::{
-    self, Book, CommitmentRef, Flow, FlowAction, Fulfil, ItemKind, Need, Offer, PlanTerms,
-    Provision, Quantity, Receiver, Recipe, Resource, SkillHours, Transport, Withdraw,
+    self, Book, CommitmentRef, EquipmentHours, Flow, FlowAction, Fulfil, ItemKind, Need, Offer,
+    PlanTerms, Provision, Quantity, Receiver, Recipe, Resource, SkillHours, Transport, Withdraw,
 };
 use commune_core::state::State;
 use commune_core::tally::YesNo;
@@ -283,6 +285,197 @@ fn concurrent_bookings_resolve_the_same_way_in_any_order() {
     assert!(state(&sim).register.bookings.contains_key(&again));
 }
 
+/// Books `quantity` thousandths of a resource.
+fn book_part(resource: EventId, from: u64, until: u64, quantity: i64) -> Payload {
+    Payload::Book(Book {
+        quantity: Some(quantity),
+        ..match book(resource, from, until) {
+            Payload::Book(book) => book,
+            _ => unreachable!(),
+        }
+    })
+}
+
+#[test]
+fn two_cargo_bikes_take_two_bookings_of_one_and_refuse_a_third() {
+    let mut sim = assembly();
+    sim.act("alice", 5000, item("cargo bike", "bike"));
+    let bikes = sim.act("alice", 5001, resource("cargo bike", qty(2, "bike")));
+    let hour = 3_600_000;
+    let one = register::SCALE;
+    let bob = sim.act("bob", 6000, book_part(bikes, DAY, DAY + 4 * hour, one));
+    let carol = sim.act(
+        "carol",
+        6001,
+        book_part(bikes, DAY + hour, DAY + 3 * hour, one),
+    );
+    // Dave's hour falls where both bikes are out; Alice's starts when Carol's ends.
+    sim.act(
+        "dave",
+        6002,
+        book_part(bikes, DAY + 2 * hour, DAY + 5 * hour, one),
+    );
+    let alice = sim.act(
+        "alice",
+        6003,
+        book_part(bikes, DAY + 3 * hour, DAY + 5 * hour, one),
+    );
+    // Both bikes at once overlap Bob's booking; zero, less than nothing or three bikes do
+    // not fit at all.
+    sim.act("dave", 6004, book(bikes, DAY + 3 * hour, DAY + 4 * hour));
+    sim.act("dave", 6005, book_part(bikes, 2 * DAY, 3 * DAY, 0));
+    sim.act("dave", 6006, book_part(bikes, 2 * DAY, 3 * DAY, -one));
+    sim.act("dave", 6007, book_part(bikes, 2 * DAY, 3 * DAY, 3 * one));
+    let reasons = refused(&sim);
+    let [crowded, whole, zero, negative, three] = reasons.as_slice() else {
+        panic!("five refusals, got {reasons:?}");
+    };
+    assert!(
+        crowded.starts_with("overlaps bookings ")
+            && crowded.contains(&format!("{} by bob", bob.short()))
+            && crowded.contains(&format!("{} by carol", carol.short()))
+            && crowded.ends_with("would take more than the 2 bike there are"),
+        "{crowded}"
+    );
+    assert!(
+        whole.contains(&format!("{} by bob", bob.short())) && whole.contains("by alice"),
+        "{whole}"
+    );
+    assert_eq!(zero, "a booking's quantity must be positive, not 0");
+    assert_eq!(negative, "a booking's quantity must be positive, not -1");
+    assert_eq!(three, "the cargo bike holds 2 bike, not 3");
+    let bookings = state(&sim).register.bookings;
+    assert_eq!(
+        bookings
+            .keys()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>(),
+        [bob, carol, alice].into_iter().collect()
+    );
+}
+
+#[test]
+fn concurrent_partial_bookings_resolve_the_same_way_in_any_order() {
+    let mut sim = assembly();
+    sim.act("alice", 5000, item("cargo bike", "bike"));
+    let bikes = sim.act("alice", 5001, resource("cargo bike", qty(2, "bike")));
+    let heads = sim.heads();
+    let one = register::SCALE;
+    // Three members book one bike each, offline: two fit, the last in the log's order does not.
+    let mut booked: Vec<EventId> = ["bob", "carol", "dave"]
+        .iter()
+        .map(|who| sim.on(who, &heads, 6000, book_part(bikes, DAY, 2 * DAY, one)))
+        .collect();
+    booked.sort_by_key(|id| fold::order_key(&sim.events[sim.by_id[id]]));
+    let mut reversed = sim.events.clone();
+    reversed.reverse();
+    for events in [sim.events.clone(), reversed] {
+        let folded = fold(&events, |_| None).unwrap();
+        let kept: Vec<EventId> = folded.state.register.bookings.keys().copied().collect();
+        let mut first_two = booked[..2].to_vec();
+        first_two.sort();
+        assert_eq!(kept, first_two);
+        let [rejection] = folded.rejections.as_slice() else {
+            panic!("one refusal, got {:?}", folded.rejections);
+        };
+        assert_eq!(rejection.event, booked[2]);
+    }
+}
+
+/// A bakery whose meals need half an hour of the oven each: flour and bakers for 400 meals,
+/// one oven, and a vital need of 400 meals.
+fn bakery() -> (Sim, EventId) {
+    let mut sim = assembly();
+    sim.act("alice", 5000, item("flour", "kg"));
+    sim.act("alice", 5001, item("meal", "meal"));
+    sim.act("alice", 5002, item("oven", "oven"));
+    sim.act("bob", 5003, resource("flour", qty(1000, "kg")));
+    let oven = sim.act("bob", 5004, resource("oven", qty(1, "oven")));
+    sim.act(
+        "dave",
+        5005,
+        Payload::Offer(Offer {
+            provision: Provision::Labour {
+                skill: "baking".into(),
+                hours: qty(1000, "hour"),
+            },
+            place: "Rue Dupont".into(),
+            from_ms: 0,
+            until_ms: 30 * DAY,
+        }),
+    );
+    sim.act(
+        "alice",
+        5006,
+        Payload::Process(Recipe {
+            name: "Bake".into(),
+            place: "Rue Dupont".into(),
+            outputs: vec![Flow {
+                item: "meal".into(),
+                quantity: qty(1, "meal"),
+            }],
+            inputs: vec![Flow {
+                item: "flour".into(),
+                quantity: qty(1, "kg"),
+            }],
+            labour: vec![SkillHours {
+                skill: "baking".into(),
+                hours: qty(1, "hour"),
+            }],
+            equipment: vec![EquipmentHours {
+                resource: oven,
+                hours: Quantity {
+                    amount: 500,
+                    unit: "hour".into(),
+                },
+            }],
+            capacity: 1000 * register::SCALE,
+        }),
+    );
+    sim.act(
+        "carol",
+        5007,
+        need("meal", qty(400, "meal"), Urgency::Vital),
+    );
+    (sim, oven)
+}
+
+#[test]
+fn the_oven_s_free_hours_limit_the_meals_and_a_booking_takes_hours_away() {
+    let (mut sim, oven) = bakery();
+    let meals = |sim: &Sim| {
+        let model = register::model(&state(sim).register, 6000, Transport::None);
+        let draft = plan::draft(&model, &Settings::default(), &DenseSimplex).unwrap();
+        (model, draft)
+    };
+    // A week of the oven is 168 hours: 336 meals, though flour and bakers would make 400.
+    let (model, draft) = meals(&sim);
+    assert_eq!(model.equipment.len(), 1);
+    assert_eq!(model.equipment[0].id, oven.to_string());
+    assert_eq!(model.equipment[0].hours, 168.0);
+    assert_eq!(model.processes[0].equipment, vec![(0, 0.5)]);
+    assert!(
+        (draft.met[0].quantity - 336.0).abs() < 1e-4,
+        "{:?}",
+        draft.met
+    );
+    assert_eq!(
+        draft.met[0].shortfall,
+        Some(Shortfall::Equipment { equipment: 0 })
+    );
+    // Booked for a day within the round, and for a day after it: 24 hours fewer, 48 meals.
+    sim.act("bob", 6001, book(oven, DAY, 2 * DAY));
+    sim.act("bob", 6002, book(oven, 8 * DAY, 9 * DAY));
+    assert_eq!(refused(&sim), Vec::<String>::new());
+    let (model, draft) = meals(&sim);
+    assert_eq!(model.equipment[0].hours, 144.0);
+    assert!(
+        (draft.met[0].quantity - 288.0).abs() < 1e-4,
+        "{:?}",
+        draft.met
+    );
+}
+
 #[test]
 fn fulfilment_moves_stock() {
     let (mut sim, store) = kitchen();
@@ -551,5 +744,45 @@ fn an_overturned_plan_binds_no_one_and_what_was_delivered_stays() {
             plan.short(),
             decision.short()
         )]
+    );
+}
+
+#[test]
+fn the_council_amends_its_planner_settings() {
+    let (mut sim, _) = kitchen();
+    let current = state(&sim).constitution;
+    assert_eq!(current.planner_settings(), Settings::default());
+    let amend = |tolerance_permille| {
+        let mut constitution = current.clone();
+        constitution.planner = Some(Settings {
+            tolerance_permille,
+            fairness: plan::Fairness::Proportional,
+        });
+        propose(
+            "Share proportionally",
+            Action::Amend { constitution },
+            None,
+            6000 + 3 * DAY,
+        )
+    };
+    let absurd = amend(1001);
+    sim.act("alice", 6000, absurd);
+    let fine = amend(0);
+    let p = sim.act("alice", 6001, fine);
+    for who in ["alice", "bob", "carol", "dave"] {
+        sim.act(who, 6002, vote(p, YesNo::Yes));
+    }
+    sim.act("alice", 6003, close(p));
+    let reasons = refused(&sim);
+    assert!(
+        matches!(reasons.as_slice(), [one] if one.contains("tolerance is at most 1000‰")),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        state(&sim).constitution.planner,
+        Some(Settings {
+            tolerance_permille: 0,
+            fairness: plan::Fairness::Proportional,
+        })
     );
 }

@@ -159,6 +159,7 @@ fn show(invocation: &Invocation, council: &str) -> Result<()> {
             c.removal.method.name(),
             c.amendment.method.name()
         );
+        let _ = writeln!(out, "planner: {}", c.planner_settings().describe());
         let _ = writeln!(out, "\nmembers ({}):", state.members.len());
         for (id, member) in &state.members {
             let _ = writeln!(out, "  {}  {}", id.short(), member.name);

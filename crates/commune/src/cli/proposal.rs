@@ -6,6 +6,7 @@ use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use commune_core::mandate::{Amount, Instruction, MandateTerms, Scope};
 use commune_core::payload::{self, Action, Mode, Payload};
+use commune_core::plan::Fairness;
 use commune_core::state::{Proposal, State};
 use commune_core::tally::{Availability, Choice, Method, Position, Quorum, YesNo};
 use commune_core::{CouncilId, EventId};
@@ -222,6 +223,22 @@ pub struct OpenArgs {
     /// With --instruct: the instructed ballot (repeat words as for `commune vote`)
     #[arg(long, num_args = 1..)]
     pub position: Vec<String>,
+    /// Decide on amending the planner's tolerance: how much of each class's fulfilment a later
+    /// stage may trade for labour saved, in percent, in steps of 0.1 (e.g. 0.1%, or 0)
+    #[arg(long, value_name = "PERCENT")]
+    pub plan_tolerance: Option<String>,
+    /// Decide on amending how the planner shares what is too little among receivers
+    #[arg(long, value_enum)]
+    pub plan_fairness: Option<FairnessArg>,
+}
+
+/// How the planner shares scarce goods, as `--plan-fairness` names it.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FairnessArg {
+    /// Raise the least-served receiver first
+    MaxMin,
+    /// Every receiver gets the same fraction of their ask
+    Proportional,
 }
 
 #[derive(Debug, Args)]
@@ -370,10 +387,11 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
         args.overturn.is_some(),
         args.refer.is_some(),
         args.instruct.is_some(),
+        args.plan_tolerance.is_some() || args.plan_fairness.is_some(),
     ];
     if chosen.iter().filter(|&&c| c).count() > 1 {
         bail!(
-            "a proposal decides one thing: give only one of --remove, --admit, --amend, --elect, --recall, --join-federation, --admit-council, --overturn, --refer, --instruct"
+            "a proposal decides one thing: give only one of --remove, --admit, --amend, --elect, --recall, --join-federation, --admit-council, --overturn, --refer, --instruct, --plan-tolerance/--plan-fairness"
         );
     }
     let mut options = args.options.clone();
@@ -492,6 +510,20 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
                 },
             }
         }
+    } else if args.plan_tolerance.is_some() || args.plan_fairness.is_some() {
+        let mut constitution = state.constitution.clone();
+        let mut settings = constitution.planner_settings();
+        if let Some(text) = &args.plan_tolerance {
+            settings.tolerance_permille = crate::register::parse_tolerance(text)?;
+        }
+        if let Some(fairness) = args.plan_fairness {
+            settings.fairness = match fairness {
+                FairnessArg::MaxMin => Fairness::MaxMin,
+                FairnessArg::Proportional => Fairness::Proportional,
+            };
+        }
+        constitution.planner = Some(settings);
+        Action::Amend { constitution }
     } else {
         Action::None
     };

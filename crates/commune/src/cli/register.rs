@@ -167,6 +167,9 @@ pub struct BookArgs {
     /// For how long: e.g. 3h
     #[arg(long = "for", default_value = "1h")]
     pub lasts: String,
+    /// How much of it, in the resource's unit: e.g. 1 of 2 cargo bikes [default: all of it]
+    #[arg(long, allow_hyphen_values = true)]
+    pub quantity: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -481,7 +484,7 @@ pub fn book(invocation: &Invocation, args: BookArgs) -> Result<()> {
         resource,
         from_ms,
         until_ms: from_ms + parse_duration(&args.lasts)?,
-        quantity: None,
+        quantity: args.quantity.as_deref().map(parse_quantity).transpose()?,
     });
     post(invocation, &args.council, "book", payload)
 }

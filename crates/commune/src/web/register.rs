@@ -155,12 +155,15 @@ pub async fn page(
                         @if !bookings.is_empty() {
                             ul {
                                 @for (_, b) in &bookings {
-                                    li { "Booked by " (state.member_name(&b.member)) " from " (when(b.book.from_ms)) " until " (when(b.book.until_ms)) }
+                                    li {
+                                        "Booked by " (state.member_name(&b.member)) " from " (when(b.book.from_ms)) " until " (when(b.book.until_ms))
+                                        @if let Some(q) = b.book.quantity { " · " (format_quantity(q)) " " (r.quantity.unit) }
+                                    }
                                 }
                             }
                         }
                         @if member {
-                            (book_form(council, id))
+                            (book_form(council, id, &r.quantity.unit))
                         }
                     }
                 }
@@ -479,7 +482,7 @@ fn record_form(council: CouncilId, state: &CouncilState) -> Markup {
     }
 }
 
-fn book_form(council: CouncilId, resource: &EventId) -> Markup {
+fn book_form(council: CouncilId, resource: &EventId, unit: &str) -> Markup {
     let id = resource.short();
     html! {
         details {
@@ -490,6 +493,8 @@ fn book_form(council: CouncilId, resource: &EventId) -> Markup {
                 input id={ "start-" (id) } name="starts_in" type="number" min="0" max="8784" value="1";
                 label for={ "hours-" (id) } { "For (hours)" }
                 input id={ "hours-" (id) } name="hours" type="number" min="1" max="8784" value="2";
+                label for={ "quantity-" (id) } { "How much, in " (unit) " (empty: all of it)" }
+                input id={ "quantity-" (id) } name="quantity" inputmode="decimal" pattern="[0-9]+([.][0-9]{1,3})?";
                 button { "Sign and book" }
                 (status())
             }
@@ -511,6 +516,7 @@ fn draft_markup(council: CouncilId, drafted: &Drafted, member: bool) -> Markup {
             @for run in &drafted.draft.runs {
                 p.meta { "Run “" (drafted.model.processes[run.process].name) "” " (format!("{:.3}", run.runs).trim_end_matches('0').trim_end_matches('.')) " time(s)." }
             }
+            p.meta { "Drawn by the council's settings: " (drafted.settings.describe()) "." }
             @if member && !(drafted.terms.deliveries.is_empty() && drafted.terms.runs.is_empty()) {
                 form method="post" action={ "/c/" (council) "/plans" } data-sign {
                     input type="hidden" name="draft" value=(drafted.terms.draft);
@@ -775,11 +781,15 @@ pub async fn book(
         }
         // A minute's grace, so that "now" is not past by the time the member signs.
         let from_ms = now_ms() + (starts_in * HOUR_MS).max(60_000);
+        let quantity = match fields.get("quantity").map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(amount(text)?),
+        };
         Ok(Payload::Book(Book {
             resource,
             from_ms,
             until_ms: from_ms + hours * HOUR_MS,
-            quantity: None,
+            quantity,
         }))
     })
     .await

@@ -410,3 +410,123 @@ fn a_working_group_adopts_a_plan_within_its_mandate_and_the_council_overturns_it
     );
     node.ok(&by_bob);
 }
+
+#[test]
+fn two_cargo_bikes_are_booked_one_at_a_time() {
+    let node = TestNode::new();
+    let council = council_of_two(&node);
+    node.ok(&["item", "add", &council, "cargo bike", "--unit", "bike"]);
+    node.ok(&[
+        "resource",
+        "add",
+        &council,
+        "cargo bikes",
+        "--item",
+        "cargo bike",
+        "--quantity",
+        "2",
+    ]);
+    let book = |who: &str, quantity: &str| {
+        vec![
+            "--as".to_owned(),
+            who.to_owned(),
+            "book".into(),
+            council.clone(),
+            "cargo bikes".into(),
+            "--in".into(),
+            "1h".into(),
+            "--for".into(),
+            "2h".into(),
+            "--quantity".into(),
+            quantity.to_owned(),
+        ]
+    };
+    fn args(owned: &[String]) -> Vec<&str> {
+        owned.iter().map(String::as_str).collect()
+    }
+    let alice = id(&node.ok(&args(&book("me", "1"))));
+    let bob = id(&node.ok(&args(&book("bob", "1"))));
+    let before = node.log_len(&council);
+    let third = node.fails(&args(&book("me", "1")));
+    assert!(
+        third.contains(&alice[..8]) && third.contains(&bob[..8]),
+        "{third}"
+    );
+    for (quantity, why) in [
+        ("0", "must be positive"),
+        ("-1", "must be positive"),
+        ("3", "holds 2 bike, not 3"),
+        ("0.0001", "three decimals"),
+    ] {
+        let refused = node.fails(&args(&book("bob", quantity)));
+        assert!(refused.contains(why), "{quantity}: {refused}");
+    }
+    assert_eq!(node.log_len(&council), before);
+    let register = node.ok(&["register", &council]);
+    assert_eq!(register["bookings"][&alice]["quantity"], 1000);
+    assert_eq!(register["bookings"].as_object().unwrap().len(), 2);
+}
+
+#[test]
+fn the_council_sets_its_planner_settings_by_amendment() {
+    let node = TestNode::new();
+    let (council, _) = kitchen(&node);
+    let draft = node.ok(&["plan", &council]);
+    assert_eq!(draft["settings"]["tolerance_permille"], 1);
+    assert_eq!(
+        draft["settings"]["words"],
+        "up to 0.1 % of vital fulfilment may be traded for labour saved; scarce goods shared max-min"
+    );
+    let before = node.log_len(&council);
+    let bad = node.fails(&[
+        "proposal",
+        "open",
+        &council,
+        "Tolerance",
+        "--plan-tolerance",
+        "0.05%",
+    ]);
+    assert!(bad.contains("steps of 0.1 %"), "{bad}");
+    let two = node.fails(&[
+        "proposal",
+        "open",
+        &council,
+        "Two things",
+        "--plan-fairness",
+        "proportional",
+        "--remove",
+        "bob",
+    ]);
+    assert!(two.contains("decides one thing"), "{two}");
+    assert_eq!(node.log_len(&council), before);
+
+    let amend = id(&node.ok(&[
+        "proposal",
+        "open",
+        &council,
+        "Plan strictly, share proportionally",
+        "--plan-tolerance",
+        "0%",
+        "--plan-fairness",
+        "proportional",
+        "--open-for",
+        "3d",
+    ]));
+    node.ok(&["vote", &council, &amend, "yes"]);
+    node.ok(&["--as", "bob", "vote", &council, &amend, "yes"]);
+    node.ok(&["close", &council, &amend]);
+    let shown = node.ok(&["council", "show", &council]);
+    assert_eq!(
+        shown["constitution"]["planner"],
+        serde_json::json!({"tolerance_permille": 0, "fairness": "proportional"})
+    );
+    let draft = node.ok(&["plan", &council]);
+    assert_eq!(draft["settings"]["fairness"], "proportional");
+    let text = String::from_utf8(node.run(&["plan", &council]).stdout).unwrap();
+    assert!(
+        text.contains(
+            "settings: no vital fulfilment is traded for labour saved; scarce goods shared proportional"
+        ),
+        "{text}"
+    );
+}
