@@ -64,8 +64,21 @@ pub struct Routed {
 }
 
 /// [`allocate`], also saying how much each route carries (a draft's deliveries say only from
-/// which supply to which need).
+/// which supply to which need). Items are solved on as many threads as the machine has cores
+/// ([`allocate_on`]).
 pub fn allocate_routed(model: &Model, settings: &Settings) -> Result<Routed, PlanError> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    allocate_on(model, settings, threads)
+}
+
+/// [`allocate_routed`] on at most `threads` threads (at least one). Items share nothing, so
+/// each thread solves a run of consecutive items and the results are put together in item
+/// order: the draft is the same, to the last bit, whatever the number of threads.
+pub fn allocate_on(
+    model: &Model,
+    settings: &Settings,
+    threads: usize,
+) -> Result<Routed, PlanError> {
     check::validate(model)?;
     if !model.processes.is_empty() {
         return Err(PlanError::Model(
@@ -75,20 +88,7 @@ pub fn allocate_routed(model: &Model, settings: &Settings) -> Result<Routed, Pla
         ));
     }
     let index = ByItem::new(model);
-    let mut solver = ItemSolver {
-        local_place: vec![NONE; model.places.len()],
-        ..ItemSolver::default()
-    };
-    let mut out = Out {
-        met: vec![0.0; model.needs.len()],
-        shortfall: vec![None; model.needs.len()],
-        deliveries: Vec::new(),
-        route_flow: vec![0.0; model.routes.len()],
-        item_hours: vec![0.0; model.items.len()],
-    };
-    for item in 0..model.items.len() {
-        solver.solve(model, settings.fairness, &index, item, &mut out);
-    }
+    let out = solve_items(model, settings.fairness, &index, threads);
     let transport_hours = model
         .routes
         .iter()
@@ -169,12 +169,133 @@ impl ByItem {
     }
 }
 
+/// What the items' solves give, in the model's order.
 struct Out {
     met: Vec<f64>,
     shortfall: Vec<Option<Shortfall>>,
     deliveries: Vec<Delivery>,
     route_flow: Vec<f64>,
     item_hours: Vec<f64>,
+}
+
+/// Fewer items than this are not worth a thread of their own.
+const ITEMS_PER_THREAD: usize = 512;
+
+/// Solves every item, on up to `threads` threads: each takes a run of consecutive items and
+/// writes into its own part of buffers kept in the order of `index` (so that an item's needs
+/// and routes are side by side), which are then put in the model's order.
+fn solve_items(model: &Model, fairness: Fairness, index: &ByItem, threads: usize) -> Out {
+    let items = model.items.len();
+    let parts = threads.min(items / ITEMS_PER_THREAD).max(1);
+    let mut met = vec![0.0; model.needs.len()];
+    let mut shortfall = vec![None; model.needs.len()];
+    let mut route_flow = vec![0.0; model.routes.len()];
+    let mut item_hours = vec![0.0; items];
+    let deliveries = {
+        let (mut met, mut shortfall, mut route_flow, mut item_hours) = (
+            met.as_mut_slice(),
+            shortfall.as_mut_slice(),
+            route_flow.as_mut_slice(),
+            item_hours.as_mut_slice(),
+        );
+        let mut work = Vec::with_capacity(parts);
+        for part in 0..parts {
+            let (from, to) = (part * items / parts, (part + 1) * items / parts);
+            let needs = index.needs.start[to] - index.needs.start[from];
+            let routes = index.routes.start[to] - index.routes.start[from];
+            let (m, s, r, h);
+            (m, met) = met.split_at_mut(needs);
+            (s, shortfall) = shortfall.split_at_mut(needs);
+            (r, route_flow) = route_flow.split_at_mut(routes);
+            (h, item_hours) = item_hours.split_at_mut(to - from);
+            work.push((from..to, m, s, r, h));
+        }
+        let solve = |(range, met, shortfall, route_flow, hours): Part| {
+            solve_part(
+                model, fairness, index, range, met, shortfall, route_flow, hours,
+            )
+        };
+        let mut work = work.into_iter();
+        let first = work.next().expect("at least one part");
+        std::thread::scope(|scope| {
+            let others: Vec<_> = work.map(|part| scope.spawn(move || solve(part))).collect();
+            let mut deliveries = solve(first);
+            for other in others {
+                deliveries.extend(other.join().expect("an item's solve does not panic"));
+            }
+            deliveries
+        })
+    };
+    // From the order of `index` to the model's.
+    let mut out = Out {
+        met: vec![0.0; model.needs.len()],
+        shortfall: vec![None; model.needs.len()],
+        deliveries,
+        route_flow: vec![0.0; model.routes.len()],
+        item_hours,
+    };
+    for (&need, (met, shortfall)) in index.needs.list.iter().zip(met.iter().zip(&mut shortfall)) {
+        out.met[need as usize] = *met;
+        out.shortfall[need as usize] = shortfall.take();
+    }
+    for (&route, &flow) in index.routes.list.iter().zip(&route_flow) {
+        out.route_flow[route as usize] = flow;
+    }
+    out
+}
+
+/// A run of items and their parts of the buffers of [`solve_items`].
+type Part<'a> = (
+    std::ops::Range<usize>,
+    &'a mut [f64],
+    &'a mut [Option<Shortfall>],
+    &'a mut [f64],
+    &'a mut [f64],
+);
+
+/// Solves a run of consecutive items, one after the other on one network; returns their
+/// deliveries in item order.
+#[allow(clippy::too_many_arguments, reason = "the run's parts of the buffers")]
+fn solve_part(
+    model: &Model,
+    fairness: Fairness,
+    index: &ByItem,
+    items: std::ops::Range<usize>,
+    mut met: &mut [f64],
+    mut shortfall: &mut [Option<Shortfall>],
+    mut route_flow: &mut [f64],
+    item_hours: &mut [f64],
+) -> Vec<Delivery> {
+    let mut solver = ItemSolver {
+        local_place: vec![NONE; model.places.len()],
+        ..ItemSolver::default()
+    };
+    let mut deliveries = Vec::new();
+    for (item, hours) in items.zip(item_hours) {
+        let (needs, routes) = (index.needs.of(item).len(), index.routes.of(item).len());
+        let mut out = ItemOut {
+            met: &mut [],
+            shortfall: &mut [],
+            route_flow: &mut [],
+            hours,
+            deliveries: &mut deliveries,
+        };
+        (out.met, met) = std::mem::take(&mut met).split_at_mut(needs);
+        (out.shortfall, shortfall) = std::mem::take(&mut shortfall).split_at_mut(needs);
+        (out.route_flow, route_flow) = std::mem::take(&mut route_flow).split_at_mut(routes);
+        solver.solve(model, fairness, index, item, &mut out);
+    }
+    deliveries
+}
+
+/// One item's part of the results: per need and per route in the item's order of `ByItem`.
+struct ItemOut<'a> {
+    met: &'a mut [f64],
+    shortfall: &'a mut [Option<Shortfall>],
+    route_flow: &'a mut [f64],
+    /// The item's marginal transport hours.
+    hours: &'a mut f64,
+    deliveries: &'a mut Vec<Delivery>,
 }
 
 /// The needs of one receiver in one class, for one item: the unit of fairness.
@@ -244,7 +365,7 @@ impl ItemSolver {
         fairness: Fairness,
         index: &ByItem,
         item: usize,
-        out: &mut Out,
+        out: &mut ItemOut,
     ) {
         let needs = index.needs.of(item);
         if needs.is_empty() {
@@ -348,7 +469,7 @@ impl ItemSolver {
 
         self.extract(model, needs, supplies, routes, out);
         self.explain(model, needs, supplies, routes, out);
-        self.marginal_hours(model, needs, supplies, routes, item, out);
+        self.marginal_hours(model, needs, supplies, routes, out);
 
         for &place in &self.places {
             self.local_place[place] = NONE;
@@ -602,15 +723,14 @@ impl ItemSolver {
         needs: &[u32],
         supplies: &[u32],
         routes: &[u32],
-        out: &mut Out,
+        out: &mut ItemOut,
     ) {
         let carriers = supplies.len() + routes.len();
         self.remaining.clear();
         self.remaining
             .extend((0..carriers).map(|pair| self.net.flow(2 * pair)));
-        for (k, &r) in routes.iter().enumerate() {
-            out.route_flow[r as usize] = self.remaining[supplies.len() + k];
-        }
+        out.route_flow
+            .copy_from_slice(&self.remaining[supplies.len()..]);
         self.best_class.clear();
         self.best_class.resize(supplies.len(), None);
         let nodes = self.net.nodes();
@@ -618,7 +738,7 @@ impl ItemSolver {
         for (k, &n) in needs.iter().enumerate() {
             let need = &model.needs[n as usize];
             let met = self.need_met[k].min(need.quantity);
-            out.met[n as usize] = met;
+            out.met[k] = met;
             let target = self.place_node(need.place);
             let mut left = met;
             while left > epsilon {
@@ -705,13 +825,13 @@ impl ItemSolver {
         needs: &[u32],
         supplies: &[u32],
         routes: &[u32],
-        out: &mut Out,
+        out: &mut ItemOut,
     ) {
-        let short = |n: u32| {
-            let need = &model.needs[n as usize];
-            out.met[n as usize] < need.quantity * (1.0 - 1e-9) - self.net.epsilon() * 8.0
+        let short = |k: usize| {
+            let need = &model.needs[needs[k] as usize];
+            out.met[k] < need.quantity * (1.0 - 1e-9) - self.net.epsilon() * 8.0
         };
-        if !needs.iter().any(|&n| short(n)) {
+        if !(0..needs.len()).any(short) {
             return;
         }
         let route_pairs = supplies.len()..supplies.len() + routes.len();
@@ -730,13 +850,13 @@ impl ItemSolver {
         );
         self.spare_reach.forward(&self.net, &self.sources, is_route);
         self.spare_at.start(nodes, &self.sources);
-        for &n in needs {
-            if !short(n) {
+        for (k, &n) in needs.iter().enumerate() {
+            if !short(k) {
                 continue;
             }
             let need = &model.needs[n as usize];
             let place = self.place_node(need.place);
-            out.shortfall[n as usize] = Some(if !reach[place] {
+            out.shortfall[k] = Some(if !reach[place] {
                 Shortfall::Unreachable
             } else {
                 // The places that could still send flow here, rerouting others' flow.
@@ -774,17 +894,16 @@ impl ItemSolver {
         }
     }
 
-    /// Fills `item_hours` (see [`allocate`]).
+    /// Finds the item's marginal transport hours (see [`allocate`]).
     fn marginal_hours(
         &mut self,
         model: &Model,
         needs: &[u32],
         supplies: &[u32],
         routes: &[u32],
-        item: usize,
-        out: &mut Out,
+        out: &mut ItemOut,
     ) {
-        let delivered: f64 = needs.iter().map(|&n| out.met[n as usize]).sum();
+        let delivered: f64 = out.met.iter().sum();
         if delivered <= self.net.epsilon() {
             return;
         }
@@ -799,17 +918,16 @@ impl ItemSolver {
             .net
             .bellman_ford(&self.sources, |arc| route_pairs.contains(&(arc / 2)));
         let (mut hours, mut weight) = (0.0, 0.0);
-        for &n in needs {
+        for (&n, &met) in needs.iter().zip(out.met.iter()) {
             let need = &model.needs[n as usize];
             let d = dist[2 + self.local_place[need.place] as usize];
-            let met = out.met[n as usize];
             if d.is_finite() && met > 0.0 {
                 hours += met * d;
                 weight += met;
             }
         }
         if weight > 0.0 {
-            out.item_hours[item] = (hours / weight).max(0.0);
+            *out.hours = (hours / weight).max(0.0);
         }
     }
 }
