@@ -445,9 +445,20 @@ impl ItemSolver {
             }
         }
         let asked: f64 = self.groups.iter().map(|g| g.demand).sum();
-        let (sent, _) = self.net.min_cost_flow(SOURCE, SINK, true);
+        let tolerance = self.tolerance(asked);
+        // An item whose supplies together fall short of what is asked goes straight to the
+        // stages, without the flow that could only confirm it (with room for rounding, so that
+        // no item goes a different way than that flow would send it).
+        let stock: f64 = supplies
+            .iter()
+            .map(|&s| model.supplies[s as usize].quantity)
+            .sum();
+        let fits = stock + tolerance >= asked - tolerance && {
+            let (sent, _) = self.net.min_cost_flow(SOURCE, SINK, true);
+            sent >= asked - tolerance
+        };
         self.need_met.clear();
-        if sent >= asked - self.tolerance(asked) {
+        if fits {
             // What reached each place goes to its needs in the order they were posted.
             for &(p, arc) in &self.place_arc {
                 self.left[p] = self.net.flow(arc);
@@ -673,9 +684,13 @@ impl ItemSolver {
     /// by least transport: a min-cost flow whose sink arcs pay so much for the settled
     /// amounts and the floors, and less for the rest, that no transport saving outweighs them.
     fn proportional(&mut self, class: Urgency, hours: f64) {
+        let open = (self.groups.iter())
+            .filter(|g| !g.settled && g.class == class)
+            .count();
         let fraction = self.fair_fraction(class);
-        if fraction >= 1.0 {
-            self.settle(class, |group, _| group.demand);
+        if fraction >= 1.0 || open == 1 {
+            // All served, or one receiver, whom the fraction already gives all it can have.
+            self.settle(class, |group, _| fraction * group.demand);
             return;
         }
         let rest_gain = 2.0 * hours + 1.0;
