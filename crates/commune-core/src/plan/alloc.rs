@@ -30,6 +30,9 @@
 //! nothing to trade here. Finally one min-cost flow with every group's amount fixed finds the
 //! least transport hours, and the flow is split into deliveries from each supply.
 
+use std::ops::Range;
+use std::sync::Mutex;
+
 use super::flow::{Arc, Network};
 use super::{
     Delivery, Draft, Fairness, Met, Model, PlanError, Settings, Shortfall, Source, Urgency, check,
@@ -72,8 +75,8 @@ pub fn allocate_routed(model: &Model, settings: &Settings) -> Result<Routed, Pla
 }
 
 /// [`allocate_routed`] on at most `threads` threads (at least one). Items share nothing, so
-/// each thread solves a run of consecutive items and the results are put together in item
-/// order: the draft is the same, to the last bit, whatever the number of threads.
+/// threads take runs of consecutive items and the results are put together in item order:
+/// the draft is the same, to the last bit, whatever the number of threads.
 pub fn allocate_on(
     model: &Model,
     settings: &Settings,
@@ -178,15 +181,18 @@ struct Out {
     item_hours: Vec<f64>,
 }
 
-/// Fewer items than this are not worth a thread of their own.
-const ITEMS_PER_THREAD: usize = 512;
+/// Items are handed to threads in runs of this many: enough that a run is worth a hand-over,
+/// few enough that a thread slowed by other work on the machine leaves its share to the rest.
+const ITEMS_PER_RUN: usize = 1024;
 
-/// Solves every item, on up to `threads` threads: each takes a run of consecutive items and
-/// writes into its own part of buffers kept in the order of `index` (so that an item's needs
-/// and routes are side by side), which are then put in the model's order.
+/// Solves every item, on up to `threads` threads. The items are cut into runs of consecutive
+/// items, each with its own part of buffers kept in the order of `index` (so that an item's
+/// needs and routes are side by side); idle threads take the next run. The runs' deliveries
+/// are put together in run order, and the buffers in the model's order, so the result does
+/// not depend on which thread solved what.
 fn solve_items(model: &Model, fairness: Fairness, index: &ByItem, threads: usize) -> Out {
     let items = model.items.len();
-    let parts = threads.min(items / ITEMS_PER_THREAD).max(1);
+    let runs = items.div_ceil(ITEMS_PER_RUN).max(1);
     let mut met = vec![0.0; model.needs.len()];
     let mut shortfall = vec![None; model.needs.len()];
     let mut route_flow = vec![0.0; model.routes.len()];
@@ -198,9 +204,9 @@ fn solve_items(model: &Model, fairness: Fairness, index: &ByItem, threads: usize
             route_flow.as_mut_slice(),
             item_hours.as_mut_slice(),
         );
-        let mut work = Vec::with_capacity(parts);
-        for part in 0..parts {
-            let (from, to) = (part * items / parts, (part + 1) * items / parts);
+        let mut work = Vec::with_capacity(runs);
+        for run in 0..runs {
+            let (from, to) = (run * items / runs, (run + 1) * items / runs);
             let needs = index.needs.start[to] - index.needs.start[from];
             let routes = index.routes.start[to] - index.routes.start[from];
             let (m, s, r, h);
@@ -210,21 +216,38 @@ fn solve_items(model: &Model, fairness: Fairness, index: &ByItem, threads: usize
             (h, item_hours) = item_hours.split_at_mut(to - from);
             work.push((from..to, m, s, r, h));
         }
-        let solve = |(range, met, shortfall, route_flow, hours): Part| {
-            solve_part(
-                model, fairness, index, range, met, shortfall, route_flow, hours,
-            )
-        };
-        let mut work = work.into_iter();
-        let first = work.next().expect("at least one part");
-        std::thread::scope(|scope| {
-            let others: Vec<_> = work.map(|part| scope.spawn(move || solve(part))).collect();
-            let mut deliveries = solve(first);
-            for other in others {
-                deliveries.extend(other.join().expect("an item's solve does not panic"));
+        let work = Mutex::new(work.into_iter().enumerate());
+        let worker = || {
+            let mut solver = ItemSolver {
+                local_place: vec![NONE; model.places.len()],
+                ..ItemSolver::default()
+            };
+            let mut done = Vec::new();
+            loop {
+                let next = work
+                    .lock()
+                    .expect("no thread panics holding the runs")
+                    .next();
+                let Some((run, part)) = next else {
+                    return done;
+                };
+                done.push((run, solver.solve_run(model, fairness, index, part)));
             }
-            deliveries
-        })
+        };
+        let mut done = std::thread::scope(|scope| {
+            let others: Vec<_> = (1..threads.min(runs))
+                .map(|_| scope.spawn(worker))
+                .collect();
+            let mut done = worker();
+            for other in others {
+                done.extend(other.join().expect("an item's solve does not panic"));
+            }
+            done
+        });
+        done.sort_unstable_by_key(|&(run, _)| run);
+        done.into_iter()
+            .flat_map(|(_, deliveries)| deliveries)
+            .collect()
     };
     // From the order of `index` to the model's.
     let mut out = Out {
@@ -246,47 +269,12 @@ fn solve_items(model: &Model, fairness: Fairness, index: &ByItem, threads: usize
 
 /// A run of items and their parts of the buffers of [`solve_items`].
 type Part<'a> = (
-    std::ops::Range<usize>,
+    Range<usize>,
     &'a mut [f64],
     &'a mut [Option<Shortfall>],
     &'a mut [f64],
     &'a mut [f64],
 );
-
-/// Solves a run of consecutive items, one after the other on one network; returns their
-/// deliveries in item order.
-#[allow(clippy::too_many_arguments, reason = "the run's parts of the buffers")]
-fn solve_part(
-    model: &Model,
-    fairness: Fairness,
-    index: &ByItem,
-    items: std::ops::Range<usize>,
-    mut met: &mut [f64],
-    mut shortfall: &mut [Option<Shortfall>],
-    mut route_flow: &mut [f64],
-    item_hours: &mut [f64],
-) -> Vec<Delivery> {
-    let mut solver = ItemSolver {
-        local_place: vec![NONE; model.places.len()],
-        ..ItemSolver::default()
-    };
-    let mut deliveries = Vec::new();
-    for (item, hours) in items.zip(item_hours) {
-        let (needs, routes) = (index.needs.of(item).len(), index.routes.of(item).len());
-        let mut out = ItemOut {
-            met: &mut [],
-            shortfall: &mut [],
-            route_flow: &mut [],
-            hours,
-            deliveries: &mut deliveries,
-        };
-        (out.met, met) = std::mem::take(&mut met).split_at_mut(needs);
-        (out.shortfall, shortfall) = std::mem::take(&mut shortfall).split_at_mut(needs);
-        (out.route_flow, route_flow) = std::mem::take(&mut route_flow).split_at_mut(routes);
-        solver.solve(model, fairness, index, item, &mut out);
-    }
-    deliveries
-}
 
 /// One item's part of the results: per need and per route in the item's order of `ByItem`.
 struct ItemOut<'a> {
@@ -344,6 +332,33 @@ struct ItemSolver {
 }
 
 impl ItemSolver {
+    /// Solves a run of consecutive items, one after the other on one network; returns their
+    /// deliveries in item order.
+    fn solve_run(
+        &mut self,
+        model: &Model,
+        fairness: Fairness,
+        index: &ByItem,
+        (items, mut met, mut shortfall, mut route_flow, item_hours): Part,
+    ) -> Vec<Delivery> {
+        let mut deliveries = Vec::new();
+        for (item, hours) in items.zip(item_hours) {
+            let (needs, routes) = (index.needs.of(item).len(), index.routes.of(item).len());
+            let mut out = ItemOut {
+                met: &mut [],
+                shortfall: &mut [],
+                route_flow: &mut [],
+                hours,
+                deliveries: &mut deliveries,
+            };
+            (out.met, met) = std::mem::take(&mut met).split_at_mut(needs);
+            (out.shortfall, shortfall) = std::mem::take(&mut shortfall).split_at_mut(needs);
+            (out.route_flow, route_flow) = std::mem::take(&mut route_flow).split_at_mut(routes);
+            self.solve(model, fairness, index, item, &mut out);
+        }
+        deliveries
+    }
+
     fn mark(&mut self, place: usize) {
         if self.local_place[place] == NONE {
             self.local_place[place] = self.places.len() as u32;
