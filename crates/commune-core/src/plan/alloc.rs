@@ -70,7 +70,13 @@ pub struct Routed {
 /// which supply to which need). Items are solved on as many threads as the machine has cores
 /// ([`allocate_on`]).
 pub fn allocate_routed(model: &Model, settings: &Settings) -> Result<Routed, PlanError> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    // Asking the machine (std reads the process's CPU affinity and quota) only when there is
+    // more than one run to share out.
+    let threads = if model.items.len() > ITEMS_PER_RUN {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        1
+    };
     allocate_on(model, settings, threads)
 }
 
