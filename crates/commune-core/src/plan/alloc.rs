@@ -467,6 +467,10 @@ impl ItemSolver {
         }
         let asked: f64 = self.groups.iter().map(|g| g.demand).sum();
         let tolerance = self.tolerance(asked);
+        // One receiver in one class asking for what supply can reach has nothing to share and
+        // nothing to put first: the most it can have at the least transport is this flow,
+        // met or not.
+        let single = self.groups.iter().filter(|g| g.demand > 0.0).count() <= 1;
         // An item whose supplies together fall short of what is asked goes straight to the
         // stages, without the flow that could only confirm it (with room for rounding, so that
         // no item goes a different way than that flow would send it).
@@ -474,9 +478,9 @@ impl ItemSolver {
             .iter()
             .map(|&s| model.supplies[s as usize].quantity)
             .sum();
-        let fits = stock + tolerance >= asked - tolerance && {
+        let fits = (single || stock + tolerance >= asked - tolerance) && {
             let (sent, _) = self.net.min_cost_flow(SOURCE, SINK, true);
-            sent >= asked - tolerance
+            single || sent >= asked - tolerance
         };
         self.need_met.clear();
         if fits {
