@@ -1,108 +1,25 @@
 //! Benchmarks of the planner's allocation rounds and labour costs at the sizes of DESIGN.md
-//! §11, on one core: 100,000 and 1,000,000 items over about 15 routes each, with needs of all
-//! three classes from several receivers and about a third of the items short, so that the
-//! fairness stages run; and labour-hour costs of 1,000,000 items.
+//! §11: 100,000 and 1,000,000 items over about 15 routes each, with needs of all three
+//! classes from several receivers and about a third of the items short, so that the fairness
+//! stages run (`plan::generate::allocation_model`), on one thread and on every core; beside
+//! them, as the anchor, a plain per-item successive-shortest-path min-cost flow on the same
+//! instance; and labour-hour costs of 1,000,000 items.
 //!
 //! `cargo bench -p commune-core --bench plan_alloc [-- --items N]`; figures in
 //! docs/benchmarks.md. Instances come from a fixed seed.
 
 use std::time::Instant;
 
+use commune_core::plan::alloc::allocate_on;
+use commune_core::plan::flow::Network;
+use commune_core::plan::generate::{SplitMix, allocation_model};
 use commune_core::plan::labour::InputOutput;
-use commune_core::plan::{
-    Fairness, Item, Model, Need, Route, Settings, Supply, Urgency, allocate_routed,
-};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn uniform(&mut self, low: f64, high: f64) -> f64 {
-        low + (high - low) * (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-const PLACES: usize = 10_000;
-const RECEIVERS: usize = 200_000;
-
-/// Items at 8 places each (of 10,000), 15 routes among them running downstream (half with a
-/// capacity), 2 or 3 supplies at the 3 upstream places, 4 to 8 needs anywhere from 4
-/// receivers; one item in three has half the supply it needs.
-fn model(seed: u64, items: usize) -> Model {
-    let mut rng = Rng(seed);
-    let mut model = Model {
-        places: (0..PLACES).map(|p| format!("place {p}")).collect(),
-        ..Model::default()
-    };
-    let mut local = [0usize; 8];
-    let mut receivers = [0usize; 4];
-    for item in 0..items {
-        model.items.push(Item {
-            name: format!("item {item}"),
-            unit: "kg".into(),
-        });
-        for place in &mut local {
-            *place = rng.below(PLACES);
-        }
-        for receiver in &mut receivers {
-            *receiver = rng.below(RECEIVERS);
-        }
-        for _ in 0..15 {
-            let (a, b) = (rng.below(8), rng.below(7));
-            let b = if b >= a { b + 1 } else { b };
-            let (from, to) = (local[a.min(b)], local[a.max(b)]);
-            let capacity = (rng.below(2) == 0).then(|| rng.uniform(5.0, 60.0));
-            model.routes.push(Route {
-                item,
-                from,
-                to,
-                hours_per_unit: rng.uniform(0.05, 2.0),
-                capacity,
-            });
-        }
-        let mut asked = 0.0;
-        for _ in 0..4 + rng.below(5) {
-            let quantity = rng.uniform(1.0, 30.0);
-            asked += quantity;
-            model.needs.push(Need {
-                id: format!("need {}", model.needs.len()),
-                item,
-                quantity,
-                place: local[rng.below(8)],
-                urgency: Urgency::ALL[rng.below(3)],
-                receiver: format!("member {}", receivers[rng.below(4)]),
-            });
-        }
-        let short = rng.below(3) == 0;
-        let supplies = 2 + rng.below(2);
-        for _ in 0..supplies {
-            let share = asked / supplies as f64 * if short { 0.5 } else { 1.6 };
-            model.supplies.push(Supply {
-                id: format!("supply {}", model.supplies.len()),
-                item,
-                quantity: share * rng.uniform(0.7, 1.3),
-                place: local[rng.below(3)],
-            });
-        }
-    }
-    model
-}
+use commune_core::plan::{Fairness, Model, Settings};
 
 /// Each item made from 2 to 5 others, using up 0.3 to 0.8 of a unit of inputs in all, with
 /// 0.1 to 2 hours of direct labour per unit.
 fn input_output(seed: u64, items: usize) -> InputOutput {
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix(seed);
     let mut system = InputOutput {
         start: vec![0],
         ..InputOutput::default()
@@ -120,12 +37,17 @@ fn input_output(seed: u64, items: usize) -> InputOutput {
     system
 }
 
-/// This thread's time on a CPU so far, in seconds (Linux), so that figures taken on a shared
+/// The process's time on the CPUs so far, all threads together, in seconds (Linux: user and
+/// system time from `/proc/self/stat`, in ticks of 1/100 s), so that figures taken on a shared
 /// machine say what the work costs, beside the wall-clock time.
 fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let nanos: f64 = stat.split_whitespace().next()?.parse().ok()?;
-    Some(nanos / 1e9)
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses: state first, then utime
+    // and stime as the 12th and 13th.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user + system) / 100.0)
 }
 
 fn timed<T>(what: &str, run: impl FnOnce() -> T) -> T {
@@ -141,15 +63,71 @@ fn timed<T>(what: &str, run: impl FnOnce() -> T) -> T {
     result
 }
 
+/// The anchor: a plain successive-shortest-path min-cost flow per item (no classes, no
+/// fairness, no explanations, no deliveries), on the same network solver and the same
+/// instance. Items come in order in the generated model, so each item's needs, supplies and
+/// routes are runs. Returns the units delivered and their transport hours.
+fn plain_ssp(model: &Model) -> (f64, f64) {
+    const SOURCE: usize = 0;
+    const SINK: usize = 1;
+    let mut network = Network::new();
+    let mut local = vec![usize::MAX; model.places.len()];
+    let mut places = Vec::new();
+    let (mut met, mut hours) = (0.0, 0.0);
+    let needs = model.needs.chunk_by(|a, b| a.item == b.item);
+    let supplies = model.supplies.chunk_by(|a, b| a.item == b.item);
+    let routes = model.routes.chunk_by(|a, b| a.item == b.item);
+    for ((needs, supplies), routes) in needs.zip(supplies).zip(routes) {
+        for supply in supplies {
+            local_node(&mut local, &mut places, supply.place);
+        }
+        for route in routes {
+            local_node(&mut local, &mut places, route.from);
+            local_node(&mut local, &mut places, route.to);
+        }
+        for need in needs {
+            local_node(&mut local, &mut places, need.place);
+        }
+        network.reset(2 + places.len(), 1e-9);
+        for supply in supplies {
+            network.add_arc(SOURCE, local[supply.place], supply.quantity, 0.0);
+        }
+        for route in routes {
+            let capacity = route.capacity.unwrap_or(f64::INFINITY);
+            let (from, to) = (local[route.from], local[route.to]);
+            network.add_arc(from, to, capacity, route.hours_per_unit);
+        }
+        for need in needs {
+            network.add_arc(local[need.place], SINK, need.quantity, 0.0);
+        }
+        let (sent, cost) = network.min_cost_flow(SOURCE, SINK, true);
+        met += sent;
+        hours += cost;
+        for place in places.drain(..) {
+            local[place] = usize::MAX;
+        }
+    }
+    (met, hours)
+}
+
+/// Gives a place its node in the anchor's network, if it has none yet for this item.
+fn local_node(local: &mut [usize], places: &mut Vec<usize>, place: usize) {
+    if local[place] == usize::MAX {
+        local[place] = 2 + places.len();
+        places.push(place);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let sizes: Vec<usize> = match args.iter().position(|a| a == "--items") {
         Some(i) => vec![args[i + 1].parse().expect("--items N")],
         None => vec![100_000, 1_000_000],
     };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     for &items in &sizes {
         let model = timed(&format!("generate {items} items (not counted)"), || {
-            model(1, items)
+            allocation_model(items, 1)
         });
         println!(
             "  {} routes, {} needs, {} supplies",
@@ -157,22 +135,33 @@ fn main() {
             model.needs.len(),
             model.supplies.len()
         );
+        let (met, hours) = timed(
+            &format!("anchor: plain per-item successive shortest paths, {items} items"),
+            || plain_ssp(&model),
+        );
+        println!("  {met:.0} units met, {hours:.0} transport hours (no classes, no fairness)");
         for fairness in [Fairness::MaxMin, Fairness::Proportional] {
             let settings = Settings {
                 fairness,
                 ..Settings::default()
             };
-            let routed = timed(&format!("allocate {items} items, {fairness:?}"), || {
-                allocate_routed(&model, &settings).unwrap()
-            });
-            let draft = routed.draft;
-            let short = draft.met.iter().filter(|m| m.shortfall.is_some()).count();
-            let met: f64 = draft.met.iter().map(|m| m.quantity).sum();
-            println!(
-                "  {short} needs short, {met:.0} units met, {:.0} transport hours, {} deliveries",
-                draft.transport_hours,
-                draft.deliveries.len()
-            );
+            for threads in [1, cores] {
+                let routed = timed(
+                    &format!("allocate {items} items, {fairness:?}, {threads} thread(s)"),
+                    || allocate_on(&model, &settings, threads).unwrap(),
+                );
+                let draft = routed.draft;
+                let short = draft.met.iter().filter(|m| m.shortfall.is_some()).count();
+                let met: f64 = draft.met.iter().map(|m| m.quantity).sum();
+                println!(
+                    "  {short} needs short, {met:.0} units met, {:.0} transport hours, {} deliveries",
+                    draft.transport_hours,
+                    draft.deliveries.len()
+                );
+                if cores == 1 {
+                    break;
+                }
+            }
         }
     }
     let items = *sizes.last().unwrap();

@@ -30,6 +30,9 @@
 //! nothing to trade here. Finally one min-cost flow with every group's amount fixed finds the
 //! least transport hours, and the flow is split into deliveries from each supply.
 
+use std::ops::Range;
+use std::sync::Mutex;
+
 use super::flow::{Arc, Network};
 use super::{
     Delivery, Draft, Fairness, Met, Model, PlanError, Settings, Shortfall, Source, Urgency, check,
@@ -64,8 +67,27 @@ pub struct Routed {
 }
 
 /// [`allocate`], also saying how much each route carries (a draft's deliveries say only from
-/// which supply to which need).
+/// which supply to which need). Items are solved on as many threads as the machine has cores
+/// ([`allocate_on`]).
 pub fn allocate_routed(model: &Model, settings: &Settings) -> Result<Routed, PlanError> {
+    // Asking the machine (std reads the process's CPU affinity and quota) only when there is
+    // more than one run to share out.
+    let threads = if model.items.len() > ITEMS_PER_RUN {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        1
+    };
+    allocate_on(model, settings, threads)
+}
+
+/// [`allocate_routed`] on at most `threads` threads (at least one). Items share nothing, so
+/// threads take runs of consecutive items and the results are put together in item order:
+/// the draft is the same, to the last bit, whatever the number of threads.
+pub fn allocate_on(
+    model: &Model,
+    settings: &Settings,
+    threads: usize,
+) -> Result<Routed, PlanError> {
     check::validate(model)?;
     if !model.processes.is_empty() {
         return Err(PlanError::Model(
@@ -75,20 +97,7 @@ pub fn allocate_routed(model: &Model, settings: &Settings) -> Result<Routed, Pla
         ));
     }
     let index = ByItem::new(model);
-    let mut solver = ItemSolver {
-        local_place: vec![NONE; model.places.len()],
-        ..ItemSolver::default()
-    };
-    let mut out = Out {
-        met: vec![0.0; model.needs.len()],
-        shortfall: vec![None; model.needs.len()],
-        deliveries: Vec::new(),
-        route_flow: vec![0.0; model.routes.len()],
-        item_hours: vec![0.0; model.items.len()],
-    };
-    for item in 0..model.items.len() {
-        solver.solve(model, settings.fairness, &index, item, &mut out);
-    }
+    let out = solve_items(model, settings.fairness, &index, threads);
     let transport_hours = model
         .routes
         .iter()
@@ -169,12 +178,118 @@ impl ByItem {
     }
 }
 
+/// What the items' solves give, in the model's order.
 struct Out {
     met: Vec<f64>,
     shortfall: Vec<Option<Shortfall>>,
     deliveries: Vec<Delivery>,
     route_flow: Vec<f64>,
     item_hours: Vec<f64>,
+}
+
+/// Items are handed to threads in runs of this many: enough that a run is worth a hand-over,
+/// few enough that a thread slowed by other work on the machine leaves its share to the rest.
+const ITEMS_PER_RUN: usize = 1024;
+
+/// Solves every item, on up to `threads` threads. The items are cut into runs of consecutive
+/// items, each with its own part of buffers kept in the order of `index` (so that an item's
+/// needs and routes are side by side); idle threads take the next run. The runs' deliveries
+/// are put together in run order, and the buffers in the model's order, so the result does
+/// not depend on which thread solved what.
+fn solve_items(model: &Model, fairness: Fairness, index: &ByItem, threads: usize) -> Out {
+    let items = model.items.len();
+    let runs = items.div_ceil(ITEMS_PER_RUN).max(1);
+    let mut met = vec![0.0; model.needs.len()];
+    let mut shortfall = vec![None; model.needs.len()];
+    let mut route_flow = vec![0.0; model.routes.len()];
+    let mut item_hours = vec![0.0; items];
+    let deliveries = {
+        let (mut met, mut shortfall, mut route_flow, mut item_hours) = (
+            met.as_mut_slice(),
+            shortfall.as_mut_slice(),
+            route_flow.as_mut_slice(),
+            item_hours.as_mut_slice(),
+        );
+        let mut work = Vec::with_capacity(runs);
+        for run in 0..runs {
+            let (from, to) = (run * items / runs, (run + 1) * items / runs);
+            let needs = index.needs.start[to] - index.needs.start[from];
+            let routes = index.routes.start[to] - index.routes.start[from];
+            let (m, s, r, h);
+            (m, met) = met.split_at_mut(needs);
+            (s, shortfall) = shortfall.split_at_mut(needs);
+            (r, route_flow) = route_flow.split_at_mut(routes);
+            (h, item_hours) = item_hours.split_at_mut(to - from);
+            work.push((from..to, m, s, r, h));
+        }
+        let work = Mutex::new(work.into_iter().enumerate());
+        let worker = || {
+            let mut solver = ItemSolver {
+                local_place: vec![NONE; model.places.len()],
+                ..ItemSolver::default()
+            };
+            let mut done = Vec::new();
+            loop {
+                let next = work
+                    .lock()
+                    .expect("no thread panics holding the runs")
+                    .next();
+                let Some((run, part)) = next else {
+                    return done;
+                };
+                done.push((run, solver.solve_run(model, fairness, index, part)));
+            }
+        };
+        let mut done = std::thread::scope(|scope| {
+            let others: Vec<_> = (1..threads.min(runs))
+                .map(|_| scope.spawn(worker))
+                .collect();
+            let mut done = worker();
+            for other in others {
+                done.extend(other.join().expect("an item's solve does not panic"));
+            }
+            done
+        });
+        done.sort_unstable_by_key(|&(run, _)| run);
+        done.into_iter()
+            .flat_map(|(_, deliveries)| deliveries)
+            .collect()
+    };
+    // From the order of `index` to the model's.
+    let mut out = Out {
+        met: vec![0.0; model.needs.len()],
+        shortfall: vec![None; model.needs.len()],
+        deliveries,
+        route_flow: vec![0.0; model.routes.len()],
+        item_hours,
+    };
+    for (&need, (met, shortfall)) in index.needs.list.iter().zip(met.iter().zip(&mut shortfall)) {
+        out.met[need as usize] = *met;
+        out.shortfall[need as usize] = shortfall.take();
+    }
+    for (&route, &flow) in index.routes.list.iter().zip(&route_flow) {
+        out.route_flow[route as usize] = flow;
+    }
+    out
+}
+
+/// A run of items and their parts of the buffers of [`solve_items`].
+type Part<'a> = (
+    Range<usize>,
+    &'a mut [f64],
+    &'a mut [Option<Shortfall>],
+    &'a mut [f64],
+    &'a mut [f64],
+);
+
+/// One item's part of the results: per need and per route in the item's order of `ByItem`.
+struct ItemOut<'a> {
+    met: &'a mut [f64],
+    shortfall: &'a mut [Option<Shortfall>],
+    route_flow: &'a mut [f64],
+    /// The item's marginal transport hours.
+    hours: &'a mut f64,
+    deliveries: &'a mut Vec<Delivery>,
 }
 
 /// The needs of one receiver in one class, for one item: the unit of fairness.
@@ -223,6 +338,33 @@ struct ItemSolver {
 }
 
 impl ItemSolver {
+    /// Solves a run of consecutive items, one after the other on one network; returns their
+    /// deliveries in item order.
+    fn solve_run(
+        &mut self,
+        model: &Model,
+        fairness: Fairness,
+        index: &ByItem,
+        (items, mut met, mut shortfall, mut route_flow, item_hours): Part,
+    ) -> Vec<Delivery> {
+        let mut deliveries = Vec::new();
+        for (item, hours) in items.zip(item_hours) {
+            let (needs, routes) = (index.needs.of(item).len(), index.routes.of(item).len());
+            let mut out = ItemOut {
+                met: &mut [],
+                shortfall: &mut [],
+                route_flow: &mut [],
+                hours,
+                deliveries: &mut deliveries,
+            };
+            (out.met, met) = std::mem::take(&mut met).split_at_mut(needs);
+            (out.shortfall, shortfall) = std::mem::take(&mut shortfall).split_at_mut(needs);
+            (out.route_flow, route_flow) = std::mem::take(&mut route_flow).split_at_mut(routes);
+            self.solve(model, fairness, index, item, &mut out);
+        }
+        deliveries
+    }
+
     fn mark(&mut self, place: usize) {
         if self.local_place[place] == NONE {
             self.local_place[place] = self.places.len() as u32;
@@ -244,7 +386,7 @@ impl ItemSolver {
         fairness: Fairness,
         index: &ByItem,
         item: usize,
-        out: &mut Out,
+        out: &mut ItemOut,
     ) {
         let needs = index.needs.of(item);
         if needs.is_empty() {
@@ -324,9 +466,24 @@ impl ItemSolver {
             }
         }
         let asked: f64 = self.groups.iter().map(|g| g.demand).sum();
-        let (sent, _) = self.net.min_cost_flow(SOURCE, SINK, true);
+        let tolerance = self.tolerance(asked);
+        // One receiver in one class asking for what supply can reach has nothing to share and
+        // nothing to put first: the most it can have at the least transport is this flow,
+        // met or not.
+        let single = self.groups.iter().filter(|g| g.demand > 0.0).count() <= 1;
+        // An item whose supplies together fall short of what is asked goes straight to the
+        // stages, without the flow that could only confirm it (with room for rounding, so that
+        // no item goes a different way than that flow would send it).
+        let stock: f64 = supplies
+            .iter()
+            .map(|&s| model.supplies[s as usize].quantity)
+            .sum();
+        let fits = (single || stock + tolerance >= asked - tolerance) && {
+            let (sent, _) = self.net.min_cost_flow(SOURCE, SINK, true);
+            single || sent >= asked - tolerance
+        };
         self.need_met.clear();
-        if sent >= asked - self.tolerance(asked) {
+        if fits {
             // What reached each place goes to its needs in the order they were posted.
             for &(p, arc) in &self.place_arc {
                 self.left[p] = self.net.flow(arc);
@@ -348,7 +505,7 @@ impl ItemSolver {
 
         self.extract(model, needs, supplies, routes, out);
         self.explain(model, needs, supplies, routes, out);
-        self.marginal_hours(model, needs, supplies, routes, item, out);
+        self.marginal_hours(model, needs, supplies, routes, out);
 
         for &place in &self.places {
             self.local_place[place] = NONE;
@@ -552,9 +709,13 @@ impl ItemSolver {
     /// by least transport: a min-cost flow whose sink arcs pay so much for the settled
     /// amounts and the floors, and less for the rest, that no transport saving outweighs them.
     fn proportional(&mut self, class: Urgency, hours: f64) {
+        let open = (self.groups.iter())
+            .filter(|g| !g.settled && g.class == class)
+            .count();
         let fraction = self.fair_fraction(class);
-        if fraction >= 1.0 {
-            self.settle(class, |group, _| group.demand);
+        if fraction >= 1.0 || open == 1 {
+            // All served, or one receiver, whom the fraction already gives all it can have.
+            self.settle(class, |group, _| fraction * group.demand);
             return;
         }
         let rest_gain = 2.0 * hours + 1.0;
@@ -602,15 +763,14 @@ impl ItemSolver {
         needs: &[u32],
         supplies: &[u32],
         routes: &[u32],
-        out: &mut Out,
+        out: &mut ItemOut,
     ) {
         let carriers = supplies.len() + routes.len();
         self.remaining.clear();
         self.remaining
             .extend((0..carriers).map(|pair| self.net.flow(2 * pair)));
-        for (k, &r) in routes.iter().enumerate() {
-            out.route_flow[r as usize] = self.remaining[supplies.len() + k];
-        }
+        out.route_flow
+            .copy_from_slice(&self.remaining[supplies.len()..]);
         self.best_class.clear();
         self.best_class.resize(supplies.len(), None);
         let nodes = self.net.nodes();
@@ -618,7 +778,7 @@ impl ItemSolver {
         for (k, &n) in needs.iter().enumerate() {
             let need = &model.needs[n as usize];
             let met = self.need_met[k].min(need.quantity);
-            out.met[n as usize] = met;
+            out.met[k] = met;
             let target = self.place_node(need.place);
             let mut left = met;
             while left > epsilon {
@@ -705,13 +865,13 @@ impl ItemSolver {
         needs: &[u32],
         supplies: &[u32],
         routes: &[u32],
-        out: &mut Out,
+        out: &mut ItemOut,
     ) {
-        let short = |n: u32| {
-            let need = &model.needs[n as usize];
-            out.met[n as usize] < need.quantity * (1.0 - 1e-9) - self.net.epsilon() * 8.0
+        let short = |k: usize| {
+            let need = &model.needs[needs[k] as usize];
+            out.met[k] < need.quantity * (1.0 - 1e-9) - self.net.epsilon() * 8.0
         };
-        if !needs.iter().any(|&n| short(n)) {
+        if !(0..needs.len()).any(short) {
             return;
         }
         let route_pairs = supplies.len()..supplies.len() + routes.len();
@@ -730,13 +890,13 @@ impl ItemSolver {
         );
         self.spare_reach.forward(&self.net, &self.sources, is_route);
         self.spare_at.start(nodes, &self.sources);
-        for &n in needs {
-            if !short(n) {
+        for (k, &n) in needs.iter().enumerate() {
+            if !short(k) {
                 continue;
             }
             let need = &model.needs[n as usize];
             let place = self.place_node(need.place);
-            out.shortfall[n as usize] = Some(if !reach[place] {
+            out.shortfall[k] = Some(if !reach[place] {
                 Shortfall::Unreachable
             } else {
                 // The places that could still send flow here, rerouting others' flow.
@@ -774,17 +934,16 @@ impl ItemSolver {
         }
     }
 
-    /// Fills `item_hours` (see [`allocate`]).
+    /// Finds the item's marginal transport hours (see [`allocate`]).
     fn marginal_hours(
         &mut self,
         model: &Model,
         needs: &[u32],
         supplies: &[u32],
         routes: &[u32],
-        item: usize,
-        out: &mut Out,
+        out: &mut ItemOut,
     ) {
-        let delivered: f64 = needs.iter().map(|&n| out.met[n as usize]).sum();
+        let delivered: f64 = out.met.iter().sum();
         if delivered <= self.net.epsilon() {
             return;
         }
@@ -799,17 +958,16 @@ impl ItemSolver {
             .net
             .bellman_ford(&self.sources, |arc| route_pairs.contains(&(arc / 2)));
         let (mut hours, mut weight) = (0.0, 0.0);
-        for &n in needs {
+        for (&n, &met) in needs.iter().zip(out.met.iter()) {
             let need = &model.needs[n as usize];
             let d = dist[2 + self.local_place[need.place] as usize];
-            let met = out.met[n as usize];
             if d.is_finite() && met > 0.0 {
                 hours += met * d;
                 weight += met;
             }
         }
         if weight > 0.0 {
-            out.item_hours[item] = (hours / weight).max(0.0);
+            *out.hours = (hours / weight).max(0.0);
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Generated production models for benchmarks and tests: a fixed seed always gives the same
-//! model (the seed is an argument; nothing here draws entropy).
+//! Generated production models and allocation rounds for benchmarks and tests: a fixed seed
+//! always gives the same model (the seed is an argument; nothing here draws entropy).
 //!
 //! A model of `n` items has about one place per 50 items and four skills. Two items in five are
 //! raw (stocked at a home place); the rest are made, each by one process at its home place from
@@ -28,6 +28,11 @@ impl SplitMix {
     /// A whole number in `0..n`.
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// A number in `low..high`, at full precision.
+    pub fn uniform(&mut self, low: f64, high: f64) -> f64 {
+        low + (high - low) * (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// A number in `low..high`, in steps of a hundredth.
@@ -200,4 +205,70 @@ pub fn city(councils: usize, items: usize, seed: u64) -> (Vec<Council>, Vec<Link
         }
     }
     (members, links)
+}
+
+/// An allocation round of `items` items, each at 8 places (of 10,000), with 15 routes among
+/// them running downstream (half with a capacity), 2 or 3 supplies at the 3 upstream places,
+/// and 4 to 8 needs of every class anywhere from 4 receivers (of 200,000); one item in three
+/// has half the supply its needs ask, so that the fairness stages run.
+pub fn allocation_model(items: usize, seed: u64) -> Model {
+    const PLACES: usize = 10_000;
+    const RECEIVERS: usize = 200_000;
+    let mut rng = SplitMix(seed);
+    let mut model = Model {
+        places: (0..PLACES).map(|p| format!("place {p}")).collect(),
+        ..Model::default()
+    };
+    let mut local = [0usize; 8];
+    let mut receivers = [0usize; 4];
+    for item in 0..items {
+        model.items.push(Item {
+            name: item_name(item),
+            unit: "kg".into(),
+        });
+        for place in &mut local {
+            *place = rng.below(PLACES);
+        }
+        for receiver in &mut receivers {
+            *receiver = rng.below(RECEIVERS);
+        }
+        for _ in 0..15 {
+            let (a, b) = (rng.below(8), rng.below(7));
+            let b = if b >= a { b + 1 } else { b };
+            let (from, to) = (local[a.min(b)], local[a.max(b)]);
+            let capacity = (rng.below(2) == 0).then(|| rng.uniform(5.0, 60.0));
+            model.routes.push(Route {
+                item,
+                from,
+                to,
+                hours_per_unit: rng.uniform(0.05, 2.0),
+                capacity,
+            });
+        }
+        let mut asked = 0.0;
+        for _ in 0..4 + rng.below(5) {
+            let quantity = rng.uniform(1.0, 30.0);
+            asked += quantity;
+            model.needs.push(Need {
+                id: format!("need {}", model.needs.len()),
+                item,
+                quantity,
+                place: local[rng.below(8)],
+                urgency: Urgency::ALL[rng.below(3)],
+                receiver: format!("member {}", receivers[rng.below(4)]),
+            });
+        }
+        let short = rng.below(3) == 0;
+        let supplies = 2 + rng.below(2);
+        for _ in 0..supplies {
+            let share = asked / supplies as f64 * if short { 0.5 } else { 1.6 };
+            model.supplies.push(Supply {
+                id: format!("supply {}", model.supplies.len()),
+                item,
+                quantity: share * rng.uniform(0.7, 1.3),
+                place: local[rng.below(3)],
+            });
+        }
+    }
+    model
 }

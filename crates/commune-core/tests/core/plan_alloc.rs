@@ -2,6 +2,8 @@
 //! oracles (brute force over integer deliveries with Gale and Hoffman's feasibility
 //! condition, a negative-cycle search for least transport, Gaussian elimination for costs).
 
+use commune_core::plan::alloc::allocate_on;
+use commune_core::plan::generate;
 use commune_core::plan::labour::InputOutput;
 use commune_core::plan::{
     Fairness, Item, Model, Need, PlanError, Process, Route, Settings, Shortfall, Source, Supply,
@@ -255,6 +257,27 @@ fn bad_models_are_refused() {
         match allocate(&model, &Settings::default()) {
             Err(PlanError::Model(message)) => assert!(message.contains(says), "{message}"),
             other => panic!("{says}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn threads_give_the_same_draft_as_one() {
+    // Enough items for several threads, listed backwards so that no item's needs, supplies
+    // or routes are in the model's order.
+    let mut model = generate::allocation_model(3_000, 7);
+    model.needs.reverse();
+    model.supplies.reverse();
+    model.routes.reverse();
+    for fairness in [Fairness::MaxMin, Fairness::Proportional] {
+        let settings = settings(fairness);
+        let one = allocate_on(&model, &settings, 1).unwrap();
+        assert!(one.draft.met.iter().any(|m| m.shortfall.is_some()));
+        assert!(one.draft.met.iter().any(|m| m.quantity > 0.0));
+        for threads in [2, 3, 8] {
+            let many = allocate_on(&model, &settings, threads).unwrap();
+            // Bit for bit: `==` on floats would let 0.0 and -0.0 pass.
+            assert_eq!(format!("{many:?}"), format!("{one:?}"), "{threads} threads");
         }
     }
 }
