@@ -61,7 +61,7 @@ pub struct Drafted {
 /// The planner's settings for a council's register: strictly lexicographic (no share of a
 /// class's fulfilment traded for labour saved), so that a member never sees a need short
 /// by a hair with plenty in stock. A council-set tolerance is not in the register yet.
-fn settings() -> Settings {
+pub fn settings() -> Settings {
     Settings {
         tolerance_permille: 0,
         ..Settings::default()
@@ -124,10 +124,8 @@ pub fn shortfall_text(model: &Model, need: usize, shortfall: &Shortfall) -> Stri
 }
 
 /// One line per need of the draft: what it gets and, when short, why.
-pub fn met_lines(drafted: &Drafted) -> Vec<(String, String)> {
-    let model = &drafted.model;
-    drafted
-        .draft
+pub fn met_lines(model: &Model, draft: &Draft) -> Vec<(String, String)> {
+    draft
         .met
         .iter()
         .map(|met| {
@@ -164,8 +162,16 @@ impl Thousandths for f64 {
 /// The draft as JSON: per need what it gets and why not, labour by skill, item costs in
 /// labour hours, skill scarcity, and the commitments a proposal would carry.
 pub fn draft_json(drafted: &Drafted) -> Value {
-    let model = &drafted.model;
-    let draft = &drafted.draft;
+    let mut value = plan_json(&drafted.model, &drafted.draft);
+    value["draft"] = json!(drafted.terms.draft);
+    value["commitments"] = json!(drafted.terms.deliveries);
+    value["runs"] = json!(drafted.terms.runs);
+    value
+}
+
+/// A plan of `model` as JSON: per need what it gets and why not, labour by skill, item costs
+/// in labour hours, skill scarcity.
+pub fn plan_json(model: &Model, draft: &Draft) -> Value {
     let needs: Vec<Value> = draft
         .met
         .iter()
@@ -206,22 +212,31 @@ pub fn draft_json(drafted: &Drafted) -> Value {
         "item_hours": items,
         "skills": skills,
         "transport_hours": draft.transport_hours,
-        "draft": drafted.terms.draft,
-        "commitments": drafted.terms.deliveries,
-        "runs": drafted.terms.runs,
     })
 }
 
 /// The draft in words, for people.
 pub fn draft_text(drafted: &Drafted) -> String {
+    if drafted.draft.met.is_empty() {
+        return plan_text(&drafted.model, &drafted.draft);
+    }
+    let terms = &drafted.terms.draft;
+    format!(
+        "{}draft {terms} ({})\n",
+        plan_text(&drafted.model, &drafted.draft),
+        drafted.draft.solver
+    )
+}
+
+/// A plan of `model` in words: what each need gets and why not, the runs, the items' labour
+/// costs and the skills' use.
+pub fn plan_text(model: &Model, draft: &Draft) -> String {
     use std::fmt::Write as _;
-    let model = &drafted.model;
-    let draft = &drafted.draft;
     let mut out = String::new();
-    if model.needs.is_empty() {
+    if draft.met.is_empty() {
         return "no open needs: nothing to plan".into();
     }
-    for (what, why) in met_lines(drafted) {
+    for (what, why) in met_lines(model, draft) {
         let _ = writeln!(out, "{what}: {why}");
     }
     for run in &draft.runs {
@@ -249,7 +264,6 @@ pub fn draft_text(drafted: &Drafted) -> String {
             draft.skill_scarcity.get(i).copied().unwrap_or(0.0)
         );
     }
-    let _ = writeln!(out, "draft {} ({})", drafted.terms.draft, draft.solver);
     out
 }
 
