@@ -28,7 +28,7 @@ pub struct Gathered {
     pub name: String,
     /// The federation's own fold: its members may look at the plan.
     folded: Arc<Folded>,
-    /// Member councils whose logs this node holds, in the federation's order.
+    /// Member councils whose logs this node holds, by name.
     pub held: Vec<(CouncilId, Arc<Folded>)>,
     /// Member councils whose logs this node does not hold.
     pub not_held: Vec<CouncilId>,
@@ -49,6 +49,7 @@ pub fn gather(node: &mut Node, federation: CouncilId) -> Result<Gathered> {
             held.push((council, node.fold(council)?));
         }
     }
+    held.sort_by(|(_, a), (_, b)| a.state.name.cmp(&b.state.name));
     Ok(Gathered {
         name: folded.state.name.clone(),
         folded,
