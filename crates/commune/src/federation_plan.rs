@@ -11,13 +11,13 @@ use std::sync::Arc;
 use anyhow::{Result, anyhow, bail};
 use commune_core::fold::Folded;
 use commune_core::plan::federation::{self, Council, Link};
-use commune_core::plan::{DenseSimplex, Draft, Model};
+use commune_core::plan::{DenseSimplex, Draft, Model, Shortfall};
 use commune_core::register::{self, Transport};
 use commune_core::{CouncilId, MemberId};
 use serde_json::{Value, json};
 
 use crate::node::Node;
-use crate::register::{format_quantity, plan_json, plan_text, settings};
+use crate::register::{format_quantity, met_lines, plan_json, plan_text, settings};
 
 /// Labour hours to carry one unit of an item from one council's place to another's, unless
 /// the member says otherwise: a tenth of an hour, a short walk with a bag or a crate.
@@ -86,6 +86,8 @@ pub struct Planned {
     pub name: String,
     pub model: Model,
     pub draft: Draft,
+    /// Per need of `draft.met`, what it gets and why not, in words.
+    pub lines: Vec<(String, String)>,
 }
 
 /// What one link carries, with the names that say it in words.
@@ -165,7 +167,7 @@ pub fn draft(
     let links = links(&councils, link_hours);
     let planned = federation::plan(&councils, &links, &settings(), &DenseSimplex)
         .map_err(|error| anyhow!("no plan can be drawn: {error}"))?;
-    let flows = planned
+    let flows: Vec<Carried> = planned
         .flows
         .iter()
         .map(|flow| {
@@ -201,11 +203,13 @@ pub fn draft(
             let own = council.model.needs.len();
             let mut draft = plan.draft;
             draft.met.retain(|met| met.need < own);
+            let lines = need_lines(&plan.name, &plan.model, &draft, &flows);
             Planned {
                 council: *id,
                 name: plan.name,
                 model: plan.model,
                 draft,
+                lines,
             }
         })
         .collect();
@@ -217,6 +221,46 @@ pub fn draft(
         rounds: planned.rounds,
         solver,
     })
+}
+
+/// The council's need lines as `commune plan` words them, but for a need short of an item
+/// that other councils send to its place: its own stock did not run out, theirs did (or their
+/// capacity, labour or inputs), so the line names what arrives and from whom.
+fn need_lines(
+    name: &str,
+    model: &Model,
+    draft: &Draft,
+    flows: &[Carried],
+) -> Vec<(String, String)> {
+    met_lines(model, draft)
+        .into_iter()
+        .zip(&draft.met)
+        .map(|((what, why), met)| {
+            let need = &model.needs[met.need];
+            let item = &model.items[need.item];
+            let own_stock_ran_out = met.shortfall == Some(Shortfall::Input { item: need.item });
+            let arriving: Vec<&Carried> = flows
+                .iter()
+                .filter(|f| {
+                    f.item == item.name && f.to.0 == name && f.to.1 == model.places[need.place]
+                })
+                .collect();
+            if !own_stock_ran_out || arriving.is_empty() {
+                return (what, why);
+            }
+            let total: f64 = arriving.iter().map(|f| f.from_stock + f.made).sum();
+            let mut from: Vec<&str> = arriving.iter().map(|f| f.from.0.as_str()).collect();
+            from.dedup();
+            let why = format!(
+                "other councils can spare no more than the {} {} of {} they send ({})",
+                thousandths(total),
+                item.unit,
+                item.name,
+                from.join(", ")
+            );
+            (what, why)
+        })
+        .collect()
 }
 
 /// Links from every place where a council holds or makes an item to every place where
@@ -287,7 +331,7 @@ pub fn text(draft: &FederationDraft) -> String {
             out,
             "\n{}:\n{}",
             council.name,
-            plan_text(&council.model, &council.draft)
+            plan_text(&council.model, &council.draft, council.lines.clone())
         );
         if !out.ends_with('\n') {
             out.push('\n');
@@ -317,6 +361,11 @@ pub fn json(draft: &FederationDraft) -> Value {
         .iter()
         .map(|council| {
             let mut value = plan_json(&council.model, &council.draft);
+            for (k, (met, (_, why))) in council.draft.met.iter().zip(&council.lines).enumerate() {
+                if met.shortfall.is_some() {
+                    value["needs"][k]["why"] = json!(why);
+                }
+            }
             value["council"] = json!(council.council);
             value["name"] = json!(council.name);
             value

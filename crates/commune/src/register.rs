@@ -217,26 +217,28 @@ pub fn plan_json(model: &Model, draft: &Draft) -> Value {
 
 /// The draft in words, for people.
 pub fn draft_text(drafted: &Drafted) -> String {
-    if drafted.draft.met.is_empty() {
-        return plan_text(&drafted.model, &drafted.draft);
+    let (model, draft) = (&drafted.model, &drafted.draft);
+    let text = plan_text(model, draft, met_lines(model, draft));
+    if draft.met.is_empty() {
+        return text;
     }
-    let terms = &drafted.terms.draft;
-    format!(
-        "{}draft {terms} ({})\n",
-        plan_text(&drafted.model, &drafted.draft),
-        drafted.draft.solver
-    )
+    format!("{text}draft {} ({})\n", drafted.terms.draft, draft.solver)
 }
 
-/// A plan of `model` in words: what each need gets and why not, the runs, the items' labour
-/// costs and the skills' use.
-pub fn plan_text(model: &Model, draft: &Draft) -> String {
+/// A plan of `model` in words: the needs' lines (from [`met_lines`], or worded by a caller
+/// that knows more, as a federation's plan does), the runs, the items' labour costs and the
+/// skills' use.
+pub fn plan_text(model: &Model, draft: &Draft, lines: Vec<(String, String)>) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    if draft.met.is_empty() {
+    if draft.met.is_empty() && draft.runs.is_empty() {
         return "no open needs: nothing to plan".into();
     }
-    for (what, why) in met_lines(model, draft) {
+    if lines.is_empty() {
+        // A council in a federation's plan can run its processes for other councils alone.
+        out.push_str("no open needs of its own\n");
+    }
+    for (what, why) in lines {
         let _ = writeln!(out, "{what}: {why}");
     }
     for run in &draft.runs {

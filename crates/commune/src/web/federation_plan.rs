@@ -16,7 +16,6 @@ use maud::{Markup, html};
 use super::pages::{Page, layout, ok, parse, viewer};
 use crate::federation_plan::{self, FederationDraft, not_held_words};
 use crate::node::now_ms;
-use crate::register::met_lines;
 use crate::server::{ApiError, Shared, internal, not_found, with_node};
 
 pub async fn page(
@@ -82,12 +81,12 @@ fn plan_markup(drafted: &FederationDraft) -> Markup {
     html! {
         @for council in &drafted.councils {
             h2 { a href={ "/c/" (council.council) "/register" } { (council.name) } }
-            @let lines = met_lines(&council.model, &council.draft);
+            @let lines = &council.lines;
             @if lines.is_empty() {
                 p { "No open needs." }
             } @else {
                 ul.cards {
-                    @for (what, why) in &lines {
+                    @for (what, why) in lines {
                         li { (what) br; span.meta { (why) } }
                     }
                 }

@@ -53,8 +53,8 @@ fn member_council(node: &TestNode, federation: &str, name: &str) -> String {
     council
 }
 
-/// A city of three councils: Riverside keeps flour in its store, Hilltop's canteen needs
-/// some and has none, Lakeside has nothing in its register.
+/// A city of three councils: Riverside keeps flour in its store and bakes there, Hilltop's
+/// canteen needs flour and bread and has none, Lakeside has nothing in its register.
 fn city(node: &TestNode) -> (String, [String; 3]) {
     for who in ["convener", "stranger"] {
         node.ok(&["key", "new", who]);
@@ -78,7 +78,37 @@ fn city(node: &TestNode) -> (String, [String; 3]) {
 
     for council in [&riverside, &hilltop] {
         node.ok(&["item", "add", council, "flour", "--unit", "kg"]);
+        node.ok(&["item", "add", council, "bread", "--unit", "loaf"]);
     }
+    node.ok(&[
+        "process",
+        "add",
+        &riverside,
+        "Bake",
+        "--out",
+        "bread=10",
+        "--in",
+        "flour=5",
+        "--labour",
+        "baking=1",
+        "--capacity",
+        "4",
+        "--place",
+        "store",
+    ]);
+    node.ok(&[
+        "offer", &riverside, "baking", "3", "--labour", "--place", "store",
+    ]);
+    node.ok(&[
+        "need",
+        &hilltop,
+        "bread",
+        "30",
+        "--urgency",
+        "important",
+        "--place",
+        "canteen",
+    ]);
     node.ok(&["item", "add", &hilltop, "salt", "--unit", "kg"]);
     node.ok(&[
         "resource",
@@ -163,8 +193,8 @@ fn a_need_in_one_council_is_met_from_anothers_store_and_shown_as_a_flow() {
             .is_empty()
     );
     let flows = plan["flows"].as_array().unwrap();
-    assert_eq!(flows.len(), 1, "{plan}");
-    let flow = &flows[0];
+    assert_eq!(flows.len(), 2, "{plan}");
+    let flow = flows.iter().find(|f| f["item"] == "flour").unwrap();
     assert_eq!(flow["from"]["council"], "Riverside");
     assert_eq!(flow["from"]["place"], "store");
     assert_eq!(flow["to"]["council"], "Hilltop");
@@ -175,6 +205,23 @@ fn a_need_in_one_council_is_met_from_anothers_store_and_shown_as_a_flow() {
         "{flow}"
     );
     assert!(plan["not_planned"].as_array().unwrap().is_empty());
+    // Riverside bakes with the 8 kg of flour left: 16 loaves, made to order; Hilltop is told
+    // that this is all the other councils can spare, not that its own stock ran out.
+    let bread = flows.iter().find(|f| f["item"] == "bread").unwrap();
+    assert!(
+        (bread["made"].as_f64().unwrap() - 16.0).abs() < 1e-4,
+        "{bread}"
+    );
+    assert!(bread["from_stock"].as_f64().unwrap() < 1e-9, "{bread}");
+    let loaves = needs.iter().find(|n| n["item"] == "bread").unwrap();
+    assert!(
+        (loaves["met"].as_f64().unwrap() - 16.0).abs() < 1e-4,
+        "{loaves}"
+    );
+    assert_eq!(
+        loaves["why"],
+        "other councils can spare no more than the 16 loaf of bread they send (Riverside)"
+    );
 
     // The same in words, at the transport cost the member gives.
     let output = node.run(&["federation", "plan", &federation, "--link-hours", "0.3"]);
@@ -194,6 +241,13 @@ fn a_need_in_one_council_is_met_from_anothers_store_and_shown_as_a_flow() {
         text.contains("salt at canteen (wanted): 0 of 1 kg"),
         "{text}"
     );
+    assert!(
+        text.contains(
+            "16 loaf of bread from Riverside's store to Hilltop's canteen (made to order)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("run \"Bake\" 1.6 time(s)"), "{text}");
 
     // Showing is not proposing: no log changed.
     for council in [&riverside, &hilltop, &federation] {
@@ -236,7 +290,7 @@ fn a_member_council_not_held_is_named_and_strangers_and_councils_are_refused() {
     assert_eq!(missing.len(), 1, "{plan}");
     assert_eq!(missing[0]["council"], lakeside.as_str());
     assert_eq!(plan["councils"].as_array().unwrap().len(), 2);
-    assert_eq!(plan["flows"].as_array().unwrap().len(), 1);
+    assert_eq!(plan["flows"].as_array().unwrap().len(), 2);
     let output = other.run(&["--as", "alice", "federation", "plan", &federation]);
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(
