@@ -6,6 +6,7 @@ mod bench_sync;
 mod cli;
 mod config;
 mod demo;
+mod federation_plan;
 mod node;
 mod register;
 mod server;

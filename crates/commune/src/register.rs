@@ -169,10 +169,8 @@ pub fn shortfall_text(model: &Model, need: usize, shortfall: &Shortfall) -> Stri
 }
 
 /// One line per need of the draft: what it gets and, when short, why.
-pub fn met_lines(drafted: &Drafted) -> Vec<(String, String)> {
-    let model = &drafted.model;
-    drafted
-        .draft
+pub fn met_lines(model: &Model, draft: &Draft) -> Vec<(String, String)> {
+    draft
         .met
         .iter()
         .map(|met| {
@@ -209,8 +207,26 @@ impl Thousandths for f64 {
 /// The draft as JSON: per need what it gets and why not, labour by skill, item costs in
 /// labour hours, skill scarcity, and the commitments a proposal would carry.
 pub fn draft_json(drafted: &Drafted) -> Value {
-    let model = &drafted.model;
-    let draft = &drafted.draft;
+    let mut value = plan_json(&drafted.model, &drafted.draft);
+    value["settings"] = settings_json(&drafted.settings);
+    value["draft"] = json!(drafted.terms.draft);
+    value["commitments"] = json!(drafted.terms.deliveries);
+    value["runs"] = json!(drafted.terms.runs);
+    value
+}
+
+/// Planner settings as JSON, with their sentence.
+pub fn settings_json(settings: &Settings) -> Value {
+    json!({
+        "tolerance_permille": settings.tolerance_permille,
+        "fairness": settings.fairness,
+        "words": settings.describe(),
+    })
+}
+
+/// A plan of `model` as JSON: per need what it gets and why not, labour by skill, item costs
+/// in labour hours, skill scarcity.
+pub fn plan_json(model: &Model, draft: &Draft) -> Value {
     let needs: Vec<Value> = draft
         .met
         .iter()
@@ -247,31 +263,42 @@ pub fn draft_json(drafted: &Drafted) -> Value {
         .collect();
     json!({
         "solver": draft.solver,
-        "settings": {
-            "tolerance_permille": drafted.settings.tolerance_permille,
-            "fairness": drafted.settings.fairness,
-            "words": drafted.settings.describe(),
-        },
         "needs": needs,
         "item_hours": items,
         "skills": skills,
         "transport_hours": draft.transport_hours,
-        "draft": drafted.terms.draft,
-        "commitments": drafted.terms.deliveries,
-        "runs": drafted.terms.runs,
     })
 }
 
 /// The draft in words, for people.
 pub fn draft_text(drafted: &Drafted) -> String {
+    let (model, draft) = (&drafted.model, &drafted.draft);
+    let text = plan_text(model, draft, met_lines(model, draft));
+    if draft.met.is_empty() {
+        return text;
+    }
+    format!(
+        "{text}settings: {}\ndraft {} ({})\n",
+        drafted.settings.describe(),
+        drafted.terms.draft,
+        draft.solver
+    )
+}
+
+/// A plan of `model` in words: the needs' lines (from [`met_lines`], or worded by a caller
+/// that knows more, as a federation's plan does), the runs, the items' labour costs and the
+/// skills' use.
+pub fn plan_text(model: &Model, draft: &Draft, lines: Vec<(String, String)>) -> String {
     use std::fmt::Write as _;
-    let model = &drafted.model;
-    let draft = &drafted.draft;
     let mut out = String::new();
-    if model.needs.is_empty() {
+    if draft.met.is_empty() && draft.runs.is_empty() {
         return "no open needs: nothing to plan".into();
     }
-    for (what, why) in met_lines(drafted) {
+    if lines.is_empty() {
+        // A council in a federation's plan can run its processes for other councils alone.
+        out.push_str("no open needs of its own\n");
+    }
+    for (what, why) in lines {
         let _ = writeln!(out, "{what}: {why}");
     }
     for run in &draft.runs {
@@ -299,8 +326,6 @@ pub fn draft_text(drafted: &Drafted) -> String {
             draft.skill_scarcity.get(i).copied().unwrap_or(0.0)
         );
     }
-    let _ = writeln!(out, "settings: {}", drafted.settings.describe());
-    let _ = writeln!(out, "draft {} ({})", drafted.terms.draft, draft.solver);
     out
 }
 

@@ -8,6 +8,7 @@
 //! through `Node` use-cases.
 
 pub mod bench;
+mod federation_plan;
 mod forms;
 pub mod guard;
 mod live;
@@ -45,6 +46,7 @@ pub fn routes(folds: Folds) -> Router<Shared> {
         .route("/c/{council}/petitions", post(forms::petition))
         .route("/c/{council}/certificates", post(forms::certify))
         .route("/c/{council}/register", get(register::page))
+        .route("/c/{council}/plan", get(federation_plan::page))
         .route("/c/{council}/items", post(register::item))
         .route("/c/{council}/resources", post(register::resource))
         .route("/c/{council}/processes", post(register::process))

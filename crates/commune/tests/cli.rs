@@ -6,6 +6,8 @@ mod browser;
 mod elections;
 #[path = "cli/federation.rs"]
 mod federation;
+#[path = "cli/federation_plan.rs"]
+mod federation_plan;
 #[path = "cli/on_postgres.rs"]
 mod on_postgres;
 #[path = "cli/register.rs"]

@@ -209,6 +209,8 @@ pub fn plan(
             }
         }
     }
+    // An order its exporter could not meet at all leaves an empty import behind: no flow.
+    flows.retain(|f| f.from_stock + f.made > SMALLEST);
     flows.sort_by_key(|f| f.link);
     for flow in &mut flows {
         let link = &links[flow.link];

@@ -815,6 +815,50 @@ fn a_federation_meets_vital_needs_in_one_council_from_stock_and_processes_in_ano
     ));
 }
 
+#[test]
+fn an_order_an_exporter_cannot_meet_is_no_flow() {
+    // The kitchen makes meals, but has no flour: the order placed with it comes back empty,
+    // and the federation's plan lists nothing moving.
+    let kitchen = kitchen(0.0, 10.0, Vec::new());
+    let hungry = Model {
+        items: vec![item("flour"), item("meal")],
+        places: vec!["square".into()],
+        needs: vec![need("meals", 1, 3.0, Urgency::Vital, "families")],
+        ..Model::default()
+    };
+    let councils = vec![
+        federation::Council {
+            name: "kitchen".into(),
+            model: kitchen,
+        },
+        federation::Council {
+            name: "hungry".into(),
+            model: hungry,
+        },
+    ];
+    let links = vec![federation::Link {
+        item: "meal".into(),
+        from: (0, 0),
+        to: (1, 0),
+        hours_per_unit: 0.1,
+        capacity: None,
+    }];
+    let planned = federation::plan(&councils, &links, &exact(), &DenseSimplex).unwrap();
+    // The order was placed and planned for...
+    assert!(
+        planned.councils[0]
+            .model
+            .needs
+            .iter()
+            .any(|n| n.id == "order on link 0"),
+        "{planned:#?}"
+    );
+    // ...but nothing was made, so nothing moves.
+    assert!(planned.flows.is_empty(), "{:?}", planned.flows);
+    assert!(planned.councils[1].draft.met[0].quantity < 1e-9);
+    check_federation(&councils, &links, &planned);
+}
+
 /// Checks a federation's plan against its councils: every draft against the model it was
 /// drawn for (each need met within its ask, supplies intact but for what was shipped), and
 /// every link's flow equal to what the importer received and to what the exporter met.

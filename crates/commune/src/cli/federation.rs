@@ -11,6 +11,8 @@ use commune_core::{CouncilId, EventId, MandateId};
 
 use super::{Invocation, print_event};
 use crate::config::format_time;
+use crate::federation_plan;
+use crate::node::now_ms;
 
 #[derive(Debug, Subcommand)]
 pub enum MandateCommand {
@@ -61,6 +63,24 @@ pub enum FederationCommand {
     /// Post the council's statements that have enough signatures to the federations they
     /// are for, as certificates
     Send(super::record::CouncilArg),
+    /// Draw a plan over the member councils' registers: needs in one council met from stock
+    /// or processes in another; shown, not proposed
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The federation (id, id prefix or name)
+    pub federation: String,
+    /// Labour hours to carry one unit of any item between two places of one council
+    /// [default: goods are used where they are, as `commune plan`]
+    #[arg(long, value_name = "HOURS")]
+    pub transport_hours: Option<f64>,
+    /// Labour hours to carry one unit of an item from a place of one council to a place of
+    /// another
+    #[arg(long, value_name = "HOURS", allow_hyphen_values = true,
+          default_value_t = crate::federation_plan::LINK_HOURS)]
+    pub link_hours: f64,
 }
 
 pub fn mandates(invocation: &Invocation, command: MandateCommand) -> Result<()> {
@@ -578,6 +598,7 @@ pub fn send(invocation: &Invocation, args: super::record::CouncilArg) -> Result<
 pub fn federation(invocation: &Invocation, command: FederationCommand) -> Result<()> {
     match command {
         FederationCommand::Send(args) => send(invocation, args),
+        FederationCommand::Plan(args) => plan(invocation, args),
         FederationCommand::Status(args) => {
             let mut node = invocation.open()?;
             let council = node.resolve_council(&args.federation)?;
@@ -646,4 +667,19 @@ pub fn federation(invocation: &Invocation, command: FederationCommand) -> Result
             })
         }
     }
+}
+
+/// `commune federation plan`: the federation's plan over the member councils this node holds,
+/// for a member of the federation or of one of them.
+fn plan(invocation: &Invocation, args: PlanArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let federation = node.resolve_council(&args.federation)?;
+    let keypair = node.identity(&invocation.identity)?;
+    let gathered = federation_plan::gather(&mut node, federation)?;
+    gathered.check_member(&keypair.public())?;
+    let transport = super::register::transport(args.transport_hours)?;
+    let drafted = federation_plan::draft(&gathered, now_ms(), transport, args.link_hours)?;
+    invocation.print(&federation_plan::json(&drafted), || {
+        federation_plan::text(&drafted)
+    })
 }

@@ -696,8 +696,9 @@ pub fn list(invocation: &Invocation, council: &str) -> Result<()> {
     })
 }
 
-fn transport(args: &DraftArgs) -> Result<Transport> {
-    match args.transport_hours {
+/// Transport within a council from `--transport-hours`.
+pub(super) fn transport(hours: Option<f64>) -> Result<Transport> {
+    match hours {
         None => Ok(Transport::None),
         Some(hours) if hours.is_finite() && hours >= 0.0 => Ok(Transport::Between {
             hours_per_unit: hours,
@@ -718,7 +719,7 @@ pub fn plan(invocation: &Invocation, args: PlanArgs) -> Result<()> {
         Some(PlanCommand::Adopt(adopt)) => plan_adopt(invocation, adopt),
         None => {
             let (_, _, state) = state_of(invocation, council_arg(&args.draft)?)?;
-            let drafted = draft(&state, now_ms(), transport(&args.draft)?)?;
+            let drafted = draft(&state, now_ms(), transport(args.draft.transport_hours)?)?;
             invocation.print(&draft_json(&drafted), || draft_text(&drafted))
         }
     }
@@ -727,7 +728,7 @@ pub fn plan(invocation: &Invocation, args: PlanArgs) -> Result<()> {
 fn plan_propose(invocation: &Invocation, args: ProposeArgs) -> Result<()> {
     let council = council_arg(&args.draft)?.to_owned();
     let (_, _, state) = state_of(invocation, &council)?;
-    let drafted = draft(&state, now_ms(), transport(&args.draft)?)?;
+    let drafted = draft(&state, now_ms(), transport(args.draft.transport_hours)?)?;
     if drafted.terms.deliveries.is_empty() && drafted.terms.runs.is_empty() {
         bail!("the draft commits to nothing: there is no open need the register can meet");
     }
@@ -751,7 +752,7 @@ fn plan_adopt(invocation: &Invocation, args: AdoptArgs) -> Result<()> {
     let council = council_arg(&args.draft)?.to_owned();
     let (_, _, state) = state_of(invocation, &council)?;
     let mandate = super::federation::resolve_mandate(&state, &args.mandate)?;
-    let drafted = draft(&state, now_ms(), transport(&args.draft)?)?;
+    let drafted = draft(&state, now_ms(), transport(args.draft.transport_hours)?)?;
     let payload = Payload::Adopt(Adopt {
         mandate,
         terms: drafted.terms,

@@ -787,6 +787,7 @@ fn federation_markup(state: &CouncilState) -> Markup {
                     " voted against their council's instructions."
                 }
             }
+            p { a href={ "/c/" (state.council) "/plan" } { "The plan over the member councils' registers" } }
             h2 { "Member councils (" (federation.councils.len()) ")" }
             ul.members {
                 @for (council, member) in &federation.councils {

@@ -503,7 +503,7 @@ fn book_form(council: CouncilId, resource: &EventId, unit: &str) -> Markup {
 }
 
 fn draft_markup(council: CouncilId, drafted: &Drafted, member: bool) -> Markup {
-    let lines = met_lines(drafted);
+    let lines = met_lines(&drafted.model, &drafted.draft);
     html! {
         @if lines.is_empty() {
             p { "No open needs: nothing to plan." }
