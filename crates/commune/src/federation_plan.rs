@@ -17,7 +17,7 @@ use commune_core::{CouncilId, MemberId};
 use serde_json::{Value, json};
 
 use crate::node::Node;
-use crate::register::{format_quantity, met_lines, plan_json, plan_text};
+use crate::register::{format_units, met_lines, plan_json, plan_text};
 
 /// Labour hours to carry one unit of an item from one council's place to another's, unless
 /// the member says otherwise: a tenth of an hour, a short walk with a bag or a crate.
@@ -104,12 +104,12 @@ pub struct Carried {
 impl Carried {
     /// "12 kg of flour from Riverside's store to Hilltop's canteen, 3.6 transport hours".
     pub fn words(&self) -> String {
-        let quantity = thousandths(self.from_stock + self.made);
+        let quantity = format_units(self.from_stock + self.made);
         let how = match (self.from_stock > 0.0, self.made > 0.0) {
             (true, true) => format!(
                 " ({} from stock, {} made to order)",
-                thousandths(self.from_stock),
-                thousandths(self.made)
+                format_units(self.from_stock),
+                format_units(self.made)
             ),
             (false, true) => " (made to order)".into(),
             _ => String::new(),
@@ -119,10 +119,6 @@ impl Carried {
             self.unit, self.item, self.from.0, self.from.1, self.to.0, self.to.1, self.hours
         )
     }
-}
-
-fn thousandths(units: f64) -> String {
-    format_quantity((units * register::SCALE as f64).round() as i64)
 }
 
 /// A federation's draft plan.
@@ -255,7 +251,7 @@ fn need_lines(
             from.dedup();
             let why = format!(
                 "other councils can spare no more than the {} {} of {} they send ({})",
-                thousandths(total),
+                format_units(total),
                 item.unit,
                 item.name,
                 from.join(", ")

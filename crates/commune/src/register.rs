@@ -181,8 +181,8 @@ pub fn met_lines(model: &Model, draft: &Draft) -> Vec<(String, String)> {
                 item.name,
                 model.places[need.place],
                 need.urgency.name(),
-                met.quantity.round_to_thousandths(),
-                need.quantity.round_to_thousandths(),
+                format_units(met.quantity),
+                format_units(need.quantity),
                 item.unit,
             );
             let why = match &met.shortfall {
@@ -194,14 +194,10 @@ pub fn met_lines(model: &Model, draft: &Draft) -> Vec<(String, String)> {
         .collect()
 }
 
-trait Thousandths {
-    fn round_to_thousandths(self) -> String;
-}
-
-impl Thousandths for f64 {
-    fn round_to_thousandths(self) -> String {
-        format_quantity((self * SCALE as f64).round() as i64)
-    }
+/// A planner's quantity in whole units, rounded to thousandths and written as people write
+/// them.
+pub fn format_units(units: f64) -> String {
+    format_quantity((units * SCALE as f64).round() as i64)
 }
 
 /// The draft as JSON: per need what it gets and why not, labour by skill, item costs in
@@ -306,7 +302,7 @@ pub fn plan_text(model: &Model, draft: &Draft, lines: Vec<(String, String)>) -> 
             out,
             "run \"{}\" {} time(s)",
             model.processes[run.process].name,
-            run.runs.round_to_thousandths()
+            format_units(run.runs)
         );
     }
     for (item, hours) in model.items.iter().zip(&draft.item_hours) {

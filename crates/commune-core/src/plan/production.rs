@@ -706,20 +706,25 @@ impl Plan {
     }
 
     fn skill_hours(&self, model: &Model) -> Vec<f64> {
-        let mut hours = vec![0.0; model.skills.len()];
-        for (process, &runs) in model.processes.iter().zip(&self.runs) {
-            for &(skill, h) in &process.labour {
-                hours[skill] += h * runs;
-            }
-        }
-        hours
+        self.hours_used(model, model.skills.len(), |process| &process.labour)
     }
 
     fn equipment_hours(&self, model: &Model) -> Vec<f64> {
-        let mut hours = vec![0.0; model.equipment.len()];
+        self.hours_used(model, model.equipment.len(), |process| &process.equipment)
+    }
+
+    /// Hours the runs use of each of `keys` skills or pieces of equipment, from each process's
+    /// hours per run (`per_run`).
+    fn hours_used(
+        &self,
+        model: &Model,
+        keys: usize,
+        per_run: impl Fn(&Process) -> &[(usize, f64)],
+    ) -> Vec<f64> {
+        let mut hours = vec![0.0; keys];
         for (process, &runs) in model.processes.iter().zip(&self.runs) {
-            for &(piece, h) in &process.equipment {
-                hours[piece] += h * runs;
+            for &(key, h) in per_run(process) {
+                hours[key] += h * runs;
             }
         }
         hours
