@@ -350,7 +350,8 @@ pub struct Report {
     pub method: String,
     /// Seats (or winners) to fill.
     pub seats: u32,
-    /// Winning candidates, in order elected (STV), or the whole ranking with ties broken.
+    /// Winning candidates, in order elected (STV), or the one winner (Schulze, IRV); the
+    /// whole order of a ranked count is in `ranking`.
     pub winners: Vec<u32>,
     /// Groups of tied candidates, best first, for methods that rank every candidate.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,7 +15,7 @@ use crate::keys::Signature;
 use crate::mandate::{Amount, Instruction, Scope, Statement, Summary};
 use crate::payload::{Action, Mode};
 use crate::register::Register;
-use crate::tally::{self, Choice, Method, Outcome, Quorum, TallyInput};
+use crate::tally::{self, Choice, Method, Outcome, Position, Quorum, TallyInput};
 
 /// A council's state. Two nodes holding the same events hold equal states, byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,6 +316,29 @@ impl Proposal {
                 .collect();
             (member, latest)
         })
+    }
+
+    /// The objections and blocks that count, with their reasons, in member order: those the
+    /// decision counted once closed, each voter's current ballot while open.
+    pub fn consent_reasons(&self) -> Vec<(&MemberId, Position, &str)> {
+        let counts = |ballot: &CastBallot| match &self.decision {
+            Some(decision) => decision.counted.contains(&ballot.event),
+            None => true,
+        };
+        self.current_ballots()
+            .filter_map(|(voter, latest)| match latest.as_slice() {
+                [only] if counts(only) => Some((voter, &only.choice)),
+                _ => None,
+            })
+            .filter_map(|(voter, choice)| match choice {
+                Choice::Consent { position, reason }
+                    if matches!(position, Position::Object | Position::Block) =>
+                {
+                    Some((voter, *position, reason.as_str()))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// The tally of the ballots cast so far, before the close (methods here allow it).

@@ -479,6 +479,11 @@ pub fn tally(input: &TallyInput<'_>) -> Outcome {
             tallied
         }
     };
+    // The method's lines judge the count alone; a count that would pass must not read as a
+    // decision when too few took part.
+    if !quorum_met {
+        explanation.push("the quorum is not met, so the proposal fails whatever the count".into());
+    }
     Outcome {
         method: input.method.name().to_owned(),
         passed: quorum_met && decided,
@@ -642,9 +647,9 @@ fn yes_no(
             yes_scaled >= needed
         };
     explanation.push(format!(
-        "{yes} yes, {no} no, {abstain} abstain: yes needs {} {numerator}/{denominator} of yes + no, so the proposal {}",
+        "{yes} yes, {no} no, {abstain} abstain: yes needs {} {numerator}/{denominator} of yes + no, and {}",
         if strict { "more than" } else { "at least" },
-        if passed { "carries" } else { "fails" }
+        if passed { "has it" } else { "does not have it" }
     ));
     (
         passed,
@@ -703,6 +708,7 @@ fn approval(input: &TallyInput<'_>, winners: u32, explanation: &mut Vec<String>)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use expect_test::expect;
 
     fn run(method: Method, options: &[&str], electorate: usize, choices: &[Choice]) -> Outcome {
         let options: Vec<String> = options.iter().map(|s| s.to_string()).collect();
@@ -732,6 +738,12 @@ mod tests {
         assert!(!run(Method::Majority, &[], 5, &[yn(Yes), yn(No)]).passed);
         let lone = run(Method::Majority, &[], 5, &[yn(Yes)]);
         assert!(!lone.quorum_met && !lone.passed);
+        // What a member reads says the proposal fails, not that it carries.
+        expect![[r#"
+            1 ballot(s) from an electorate of 5; quorum not met (needs 2 ballot(s) and 0‰ of the electorate)
+            1 yes, 0 no, 0 abstain: yes needs more than 1/2 of yes + no, and has it
+            the quorum is not met, so the proposal fails whatever the count"#]]
+        .assert_eq(&lone.explanation.join("\n"));
         // Abstentions count towards quorum, not towards the share.
         assert!(run(Method::Majority, &[], 5, &[yn(Yes), yn(Abstain)]).passed);
     }

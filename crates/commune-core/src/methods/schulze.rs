@@ -62,8 +62,9 @@ pub fn count_preferences(
         }
         order.extend(group);
     }
+    // One seat: the winner only. The whole order stays in `ranking`, with its tie-breaks.
     report.winners = match status_quo {
-        None => order,
+        None => order.into_iter().take(1).collect(),
         Some(status_quo) => {
             let winner = order
                 .iter()
@@ -178,8 +179,12 @@ mod tests {
             ],
         );
         let report = count(&profile, None, &TieOrder::from_seed(&[0; 32], 5));
-        // E > A > C > B > D.
-        assert_eq!(report.winners, vec![4, 0, 2, 1, 3]);
+        // E > A > C > B > D, and E alone wins the one seat.
+        assert_eq!(report.winners, vec![4]);
+        assert_eq!(
+            report.ranking.as_deref(),
+            Some(&[vec![4], vec![0], vec![2], vec![1], vec![3]][..])
+        );
         let pairwise = report.pairwise.unwrap();
         assert_eq!(pairwise.preferences[0][1], 20);
         assert_eq!(pairwise.preferences[1][0], 25);

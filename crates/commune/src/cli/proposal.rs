@@ -313,7 +313,47 @@ pub fn summary(proposal: &Proposal) -> serde_json::Value {
         "open": proposal.is_open(),
         "passed": proposal.decision.as_ref().map(|d| d.outcome.passed),
         "contested": proposal.decision.as_ref().map(|d| !d.contested_by.is_empty()),
+        "revoked": proposal.decision.as_ref().and_then(|d| d.revoked),
+        "follows_revoked": proposal.follows_revoked,
     })
+}
+
+/// What became of an urgent decision, and of a proposal opened under one, in words; one
+/// line each, empty when neither applies.
+fn urgency_lines(state: &State, proposal: &Proposal) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(decision) = &proposal.decision {
+        match (decision.ratification, decision.revoked) {
+            (_, Some(close)) => lines.push(format!(
+                "REVOKED: the council did not ratify this urgent decision (close {}); what \
+                 followed from it is flagged",
+                close.short()
+            )),
+            (Some(ratification), None) => {
+                let ratified = state
+                    .proposals
+                    .get(&ratification)
+                    .and_then(|r| r.decision.as_ref())
+                    .is_some_and(|d| d.outcome.passed);
+                lines.push(if ratified {
+                    format!("urgent: ratified by proposal {}", ratification.short())
+                } else {
+                    format!(
+                        "urgent: it stands until the council decides its ratification, proposal {}",
+                        ratification.short()
+                    )
+                });
+            }
+            (None, None) => {}
+        }
+    }
+    if let Some(revoked) = proposal.follows_revoked {
+        lines.push(format!(
+            "FLAGGED: opened after urgent decision {}, which the council did not ratify",
+            revoked.short()
+        ));
+    }
+    lines
 }
 
 pub fn one_line(state: &State, proposal: &Proposal) -> String {
@@ -323,16 +363,25 @@ pub fn one_line(state: &State, proposal: &Proposal) -> String {
             crate::config::format_time(proposal.deadline_ms)
         ),
         Some(d) if !d.contested_by.is_empty() => "decided, CONTESTED".into(),
+        Some(d) if d.revoked.is_some() => "passed, then REVOKED: not ratified".into(),
+        Some(d) if d.outcome.passed && d.ratification.is_some() => {
+            "passed (urgent: ratification pending or done, see `proposal show`)".into()
+        }
         Some(d) if d.outcome.passed => "passed".into(),
         Some(d) if !d.outcome.quorum_met => "failed: no quorum".into(),
         Some(_) => "failed".into(),
     };
     format!(
-        "{}  {}  [{}, {}] by {}",
+        "{}  {}  [{}, {}{}] by {}",
         proposal.id.short(),
         proposal.title,
         proposal.method.name(),
         status,
+        if proposal.follows_revoked.is_some() {
+            "; FLAGGED: follows a revoked urgent decision"
+        } else {
+            ""
+        },
         state.member_name(&proposal.proposer)
     )
 }
@@ -621,6 +670,24 @@ fn show(invocation: &Invocation, args: ProposalRef) -> Result<()> {
         }
         for line in &outcome.explanation {
             let _ = writeln!(out, "  {line}");
+        }
+        let reasons = proposal.consent_reasons();
+        if !reasons.is_empty() {
+            let _ = writeln!(out, "\nobjections and blocks:");
+            for (voter, position, reason) in reasons {
+                let _ = writeln!(
+                    out,
+                    "  {} {}: {reason}",
+                    state.member_name(voter),
+                    match position {
+                        Position::Block => "blocks",
+                        _ => "objects",
+                    }
+                );
+            }
+        }
+        for line in urgency_lines(state, proposal) {
+            let _ = writeln!(out, "\n{line}");
         }
         if !proposal.comments.is_empty() {
             let _ = writeln!(out, "\ndiscussion:");
