@@ -272,6 +272,10 @@ pub fn mandate_id(decision: &EventId, holder: &MemberId) -> MandateId {
 }
 
 /// How many of `of` make `share_permille` thousandths: rounded up, and at least one.
+/// The option an election may end with besides its candidates, as real assemblies offer
+/// it: when it wins, no one is elected. It lets one candidate stand.
+pub const REOPEN_NOMINATIONS: &str = "re-open nominations";
+
 pub fn threshold(share_permille: u32, of: usize) -> usize {
     let needed = (of as u64 * u64::from(share_permille)).div_ceil(1000);
     (needed as usize).max(1)

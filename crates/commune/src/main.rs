@@ -24,7 +24,28 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match cli::run(cli::Cli::parse()) {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and the version are what was asked for.
+        Err(error) if !error.use_stderr() => error.exit(),
+        // One line and exit 1, as every other error (docs/cli.md).
+        Err(error) => {
+            // Clap's first paragraph (what is wrong, and the arguments it names), on a line.
+            let text = error.render().to_string();
+            let first: Vec<&str> = text
+                .lines()
+                .take_while(|line| !line.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let first = first.join(" ");
+            eprintln!(
+                "commune: {} (see --help)",
+                first.strip_prefix("error: ").unwrap_or(&first)
+            );
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // The reader of our output went away (`commune log | head`): nothing is wrong.
         Err(error)

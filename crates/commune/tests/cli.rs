@@ -218,8 +218,20 @@ fn a_council_decides_from_invitation_to_close() {
     node.ok(&["comment", &council, &proposal, "The night shift is ready."]);
     node.ok(&["vote", &council, &proposal, "yes"]);
     node.ok(&["--as", "bob", "vote", &council, &proposal, "no"]);
-    // Bob changes his mind: the later ballot replaces the earlier one.
-    node.ok(&["--as", "bob", "vote", &council, &proposal, "yes"]);
+    // Bob changes his mind: the later ballot replaces the earlier one, and he is told so.
+    let changed = node.text(&["--as", "bob", "vote", &council, &proposal, "yes"]);
+    assert!(
+        changed.contains("\nit replaces your earlier ballot"),
+        "{changed}"
+    );
+    // The same ballot again records nothing, and says so.
+    let before = node.log_len(&council);
+    let again = node.text(&["--as", "bob", "vote", &council, &proposal, "yes"]);
+    assert!(
+        again.contains("already says this: nothing was recorded"),
+        "{again}"
+    );
+    assert_eq!(node.log_len(&council), before);
     let closed = node.ok(&["--as", "bob", "close", &council, &proposal]);
     assert_eq!(closed["decision"]["outcome"]["passed"], true);
     assert_eq!(
@@ -433,8 +445,15 @@ fn bad_input_gets_one_clear_line_and_writes_nothing() {
     assert!(damaged.contains("damaged"), "{damaged}");
     assert_eq!(node.log_len(&council), before);
 
-    // Clap's own errors for malformed arguments are several lines; they still exit non-zero.
-    assert!(!node.run(&["vote"]).status.success());
+    // Malformed arguments get one line and exit 1 too, as docs/cli.md promises.
+    let incomplete = node.fails(&["vote"]);
+    assert!(incomplete.contains("required arguments"), "{incomplete}");
+    assert_eq!(node.run(&["vote"]).status.code(), Some(1));
+    let unknown = node.fails(&["council", "list", "--colour"]);
+    assert!(unknown.contains("'--colour'"), "{unknown}");
+    assert!(node.run(&["--help"]).status.success());
+    let born_expired = node.fails(&["invite", &council, "--days", "0"]);
+    assert!(born_expired.contains("1..=3650"), "{born_expired}");
 
     let missing = Command::new(env!("CARGO_BIN_EXE_commune"))
         .args(["--data", "/nonexistent/commune", "council", "list"])
@@ -872,4 +891,57 @@ fn a_ranked_decision_is_exported_and_recounted() {
         recounted.sort_unstable();
         assert_eq!(recounted, expected, "{format}");
     }
+}
+
+#[test]
+fn one_candidate_stands_against_reopening_nominations() {
+    let node = TestNode::new();
+    let council = council_of_two(&node);
+    let elect = |title: &str| {
+        node.ok(&[
+            "proposal",
+            "open",
+            &council,
+            title,
+            "--elect",
+            "Bob",
+            "--working-group",
+            "kitchen",
+            "--open-for",
+            "1h",
+        ])["event"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first = elect("Kitchen steward");
+    let shown = node.ok(&["proposal", "show", &council, &first]);
+    assert_eq!(
+        shown["proposal"]["options"],
+        serde_json::json!(["Bob", "re-open nominations"])
+    );
+    node.ok(&["vote", &council, &first, "Bob"]);
+    node.ok(&["--as", "bob", "vote", &council, &first, "Bob"]);
+    node.ok(&["close", &council, &first]);
+    let mandates = node.ok(&["mandate", "list", &council]);
+    assert_eq!(mandates.as_object().unwrap().len(), 1, "{mandates}");
+
+    // When re-opening nominations wins, no one is elected.
+    let second = elect("Kitchen steward, again");
+    node.ok(&["vote", &council, &second, "re-open nominations"]);
+    node.ok(&[
+        "--as",
+        "bob",
+        "vote",
+        &council,
+        &second,
+        "re-open nominations",
+    ]);
+    let closed = node.ok(&["close", &council, &second]);
+    assert_eq!(
+        closed["decision"]["outcome"]["winners"],
+        serde_json::json!([1])
+    );
+    let mandates = node.ok(&["mandate", "list", &council]);
+    assert_eq!(mandates.as_object().unwrap().len(), 1, "{mandates}");
 }

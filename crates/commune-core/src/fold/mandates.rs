@@ -74,8 +74,15 @@ impl Folder {
                 if !method.has_options() {
                     return Err("an election needs a method that chooses among candidates".into());
                 }
-                if candidates.len() != options.len() {
-                    return Err("name one candidate per option, in the same order".into());
+                let reopen = options.len() == candidates.len() + 1
+                    && options.last().map(String::as_str)
+                        == Some(crate::mandate::REOPEN_NOMINATIONS);
+                if candidates.len() != options.len() && !reopen {
+                    return Err(format!(
+                        "name one candidate per option, in the same order (and, last, {:?} if \
+                         you like)",
+                        crate::mandate::REOPEN_NOMINATIONS
+                    ));
                 }
                 let distinct: BTreeSet<&MemberId> = candidates.iter().collect();
                 if distinct.len() != candidates.len() {

@@ -54,8 +54,9 @@ pub struct FoundArgs {
 pub struct InviteArgs {
     /// The council (id, id prefix or name)
     pub council: String,
-    /// How many days the invitation stays valid
-    #[arg(long, default_value_t = 7)]
+    /// How many days the invitation stays valid (at least one: an invitation of no days
+    /// would be born expired)
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=3650))]
     pub days: u64,
 }
 

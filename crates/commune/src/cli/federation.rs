@@ -89,6 +89,19 @@ pub fn mandates(invocation: &Invocation, command: MandateCommand) -> Result<()> 
     let council = node.resolve_council(&args.council)?;
     let folded = node.fold(council)?;
     let state = &folded.state;
+    // Federations by name where this node holds them, else by id.
+    let mut federations = std::collections::BTreeMap::new();
+    for mandate in state.mandates.values() {
+        if let Scope::Federation { federation } = &mandate.scope
+            && !federations.contains_key(federation)
+        {
+            let name = match node.fold(*federation) {
+                Ok(fed) => format!("{} ({})", fed.state.name, federation.short()),
+                Err(_) => federation.short(),
+            };
+            federations.insert(*federation, name);
+        }
+    }
     invocation.print(&serde_json::to_value(&state.mandates)?, || {
         if state.mandates.is_empty() {
             return "no mandates".into();
@@ -111,7 +124,7 @@ pub fn mandates(invocation: &Invocation, command: MandateCommand) -> Result<()> 
                 };
                 let scope = match &m.scope {
                     Scope::Federation { federation } => {
-                        format!("delegate to {}", federation.short())
+                        format!("delegate to {}", federations[federation])
                     }
                     Scope::WorkingGroup { name, limits } => format!(
                         "working group {name:?}{}",
@@ -203,22 +216,36 @@ pub fn petition(invocation: &Invocation, args: PetitionArgs) -> Result<()> {
         .endorsements
         .get(&Statement::Suspend { council, mandate }.id())
         .map_or(0, |e| e.signatures.len());
+    // The share the constitution asks of the members now, as the fold counts it.
+    let needed = commune_core::mandate::threshold(
+        folded
+            .state
+            .constitution
+            .mandate_rules()
+            .petition_share_permille,
+        folded.state.members.len(),
+    );
+    let status = folded.state.mandates.get(&mandate).map(|m| &m.status);
     invocation.print(
         &serde_json::json!({ "event": event.id, "kind": "petition", "signers": signers,
-            "breach": args.breach,
-            "status": folded.state.mandates.get(&mandate).map(|m| &m.status) }),
+            "needed": needed, "breach": args.breach, "status": status }),
         || {
             format!(
-                "signed the recall petition{} ({signers} signature(s)); the mandate is {}",
+                "signed the recall petition{} ({signers} of the {needed} signature(s) needed); {}",
                 if args.breach {
                     ", citing the delegate's breach"
                 } else {
                     ""
                 },
-                match folded.state.mandates.get(&mandate).map(|m| &m.status) {
-                    Some(MandateStatus::Suspended { .. }) => "SUSPENDED until the council decides",
-                    Some(MandateStatus::Recalled { .. }) => "recalled",
-                    _ => "still active",
+                match status {
+                    Some(MandateStatus::Suspended { .. }) => {
+                        "the mandate is SUSPENDED until the council decides".to_owned()
+                    }
+                    Some(MandateStatus::Recalled { .. }) => "the mandate is recalled".to_owned(),
+                    _ => format!(
+                        "the mandate is still active: {} more suspend it at once",
+                        needed.saturating_sub(signers)
+                    ),
                 }
             )
         },

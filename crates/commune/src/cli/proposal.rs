@@ -7,11 +7,12 @@ use clap::{Args, Subcommand, ValueEnum};
 use commune_core::mandate::{Amount, Instruction, MandateTerms, Scope};
 use commune_core::payload::{self, Action, Mode, Payload};
 use commune_core::plan::Fairness;
-use commune_core::state::{Proposal, State};
+use commune_core::state::{CastBallot, Proposal, State};
 use commune_core::tally::{Availability, Choice, Method, Position, Quorum, YesNo};
 use commune_core::{CouncilId, EventId};
 
 use super::{Invocation, print_event};
+use crate::node::Node;
 
 #[derive(Debug, Subcommand)]
 pub enum ProposalCommand {
@@ -185,9 +186,9 @@ pub struct OpenArgs {
     /// mandate. Needs --delegates-to or --working-group
     #[arg(long = "elect", value_name = "MEMBER")]
     pub elect: Vec<String>,
-    /// With --elect: the mandates represent the council in this federation (id)
+    /// With --elect: the mandates represent the council in this federation (name or id)
     #[arg(long, value_name = "FEDERATION")]
-    pub delegates_to: Option<CouncilId>,
+    pub delegates_to: Option<String>,
     /// With --elect: the mandates form this working group
     #[arg(long, value_name = "NAME")]
     pub working_group: Option<String>,
@@ -200,12 +201,13 @@ pub struct OpenArgs {
     /// Decide on recalling this mandate (id or prefix)
     #[arg(long, value_name = "MANDATE")]
     pub recall: Option<String>,
-    /// Decide on asking to join this federation (id)
+    /// Decide on asking to join this federation (name or id)
     #[arg(long, value_name = "FEDERATION")]
-    pub join_federation: Option<CouncilId>,
-    /// In a federation: decide on admitting this council (id)
+    pub join_federation: Option<String>,
+    /// In a federation: decide on admitting this council (name, id, or the prefix of an
+    /// applicant's id)
     #[arg(long, value_name = "COUNCIL")]
-    pub admit_council: Option<CouncilId>,
+    pub admit_council: Option<String>,
     /// Decide on undoing a working group's act (its event id)
     #[arg(long, value_name = "ACT")]
     pub overturn: Option<EventId>,
@@ -403,6 +405,25 @@ pub(super) fn parse_duration(text: &str) -> Result<u64> {
     Ok(number * unit_ms)
 }
 
+/// A council named on the command line: a whole id (the council need not be on this node),
+/// the prefix of one of `among` (councils another council's log names), or a council on this
+/// node by name or id prefix.
+fn council_ref(node: &mut Node, text: &str, among: &[CouncilId]) -> Result<CouncilId> {
+    if let Ok(id) = text.parse() {
+        return Ok(id);
+    }
+    let lower = text.to_lowercase();
+    let matching: Vec<&CouncilId> = among
+        .iter()
+        .filter(|id| lower.len() >= 4 && id.to_string().starts_with(&lower))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(**one),
+        [] => node.resolve_council(text),
+        _ => bail!("{text:?} matches several councils: give more of the id"),
+    }
+}
+
 fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
     let mut node = invocation.open()?;
     let council = node.resolve_council(&args.council)?;
@@ -470,9 +491,13 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
             .map(|c| find_member(c, state.members.keys().copied().collect()))
             .collect::<Result<Vec<_>>>()?;
         options = candidates.iter().map(|c| state.member_name(c)).collect();
+        // One candidate stands against re-opening nominations, as in real assemblies.
+        if candidates.len() == 1 {
+            options.push(commune_core::mandate::REOPEN_NOMINATIONS.to_owned());
+        }
         let scope = match (&args.delegates_to, &args.working_group) {
             (Some(federation), None) => Scope::Federation {
-                federation: *federation,
+                federation: council_ref(&mut node, federation, &[])?,
             },
             (None, Some(name)) => Scope::WorkingGroup {
                 name: name.clone(),
@@ -523,10 +548,19 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
             [] => bail!("no mandate {text:?} in {}", state.name),
             _ => bail!("{text:?} matches several mandates: give more of the id"),
         }
-    } else if let Some(federation) = args.join_federation {
-        Action::JoinFederation { federation }
-    } else if let Some(council) = args.admit_council {
-        Action::AdmitCouncil { council }
+    } else if let Some(federation) = &args.join_federation {
+        Action::JoinFederation {
+            federation: council_ref(&mut node, federation, &[])?,
+        }
+    } else if let Some(council) = &args.admit_council {
+        let applicants: Vec<CouncilId> = state
+            .federation
+            .iter()
+            .flat_map(|f| f.applicants.keys().copied())
+            .collect();
+        Action::AdmitCouncil {
+            council: council_ref(&mut node, council, &applicants)?,
+        }
     } else if let Some(act) = args.overturn {
         Action::Overturn { act }
     } else if let (Some(question), Some(federation)) = (
@@ -656,11 +690,16 @@ fn show(invocation: &Invocation, args: ProposalRef) -> Result<()> {
                 &decision.outcome
             }
             (None, Some(running)) => {
-                let _ = writeln!(
-                    out,
-                    "\nopen until {}; the count so far:",
-                    crate::config::format_time(proposal.deadline_ms)
-                );
+                let deadline = crate::config::format_time(proposal.deadline_ms);
+                let _ = if crate::node::now_ms() > proposal.deadline_ms {
+                    writeln!(
+                        out,
+                        "\nthe deadline passed at {deadline}; ballots still count until someone \
+                         closes it; the count so far:"
+                    )
+                } else {
+                    writeln!(out, "\nopen until {deadline}; the count so far:")
+                };
                 running
             }
             (None, None) => unreachable!("an open proposal has a running tally"),
@@ -867,7 +906,31 @@ fn on_proposal(
 pub fn vote(invocation: &Invocation, args: VoteArgs) -> Result<()> {
     let (mut node, council, id, keypair) = on_proposal(invocation, &args.council, &args.proposal)?;
     let folded = node.fold(council)?;
-    let choice = parse_choice(&args, &folded.state.proposals[&id])?;
+    let proposal = &folded.state.proposals[&id];
+    let choice = parse_choice(&args, proposal)?;
+    let me = keypair.public();
+    let mine: Vec<&CastBallot> = proposal
+        .current_ballots()
+        .find(|(voter, _)| **voter == me)
+        .map(|(_, latest)| latest)
+        .unwrap_or_default();
+    if let [only] = mine.as_slice()
+        && only.choice == choice
+        && proposal.is_open()
+    {
+        // The same ballot again would only lengthen the log.
+        return invocation.print(
+            &serde_json::json!({ "event": only.event, "kind": "ballot", "unchanged": true }),
+            || {
+                format!(
+                    "your ballot {} already says this: nothing was recorded",
+                    only.event.short()
+                )
+            },
+        );
+    }
+    let earlier: Vec<EventId> = mine.iter().map(|ballot| ballot.event).collect();
+    let late = crate::node::now_ms() > proposal.deadline_ms;
     let event = node.act(
         &keypair,
         council,
@@ -876,7 +939,22 @@ pub fn vote(invocation: &Invocation, args: VoteArgs) -> Result<()> {
             choice,
         }),
     )?;
-    print_event(invocation, "ballot", &event)
+    invocation.print(
+        &serde_json::json!({ "event": event.id, "kind": "ballot", "replaces": earlier,
+            "after_deadline": late }),
+        || {
+            let mut out = format!("ballot: {}", event.id);
+            if !earlier.is_empty() {
+                out.push_str("\nit replaces your earlier ballot");
+            }
+            if late {
+                out.push_str(
+                    "\nthe deadline has passed: the ballot counts until someone closes the proposal",
+                );
+            }
+            out
+        },
+    )
 }
 
 pub fn comment(invocation: &Invocation, args: CommentArgs) -> Result<()> {

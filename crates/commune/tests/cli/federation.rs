@@ -72,10 +72,20 @@ fn a_council_joins_a_federation_sends_a_delegate_answers_a_referral_and_recalls(
     );
     assert_eq!(closed["decision"]["outcome"]["ballots"], 3);
 
-    // Two members petition: the mandate is suspended at once, and so is the seat.
-    node.ok(&["petition", &council, &mandate[..12]]);
+    // One member of three petitions: a quarter suspends the mandate at once, and so the
+    // seat; a second signature adds to the petition.
+    let first = node.text(&["petition", &council, &mandate[..12]]);
+    assert_eq!(
+        first.trim(),
+        "signed the recall petition (1 of the 1 signature(s) needed); the mandate is \
+         SUSPENDED until the council decides"
+    );
     let petition = node.ok(&["--as", "carol", "petition", &council, &mandate[..12]]);
     assert_eq!(petition["status"]["status"], "suspended", "{petition}");
+    assert_eq!(
+        (&petition["signers"], &petition["needed"]),
+        (&2.into(), &1.into())
+    );
     let sent = node.ok(&["--as", "carol", "federation", "send", &council]);
     let status = node.ok(&["federation", "status", &federation]);
     let seat = status["delegates"]
@@ -126,7 +136,8 @@ fn bob_seated(node: &TestNode) -> (String, String, String) {
     decide(
         node,
         &council,
-        &["Join the city", "--join-federation", &federation],
+        // Councils by name, as every other option takes them.
+        &["Join the city", "--join-federation", "City"],
         &["yes"],
     );
     // Two of three sign the roster; the federation needs half of them.
@@ -143,7 +154,7 @@ fn bob_seated(node: &TestNode) -> (String, String, String) {
         &federation,
         "Admit the tenants",
         "--admit-council",
-        &council,
+        "Tenants",
         "--open-for",
         "1m",
     ]));
@@ -159,7 +170,7 @@ fn bob_seated(node: &TestNode) -> (String, String, String) {
             "--elect",
             "carol",
             "--delegates-to",
-            &federation,
+            "City",
             "--term",
             "30d",
         ],
@@ -167,6 +178,14 @@ fn bob_seated(node: &TestNode) -> (String, String, String) {
     );
     let mandates = node.ok(&["mandate", "list", &council]);
     let mandate = mandates.as_object().unwrap().keys().next().unwrap().clone();
+    let listed = node.text(&["mandate", "list", &council]);
+    assert!(
+        listed.contains(&format!(
+            "bob: delegate to City ({}), term 1",
+            &federation[..8]
+        )),
+        "{listed}"
+    );
     for who in ["me", "carol"] {
         node.ok(&["--as", who, "certify", &council]);
     }
