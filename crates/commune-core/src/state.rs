@@ -318,6 +318,29 @@ impl Proposal {
         })
     }
 
+    /// What the numbers of the outcome's `counts` are, in words.
+    pub fn count_unit(&self) -> &'static str {
+        let weighted = !self.weights.is_empty();
+        match (&self.method, self.mode) {
+            (Method::Schulze { .. }, Some(Mode::Referral)) => {
+                "rivals each option beats head to head"
+            }
+            (_, Some(Mode::Referral)) => "ballots, summed over the member councils' tallies",
+            (Method::Approval { .. }, _) if weighted => {
+                "approvals, weighted by each delegate's weight"
+            }
+            (Method::Approval { .. }, _) => "approvals",
+            (Method::Score { .. }, _) => "total scores",
+            (Method::TimePoll, _) => "yes answers",
+            (method, _) if method.is_ranked() && weighted => {
+                "first preferences, weighted by each delegate's weight"
+            }
+            (method, _) if method.is_ranked() => "first preferences",
+            _ if weighted => "votes, weighted by each delegate's weight",
+            _ => "ballots",
+        }
+    }
+
     /// The objections and blocks that count, with their reasons, in member order: those the
     /// decision counted once closed, each voter's current ballot while open.
     pub fn consent_reasons(&self) -> Vec<(&MemberId, Position, &str)> {

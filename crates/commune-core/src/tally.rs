@@ -568,11 +568,20 @@ fn counted(input: &TallyInput<'_>) -> (Tallied, Report) {
                 .unwrap_or_else(|| unreachable!("{} is tallied in `tally`", method.name()))
         }
     };
-    let counts: Vec<u64> = match (input.method, report.rounds.first()) {
-        (Method::Score { .. } | Method::TimePoll, Some(round)) => round
+    let counts: Vec<u64> = match (input.method, report.rounds.first(), &report.pairwise) {
+        (Method::Score { .. } | Method::TimePoll, Some(round), _) => round
             .votes
             .iter()
             .map(|v| v.map_or(0, |v| v.units as u64))
+            .collect(),
+        // Councils' pairwise matrices hold no first preferences: count the rivals each option
+        // beats head to head, which the matrix does say.
+        (Method::Schulze { .. }, _, Some(pairwise)) if input.preferences.is_some() => (0..n)
+            .map(|a| {
+                (0..n)
+                    .filter(|&b| pairwise.preferences[a][b] > pairwise.preferences[b][a])
+                    .count() as u64
+            })
             .collect(),
         _ => first,
     };

@@ -681,7 +681,11 @@ pub fn federation(invocation: &Invocation, command: FederationCommand) -> Result
                         b.proposal.short()
                     ));
                 }
-                for p in state.proposals.values().filter(|p| !p.councils.is_empty()) {
+                for p in state
+                    .proposals
+                    .values()
+                    .filter(|p| p.mode == Some(commune_core::payload::Mode::Referral))
+                {
                     lines.push(format!(
                         "referred {:?}: {} of {} council(s) answered{}",
                         p.title,

@@ -695,15 +695,21 @@ fn show(invocation: &Invocation, args: ProposalRef) -> Result<()> {
                     writeln!(
                         out,
                         "\nthe deadline passed at {deadline}; ballots still count until someone \
-                         closes it; the count so far:"
+                         closes it"
                     )
                 } else {
-                    writeln!(out, "\nopen until {deadline}; the count so far:")
+                    writeln!(out, "\nopen until {deadline}")
                 };
                 running
             }
             (None, None) => unreachable!("an open proposal has a running tally"),
         };
+        let _ = writeln!(
+            out,
+            "the count{}, in {}:",
+            if proposal.is_open() { " so far" } else { "" },
+            proposal.count_unit()
+        );
         for (label, count) in &outcome.counts {
             let _ = writeln!(out, "  {label}: {count}");
         }

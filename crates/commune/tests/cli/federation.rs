@@ -71,6 +71,31 @@ fn a_council_joins_a_federation_sends_a_delegate_answers_a_referral_and_recalls(
         "south wins 2 to 1"
     );
     assert_eq!(closed["decision"]["outcome"]["ballots"], 3);
+    // What a member reads: the pairwise count in its unit, not a row of zeros.
+    let shown = node.text(&["proposal", "show", &federation, &question]);
+    assert!(
+        shown.contains(
+            "the count, in rivals each option beats head to head:\n  north: 0\n  south: 1\n"
+        ),
+        "{shown}"
+    );
+    // Only the referred question is listed as referred.
+    node.ok(&[
+        "--as",
+        "bob",
+        "proposal",
+        "open",
+        &federation,
+        "An ordinary question",
+        "--open-for",
+        "1h",
+    ]);
+    let status = node.text(&["federation", "status", &federation]);
+    assert!(
+        status.contains("referred \"Where the depot goes\": 1 of 1 council(s) answered, closed"),
+        "{status}"
+    );
+    assert!(!status.contains("An ordinary question"), "{status}");
 
     // One member of three petitions: a quarter suspends the mandate at once, and so the
     // seat; a second signature adds to the petition.
