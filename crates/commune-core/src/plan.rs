@@ -183,8 +183,8 @@ pub struct Model {
     serde::Deserialize,
 )]
 pub struct Settings {
-    /// How much of a class's fulfilment a later stage may give up, in parts per thousand
-    /// (1 means "0.1 % of vital fulfilment may be traded").
+    /// How much of the important or wanted class's fulfilment a later stage may give up, in
+    /// parts per thousand (1 means "0.1 % may be traded"). Vital fulfilment is never traded.
     #[n(0)]
     pub tolerance_permille: u32,
     /// How a class's scarce share is divided among receivers.
@@ -193,13 +193,14 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The settings in words: "up to 0.1 % of vital fulfilment may be traded for labour
-    /// saved; scarce goods shared max-min".
+    /// The settings in words: "up to 0.1 % of important and wanted fulfilment may be traded
+    /// for labour saved (vital needs never); scarce goods shared max-min".
     pub fn describe(&self) -> String {
         let traded = match self.tolerance_permille {
-            0 => "no vital fulfilment is traded for labour saved".to_owned(),
+            0 => "no fulfilment is traded for labour saved".to_owned(),
             permille => format!(
-                "up to {} % of vital fulfilment may be traded for labour saved",
+                "up to {} % of important and wanted fulfilment may be traded for labour saved \
+                 (vital needs never)",
                 percent(permille)
             ),
         };

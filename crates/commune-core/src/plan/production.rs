@@ -19,8 +19,9 @@
 //! Needs that nothing can reach (no stock, no runnable process, no route) are left out of their
 //! class's fairness rows, so one impossible need does not pin a floor to zero.
 //!
-//! A tolerance lets a later stage trade a little of a class for labour saved, which can leave
-//! a need short by a hair with plenty in stock (2.497 of 2.5 kg). After the stages, needs that
+//! A tolerance lets a later stage trade a little of the important or wanted class for labour
+//! saved (never of the vital class, which later stages hold exactly), which can leave a need
+//! short by a hair with plenty in stock (2.497 of 2.5 kg). After the stages, needs that
 //! lost less than the tolerance's share of their quantity to later stages are snapped: the
 //! last stage is solved once more with their floors at what their own class's stage gave them
 //! (in full, when nothing else was short) and every other need's at what the first solution
@@ -92,11 +93,13 @@ pub(crate) fn solve(
                 best[n] = solution.x[program.met_column(n)];
             }
             let achieved = -solution.objective;
-            // Later stages keep this one's achievement, less the council's tolerance and a
-            // hair for the solver's rounding.
+            // Later stages keep this one's achievement, less a hair for the solver's rounding
+            // and, but for the vital class, the council's tolerance: vital needs first is a
+            // rule, not an objective, so no later stage may take from them.
+            let kept = if urgency == Urgency::Vital { 1.0 } else { keep };
             lp.rows.push(Row {
                 coefs: goal,
-                lower: achieved * keep - 1e-7 * (1.0 + achieved.abs()),
+                lower: achieved * kept - 1e-7 * (1.0 + achieved.abs()),
                 upper: f64::INFINITY,
             });
         }
@@ -167,9 +170,15 @@ pub(crate) fn solve(
 fn near_misses(model: &Model, plan: &Plan, best: &[f64], share: f64) -> Vec<usize> {
     (0..model.needs.len())
         .filter(|&n| {
-            let (wanted, met) = (model.needs[n].quantity, plan.met[n]);
+            let need = &model.needs[n];
+            let (wanted, met) = (need.quantity, plan.met[n]);
             let hair = FEASIBILITY * (1.0 + wanted);
-            met < best[n] - hair && best[n] - met <= share * wanted + hair
+            // A vital need can lose only the rounding hair: any of it is given back.
+            let (lost, share) = match need.urgency {
+                Urgency::Vital => (1e-12 * (1.0 + wanted), 0.0),
+                _ => (hair, share),
+            };
+            met < best[n] - lost && best[n] - met <= share * wanted + hair
         })
         .collect()
 }

@@ -463,13 +463,13 @@ fn a_need_short_by_a_hair_of_the_tolerance_is_snapped_to_full() {
     assert!((draft.met[0].quantity - 2.4).abs() < 1e-9, "{draft:?}");
     assert_eq!(draft.met[0].shortfall, Some(Shortfall::Route { route: 0 }));
     // When holding a need at its best would break a later class's stage, the first plan
-    // stands: here ten vital meals and a wanted loaf share ten units of flour, and a tolerance
-    // of a tenth lets the loaf have one.
+    // stands: here ten important meals and a wanted loaf share ten units of flour, and a
+    // tolerance of a tenth lets the loaf have one.
     let mut model = kitchen(
         10.0,
         100.0,
         vec![
-            need("meals", 1, 10.0, Urgency::Vital, "a"),
+            need("meals", 1, 10.0, Urgency::Important, "a"),
             need("bread", 1, 10.0, Urgency::Wanted, "b"),
         ],
     );
@@ -481,6 +481,15 @@ fn a_need_short_by_a_hair_of_the_tolerance_is_snapped_to_full() {
     let draft = plan::draft(&model, &settings, &DenseSimplex).unwrap();
     assert!(draft.met[0].quantity < 10.0 - 0.5, "{:?}", draft.met);
     assert!(draft.met[1].quantity > 0.5, "{:?}", draft.met);
+    // Vital needs first is a rule: no tolerance lets the loaf take from vital meals.
+    model.needs[0].urgency = Urgency::Vital;
+    let draft = plan::draft(&model, &settings, &DenseSimplex).unwrap();
+    assert!(
+        (draft.met[0].quantity - 10.0).abs() < 1e-5,
+        "{:?}",
+        draft.met
+    );
+    assert!(draft.met[1].quantity < 1e-5, "{:?}", draft.met);
 }
 
 #[test]
@@ -560,13 +569,14 @@ fn goods_travel_by_route_and_a_full_route_is_named() {
 
 #[test]
 fn the_stage_tolerance_lets_later_stages_trade_that_much_and_no_more() {
-    // Flour makes meals (vital) and bread (wanted); ten units of flour, a vital need of ten
-    // meals. With no tolerance, no bread; with 100 per mille, at most one unit of flour may go.
+    // Flour makes meals (important) and bread (wanted); ten units of flour, an important need
+    // of ten meals. With no tolerance, no bread; with 100 per mille, at most one unit of flour
+    // may go.
     let mut model = kitchen(
         10.0,
         100.0,
         vec![
-            need("meals", 1, 10.0, Urgency::Vital, "a"),
+            need("meals", 1, 10.0, Urgency::Important, "a"),
             need("bread", 2, 10.0, Urgency::Wanted, "b"),
         ],
     );
@@ -593,12 +603,23 @@ fn the_stage_tolerance_lets_later_stages_trade_that_much_and_no_more() {
     );
     assert!(draft.met[1].quantity < 1e-5);
     assert_eq!(draft.met[1].shortfall, Some(Shortfall::Input { item: 0 }));
-    // A tenth of the vital class may go: a unit of flour becomes bread, and the last stage
-    // (least labour) may give up a tenth of that again.
+    // A tenth of the important class may go: a unit of flour becomes bread, and the last
+    // stage (least labour) may give up a tenth of that again.
     let draft = plan::draft(&model, &settings(100), &DenseSimplex).unwrap();
     assert!(draft.met[0].quantity >= 9.0 - 1e-5, "{:?}", draft.met);
     assert!(draft.met[1].quantity >= 0.9 - 1e-5, "{:?}", draft.met);
     assert!(draft.met[0].quantity + draft.met[1].quantity <= 10.0 + 1e-5);
+    // The vital class is never traded, whatever the tolerance.
+    model.needs[0].urgency = Urgency::Vital;
+    for tolerance in [1, 100, 1000] {
+        let draft = plan::draft(&model, &settings(tolerance), &DenseSimplex).unwrap();
+        assert!(
+            (draft.met[0].quantity - 10.0).abs() < 1e-5,
+            "{tolerance}: {:?}",
+            draft.met
+        );
+        assert!(draft.met[1].quantity < 1e-5, "{tolerance}: {:?}", draft.met);
+    }
 }
 
 #[test]

@@ -475,7 +475,7 @@ fn the_council_sets_its_planner_settings_by_amendment() {
     assert_eq!(draft["settings"]["tolerance_permille"], 1);
     assert_eq!(
         draft["settings"]["words"],
-        "up to 0.1 % of vital fulfilment may be traded for labour saved; scarce goods shared max-min"
+        "up to 0.1 % of important and wanted fulfilment may be traded for labour saved (vital needs never); scarce goods shared max-min"
     );
     let before = node.log_len(&council);
     let bad = node.fails(&[
@@ -525,7 +525,7 @@ fn the_council_sets_its_planner_settings_by_amendment() {
     let text = String::from_utf8(node.run(&["plan", &council]).stdout).unwrap();
     assert!(
         text.contains(
-            "settings: no vital fulfilment is traded for labour saved; scarce goods shared proportional"
+            "settings: no fulfilment is traded for labour saved; scarce goods shared proportional"
         ),
         "{text}"
     );
