@@ -348,20 +348,6 @@ impl PlanTerms {
             text.parse::<EventId>()
                 .expect("register models carry event ids")
         };
-        let mut deliveries: Vec<Commitment> = draft
-            .deliveries
-            .iter()
-            .map(|delivery| Commitment {
-                need: id(&model.needs[delivery.need].id),
-                source: match delivery.source {
-                    Source::Supply(supply) => id(&model.supplies[supply].id),
-                    Source::Process(process) => id(&model.processes[process].id),
-                },
-                quantity: thousandths(delivery.quantity),
-            })
-            .filter(|c| c.quantity > 0)
-            .collect();
-        deliveries.sort_by_key(|c| (c.need, c.source));
         let mut runs: Vec<RunCommitment> = draft
             .runs
             .iter()
@@ -372,6 +358,66 @@ impl PlanTerms {
             .filter(|r| r.runs > 0)
             .collect();
         runs.sort_by_key(|r| r.process);
+        // What each source can give, in thousandths: a supply its stock, a process what its
+        // rounded runs make of an item. Rounding each delivery on its own could commit more.
+        let made = |source: &Source, item: usize| -> i64 {
+            match *source {
+                Source::Supply(supply) => thousandths(model.supplies[supply].quantity),
+                Source::Process(process) => {
+                    let committed = draft
+                        .runs
+                        .iter()
+                        .find(|run| run.process == process)
+                        .map_or(0, |run| thousandths(run.runs));
+                    let per_run: f64 = model.processes[process]
+                        .outputs
+                        .iter()
+                        .filter(|(output, _)| *output == item)
+                        .map(|(_, quantity)| quantity)
+                        .sum();
+                    (committed as f64 * per_run + 1e-6).floor() as i64
+                }
+            }
+        };
+        let mut by_source: BTreeMap<(EventId, usize), (i64, Vec<Commitment>)> = BTreeMap::new();
+        for delivery in &draft.deliveries {
+            let item = model.needs[delivery.need].item;
+            let source = match delivery.source {
+                Source::Supply(supply) => id(&model.supplies[supply].id),
+                Source::Process(process) => id(&model.processes[process].id),
+            };
+            by_source
+                .entry((source, item))
+                .or_insert_with(|| (made(&delivery.source, item), Vec::new()))
+                .1
+                .push(Commitment {
+                    need: id(&model.needs[delivery.need].id),
+                    source,
+                    quantity: thousandths(delivery.quantity),
+                });
+        }
+        let mut deliveries = Vec::new();
+        for (_, (cap, mut commitments)) in by_source {
+            // The excess is a few thousandths of rounding: take them from the largest first.
+            let mut excess = commitments.iter().map(|c| c.quantity).sum::<i64>() - cap;
+            commitments.sort_by_key(|c| (std::cmp::Reverse(c.quantity), c.need));
+            while excess > 0 {
+                let mut cut = false;
+                for commitment in commitments.iter_mut().filter(|c| c.quantity > 0) {
+                    if excess == 0 {
+                        break;
+                    }
+                    commitment.quantity -= 1;
+                    excess -= 1;
+                    cut = true;
+                }
+                if !cut {
+                    break;
+                }
+            }
+            deliveries.extend(commitments.into_iter().filter(|c| c.quantity > 0));
+        }
+        deliveries.sort_by_key(|c| (c.need, c.source));
         PlanTerms {
             draft: PlanTerms::hash_of(&deliveries, &runs),
             deliveries,

@@ -786,3 +786,93 @@ fn the_council_amends_its_planner_settings() {
         })
     );
 }
+
+#[test]
+fn commitments_never_exceed_what_the_runs_make_or_the_stock_holds() {
+    let hex = |n: u8| EventId([n; 32]).to_string();
+    let model = plan::Model {
+        items: vec![
+            plan::Item {
+                name: "bread".into(),
+                unit: "loaf".into(),
+            },
+            plan::Item {
+                name: "flour".into(),
+                unit: "kg".into(),
+            },
+        ],
+        places: vec!["bakery".into()],
+        needs: (1..=4)
+            .map(|n| plan::Need {
+                id: hex(n),
+                item: usize::from(n >= 3),
+                quantity: 10.0,
+                place: 0,
+                urgency: Urgency::Vital,
+                receiver: format!("household {n}"),
+            })
+            .collect(),
+        supplies: vec![plan::Supply {
+            id: hex(9),
+            item: 1,
+            quantity: 1.0,
+            place: 0,
+        }],
+        processes: vec![plan::Process {
+            id: hex(8),
+            name: "bake".into(),
+            place: 0,
+            outputs: vec![(0, 10.0)],
+            inputs: vec![],
+            labour: vec![],
+            equipment: vec![],
+            capacity: 10.0,
+        }],
+        ..plan::Model::default()
+    };
+    let delivery = |need, source, quantity| Delivery {
+        need,
+        source,
+        quantity,
+        hours: 0.0,
+    };
+    // 1.4994 bakes, committed as 1.499, make 14.99 loaves; the draft's two deliveries round to
+    // 7.498 each, 14.996 in all. A kilogram of flour, drawn as 0.50051 twice (within the
+    // solver's slack), rounds to 1.002.
+    let draft = Draft {
+        deliveries: vec![
+            delivery(0, Source::Process(0), 7.4976),
+            delivery(1, Source::Process(0), 7.4976),
+            delivery(2, Source::Supply(0), 0.50051),
+            delivery(3, Source::Supply(0), 0.50051),
+        ],
+        runs: vec![Run {
+            process: 0,
+            runs: 1.4994,
+        }],
+        met: Vec::new(),
+        skill_hours: Vec::new(),
+        transport_hours: 0.0,
+        item_hours: Vec::new(),
+        skill_scarcity: Vec::new(),
+        solver: "by hand".into(),
+    };
+    let terms = PlanTerms::of_draft(&model, &draft);
+    assert_eq!(terms.runs[0].runs, 1499);
+    let from = |source: EventId| -> i64 {
+        terms
+            .deliveries
+            .iter()
+            .filter(|c| c.source == source)
+            .map(|c| c.quantity)
+            .sum()
+    };
+    assert_eq!(from(EventId([8; 32])), 14_990, "{:?}", terms.deliveries);
+    assert_eq!(from(EventId([9; 32])), 1_000, "{:?}", terms.deliveries);
+    // The cut is shared: no delivery loses more than the rounding gave it.
+    assert!(
+        terms.deliveries.iter().all(|c| c.quantity >= 500),
+        "{:?}",
+        terms.deliveries
+    );
+}
