@@ -506,7 +506,8 @@ pub struct PostedOffer {
     pub time_ms: u64,
     #[serde(flatten)]
     pub offer: Offer,
-    /// Given so far, in thousandths, by fulfilment events against commitments drawing on it.
+    /// Given so far, in thousandths, by fulfilment events against commitments drawing on it,
+    /// and, for labour, by hours its author recorded working of its skill.
     pub given: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawn: Option<EventId>,

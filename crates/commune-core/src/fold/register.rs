@@ -402,6 +402,25 @@ impl Folder {
         }
         if let Some(id) = offer {
             register.offers.get_mut(&id).expect("checked").given += amount;
+        } else if fulfil.action == FlowAction::Work {
+            // Hours worked draw on the worker's own open offers of that skill, in id order,
+            // so that the next plan does not count them again.
+            let author = current.author();
+            let mut left = amount;
+            for posted in register.offers.values_mut() {
+                if left == 0 {
+                    break;
+                }
+                if let Provision::Labour { skill, hours } = &posted.offer.provision
+                    && posted.author == author
+                    && posted.withdrawn.is_none()
+                    && *skill == fulfil.item
+                {
+                    let drawn = (hours.amount - posted.given).clamp(0, left);
+                    posted.given += drawn;
+                    left -= drawn;
+                }
+            }
         }
         let recorded = Fulfilment {
             author: current.author(),

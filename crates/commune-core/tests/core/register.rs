@@ -876,3 +876,48 @@ fn commitments_never_exceed_what_the_runs_make_or_the_stock_holds() {
         terms.deliveries
     );
 }
+
+#[test]
+fn hours_worked_draw_on_the_worker_s_offers_of_that_skill() {
+    let (mut sim, _) = kitchen();
+    let labour = |hours: i64| {
+        Payload::Offer(Offer {
+            provision: Provision::Labour {
+                skill: "cooking".into(),
+                hours: qty(hours, "hour"),
+            },
+            place: "Rue Dupont".into(),
+            from_ms: 0,
+            until_ms: 30 * DAY,
+        })
+    };
+    let first = sim.act("carol", 6000, labour(1));
+    let second = sim.act("carol", 6001, labour(3));
+    let bobs = sim.act("bob", 6002, labour(2));
+    let half_amount = 2 * register::SCALE + register::SCALE / 2;
+    let half = Quantity {
+        amount: half_amount,
+        unit: "hour".into(),
+    };
+    sim.act(
+        "carol",
+        6003,
+        fulfil(FlowAction::Work, "cooking", half, None),
+    );
+    let offers = state(&sim).register.offers;
+    // Two and a half hours draw on Carol's offers in id order; Bob's stand.
+    let (low, high) = if first < second {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    let low_hours = if low == first { 1 } else { 3 } * register::SCALE;
+    let given = |id: &EventId| offers[id].given;
+    assert_eq!(given(&low), low_hours.min(half_amount));
+    assert_eq!(given(&low) + given(&high), half_amount);
+    assert_eq!(given(&bobs), 0);
+    // The next plan sees what is left: one and a half of Carol's hours, and Bob's two.
+    let model = register::model(&state(&sim).register, 6004, Transport::None);
+    let hours: f64 = model.labour.iter().map(|l| l.hours).sum();
+    assert!((hours - 3.5).abs() < 1e-9, "{:?}", model.labour);
+}
