@@ -40,6 +40,12 @@ impl Folder {
 
     /// A quantity of a catalogue item: known item, in its unit, positive, not absurd.
     fn check_quantity(&self, item: &str, quantity: &Quantity) -> Verdict {
+        self.check_unit(item, quantity)?;
+        check_amount(quantity.amount)
+    }
+
+    /// The item is in the catalogue and the quantity in its unit.
+    fn check_unit(&self, item: &str, quantity: &Quantity) -> Verdict {
         let known = self.register().items.get(item).ok_or_else(|| {
             format!("unknown item {item:?}: add it to the council's catalogue first")
         })?;
@@ -49,7 +55,7 @@ impl Folder {
                 known.unit, quantity.unit
             ));
         }
-        check_amount(quantity.amount)
+        Ok(())
     }
 
     pub(super) fn add_item(&mut self, current: &Current<'_>, item: ItemKind) -> Verdict {
@@ -179,7 +185,11 @@ impl Folder {
     pub(super) fn add_resource(&mut self, current: &Current<'_>, resource: Resource) -> Verdict {
         self.member_acts(current)?;
         check_text("resource's name", &resource.name, 200)?;
-        self.check_quantity(&resource.item, &resource.quantity)?;
+        // A commons resource may be empty (a store used up, carried over by an import).
+        self.check_unit(&resource.item, &resource.quantity)?;
+        if resource.quantity.amount != 0 {
+            check_amount(resource.quantity.amount)?;
+        }
         check_text("place", &resource.place, 100)?;
         if resource.rules.chars().count() > 4000 {
             return Err("the rules of use are longer than 4000 characters".into());

@@ -790,10 +790,19 @@ pub fn import(invocation: &Invocation, args: ImportArgs) -> Result<()> {
         .map_err(|e| anyhow!("{} is not a register we can read: {e}", args.file.display()))?;
     let (mut node, council, state) = state_of(invocation, &args.council)?;
     let keypair = node.identity(&invocation.identity)?;
-    let events = crate::valueflows::post(&node, &keypair, &state, &register, now_ms())?;
-    node.commit_all(council, &events)?;
+    let posted = crate::valueflows::post(&node, &keypair, &state, &register, now_ms())?;
+    node.commit_all(council, &posted.events)?;
     invocation.print(
-        &serde_json::json!({ "events": events.iter().map(|e| e.id).collect::<Vec<_>>() }),
-        || format!("imported {} act(s) into the register", events.len()),
+        &serde_json::json!({
+            "events": posted.events.iter().map(|e| e.id).collect::<Vec<_>>(),
+            "skipped": posted.skipped,
+        }),
+        || {
+            let mut out = format!("imported {} act(s) into the register", posted.events.len());
+            for line in &posted.skipped {
+                out.push_str(&format!("\nleft out: {line}"));
+            }
+            out
+        },
     )
 }
