@@ -164,6 +164,7 @@ fn main() {
                 federation: log.council,
                 version: members as u64,
                 members: council_keys.iter().map(|k| k.public()).collect(),
+                petition_share_permille: None,
             };
             let certified = certificate(roster, &council_keys[..signers]);
             if c == 0 {

@@ -141,6 +141,8 @@ struct Roster {
     /// The first certificate, asking to join, and the latest one.
     since: EventRef,
     certificate: EventId,
+    /// The home constitution's petition share, as the latest roster certificate carried it.
+    petition_share_permille: Option<u32>,
 }
 
 /// An incremental fold: events go in one at a time, in (depth, id) order.

@@ -98,6 +98,11 @@ pub enum Statement {
         /// Ascending, distinct; written end to end in one byte string.
         #[cbor(n(3), with = "packed_keys")]
         members: Vec<MemberId>,
+        /// The share of members (thousandths) whose petition suspends a mandate at home: the
+        /// federation honours a suspension signed by that many of the roster. Absent in
+        /// rosters from before it was carried; the federation's certificate share then applies.
+        #[n(4)]
+        petition_share_permille: Option<u32>,
     },
     /// A delegate's mandate in a federation.
     #[n(1)]

@@ -140,6 +140,9 @@ pub struct MemberCouncil {
     /// The number of members on the roster, and the certificate that set it.
     pub members: u64,
     pub roster: EventId,
+    /// The share of its members whose petition suspends a mandate, as the roster carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub petition_share_permille: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -539,6 +542,9 @@ impl State {
             federation,
             version: self.roster_version.unwrap_or(0),
             members: self.members.keys().copied().collect(),
+            petition_share_permille: Some(
+                self.constitution.mandate_rules().petition_share_permille,
+            ),
         }
     }
 

@@ -522,6 +522,7 @@ impl Folder {
                     roster_version: roster.version,
                     members: roster.members.len() as u64,
                     roster: roster.certificate,
+                    petition_share_permille: roster.petition_share_permille,
                 };
                 let federation = self.federation_mut();
                 federation.applicants.remove(&council);
@@ -622,6 +623,7 @@ impl Folder {
                 federation,
                 version,
                 members,
+                petition_share_permille,
                 ..
             } => {
                 if !self.has_joined(current, federation) {
@@ -631,6 +633,16 @@ impl Folder {
                     return Err(
                         "the roster is not the council's in the signer's causal past".into(),
                     );
+                }
+                let share = self
+                    .constitution_at(&current.clock)
+                    .mandate_rules()
+                    .petition_share_permille;
+                if petition_share_permille.is_some_and(|carried| carried != share) {
+                    return Err(format!(
+                        "the roster's petition share is not the council's ({share}‰) in the \
+                         signer's causal past"
+                    ));
                 }
                 Ok(())
             }
@@ -1050,7 +1062,7 @@ impl Folder {
             return Err("the certificate is addressed to another federation".into());
         }
         let council = certify.statement.council();
-        let enough = |roster: &BTreeSet<MemberId>| -> Verdict {
+        let enough_of = |share: u32, roster: &BTreeSet<MemberId>| -> Verdict {
             if let Some(stranger) = signers.iter().find(|s| !roster.contains(s)) {
                 return Err(format!(
                     "signer {} is not on the council's roster",
@@ -1067,10 +1079,14 @@ impl Folder {
             }
             Ok(())
         };
+        let enough = |roster: &BTreeSet<MemberId>| enough_of(share, roster);
         let id = current.event.id;
         match certify.statement {
             Statement::Roster {
-                version, members, ..
+                version,
+                members,
+                petition_share_permille,
+                ..
             } => {
                 if members.is_empty() || !members.windows(2).all(|w| w[0] < w[1]) {
                     return Err("a roster lists its members once each, in order".into());
@@ -1096,10 +1112,12 @@ impl Folder {
                     admitted: None,
                     since: current.at,
                     certificate: id,
+                    petition_share_permille,
                 });
                 roster.version = version;
                 roster.members = new_members;
                 roster.certificate = id;
+                roster.petition_share_permille = petition_share_permille;
                 let member = roster.admitted.is_some();
                 let federation = self.federation_mut();
                 match federation.councils.get_mut(&council) {
@@ -1107,6 +1125,7 @@ impl Folder {
                         entry.roster_version = version;
                         entry.members = size;
                         entry.roster = id;
+                        entry.petition_share_permille = petition_share_permille;
                     }
                     _ => {
                         federation.applicants.insert(council, id);
@@ -1185,8 +1204,14 @@ impl Folder {
                 Ok(())
             }
             Statement::Recall { mandate, .. } | Statement::Suspend { mandate, .. } => {
-                enough(&self.member_roster(current, &council)?.members)?;
                 let suspend = matches!(certify.statement, Statement::Suspend { .. });
+                let roster = self.member_roster(current, &council)?;
+                // A petition suspends at once (DESIGN.md §6): its own signatures, at the share
+                // the home constitution asks, prove it.
+                match roster.petition_share_permille {
+                    Some(petition) if suspend => enough_of(petition, &roster.members)?,
+                    _ => enough(&roster.members)?,
+                }
                 if suspend && self.unseated.get(&mandate) == Some(&SeatEnd::Kept) {
                     return Err(
                         "the council kept that mandate after a petition; only its recall unseats the delegate now"

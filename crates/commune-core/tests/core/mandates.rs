@@ -585,6 +585,7 @@ fn a_thousand_member_roster_certificate_fits_one_event_and_compact_forgeries_are
         federation: federation.council,
         version: 3,
         members,
+        petition_share_permille: None,
     };
     let signed_by = |names: &[String]| {
         let signatures = names

@@ -564,11 +564,22 @@ pub fn send(invocation: &Invocation, args: super::record::CouncilArg) -> Result<
                 .and_then(|f| f.councils.get(&council))
                 .map_or(0, |c| c.members as usize),
         };
-        let share = fed_state
+        let certificate_share = fed_state
             .constitution
             .federation
             .unwrap_or_default()
             .certificate_share_permille;
+        // A petition's own signatures suspend, at the share the federation knows from the
+        // council's roster.
+        let share = match statement {
+            Statement::Suspend { .. } => fed_state
+                .federation
+                .as_ref()
+                .and_then(|f| f.councils.get(&council))
+                .and_then(|c| c.petition_share_permille)
+                .unwrap_or(certificate_share),
+            _ => certificate_share,
+        };
         let needed = commune_core::mandate::threshold(share, roster);
         if endorsements.signatures.len() < needed {
             waiting.push(format!(

@@ -137,6 +137,7 @@ mod tests {
             federation,
             version: 1,
             members: vec![member.public()],
+            petition_share_permille: None,
         };
         let signed = Signed {
             signer: member.public(),

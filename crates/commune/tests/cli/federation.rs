@@ -105,14 +105,15 @@ fn a_council_joins_a_federation_sends_a_delegate_answers_a_referral_and_recalls(
         "signed the recall petition (1 of the 1 signature(s) needed); the mandate is \
          SUSPENDED until the council decides"
     );
-    let petition = node.ok(&["--as", "carol", "petition", &council, &mandate[..12]]);
-    assert_eq!(petition["status"]["status"], "suspended", "{petition}");
-    assert_eq!(
-        (&petition["signers"], &petition["needed"]),
-        (&2.into(), &1.into())
-    );
-    let sent = node.ok(&["--as", "carol", "federation", "send", &council]);
+    // The petition's one signature is the proof the federation honours, at the share the
+    // council's roster carries (a quarter), not at the half its certificates need.
+    let sent = node.ok(&["federation", "send", &council]);
+    assert_eq!(sent["waiting"], serde_json::json!([]), "{sent}");
     let status = node.ok(&["federation", "status", &federation]);
+    assert_eq!(
+        status["councils"][&council]["petition_share_permille"], 250,
+        "{status}"
+    );
     let seat = status["delegates"]
         .as_object()
         .unwrap()
@@ -131,6 +132,12 @@ fn a_council_joins_a_federation_sends_a_delegate_answers_a_referral_and_recalls(
         "1h",
     ]);
     assert!(refused.contains("no longer a member"), "{refused}");
+    let petition = node.ok(&["--as", "carol", "petition", &council, &mandate[..12]]);
+    assert_eq!(petition["status"]["status"], "suspended", "{petition}");
+    assert_eq!(
+        (&petition["signers"], &petition["needed"]),
+        (&2.into(), &1.into())
+    );
     node.ok(&["verify", &federation]);
     node.ok(&["verify", &council]);
 }
