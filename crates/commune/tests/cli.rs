@@ -945,3 +945,54 @@ fn one_candidate_stands_against_reopening_nominations() {
     let mandates = node.ok(&["mandate", "list", &council]);
     assert_eq!(mandates.as_object().unwrap().len(), 1, "{mandates}");
 }
+
+#[test]
+fn a_working_group_s_acts_are_listed_and_flagged_once_its_mandate_is_recalled() {
+    let node = TestNode::new();
+    let council = council_of_two(&node);
+    let decide = |args: &[&str], ballot: &str| {
+        let mut all = vec!["proposal", "open", &council];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--open-for", "3d"]);
+        let proposal = node.ok(&all)["event"].as_str().unwrap().to_owned();
+        node.ok(&["vote", &council, &proposal, ballot]);
+        node.ok(&["--as", "bob", "vote", &council, &proposal, ballot]);
+        node.ok(&["close", &council, &proposal]);
+    };
+    decide(
+        &[
+            "Kitchen group",
+            "--elect",
+            "Bob",
+            "--working-group",
+            "kitchen",
+        ],
+        "Bob",
+    );
+    let mandates = node.ok(&["mandate", "list", &council]);
+    let mandate = mandates.as_object().unwrap().keys().next().unwrap().clone();
+    node.ok(&[
+        "--as",
+        "bob",
+        "act",
+        &council,
+        &mandate[..8],
+        "Ordered forty kilos of rice",
+    ]);
+    let standing = node.text(&["mandate", "acts", &council]);
+    assert!(
+        standing.contains("Bob (mandate ") && standing.contains("): Ordered forty kilos of rice\n"),
+        "{standing}"
+    );
+    decide(
+        &["Recall the kitchen group", "--recall", &mandate[..8]],
+        "yes",
+    );
+    let recalled = node.text(&["mandate", "acts", &council, &mandate[..8]]);
+    assert!(
+        recalled.contains("Ordered forty kilos of rice; done under a mandate since RECALLED"),
+        "{recalled}"
+    );
+    let json = node.ok(&["mandate", "acts", &council]);
+    assert_eq!(json[0]["flag"], "done under a mandate since RECALLED");
+}

@@ -18,6 +18,17 @@ use crate::node::now_ms;
 pub enum MandateCommand {
     /// Who holds the council's mandates, for what, until when
     List(super::record::CouncilArg),
+    /// What working groups did under their mandates, each act flagged when it was overturned
+    /// or its mandate has since been recalled or suspended
+    Acts(ActsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ActsArgs {
+    /// The council (id, id prefix or name)
+    pub council: String,
+    /// Only the acts under this mandate (id or prefix)
+    pub mandate: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -84,7 +95,10 @@ pub struct PlanArgs {
 }
 
 pub fn mandates(invocation: &Invocation, command: MandateCommand) -> Result<()> {
-    let MandateCommand::List(args) = command;
+    let args = match command {
+        MandateCommand::List(args) => args,
+        MandateCommand::Acts(args) => return acts(invocation, args),
+    };
     let mut node = invocation.open()?;
     let council = node.resolve_council(&args.council)?;
     let folded = node.fold(council)?;
@@ -145,6 +159,71 @@ pub fn mandates(invocation: &Invocation, command: MandateCommand) -> Result<()> 
                     m.term,
                     format_time(m.expires_ms),
                     m.instructions.len()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// `commune mandate acts`: a working group's acts, in time order, with what became of them.
+fn acts(invocation: &Invocation, args: ActsArgs) -> Result<()> {
+    let mut node = invocation.open()?;
+    let council = node.resolve_council(&args.council)?;
+    let folded = node.fold(council)?;
+    let state = &folded.state;
+    let only = args
+        .mandate
+        .as_deref()
+        .map(|text| resolve_mandate(state, text))
+        .transpose()?;
+    let mut acts: Vec<_> = state
+        .acts
+        .iter()
+        .filter(|(_, act)| only.is_none_or(|m| m == act.mandate))
+        .collect();
+    acts.sort_by_key(|(id, act)| (act.time_ms, **id));
+    // What a reader must know of an act: it was undone, or its mandate no longer stands.
+    let flag = |act: &commune_core::state::GroupAct| -> Option<String> {
+        if let Some(decision) = act.overturned {
+            return Some(format!("OVERTURNED by decision {}", decision.short()));
+        }
+        match state.mandates.get(&act.mandate).map(|m| &m.status) {
+            Some(MandateStatus::Recalled { .. }) => {
+                Some("done under a mandate since RECALLED".into())
+            }
+            Some(MandateStatus::Suspended { .. }) => {
+                Some("done under a mandate now SUSPENDED".into())
+            }
+            _ => None,
+        }
+    };
+    let json: Vec<serde_json::Value> = acts
+        .iter()
+        .map(|(id, act)| {
+            serde_json::json!({ "event": id, "mandate": act.mandate, "author": act.author,
+                "text": act.text, "amounts": act.amounts, "time_ms": act.time_ms,
+                "overturned": act.overturned, "flag": flag(act) })
+        })
+        .collect();
+    invocation.print(&json, || {
+        if acts.is_empty() {
+            return "no acts under mandates".into();
+        }
+        acts.iter()
+            .map(|(id, act)| {
+                format!(
+                    "{}  {}  {} (mandate {}): {}{}{}",
+                    id.short(),
+                    format_time(act.time_ms),
+                    state.member_name(&act.author),
+                    act.mandate.short(),
+                    act.text,
+                    act.amounts
+                        .iter()
+                        .map(|a| format!(", {} {}", a.quantity, a.unit))
+                        .collect::<String>(),
+                    flag(act).map(|f| format!("; {f}")).unwrap_or_default()
                 )
             })
             .collect::<Vec<_>>()
