@@ -289,13 +289,15 @@ fn payload_of(event: &Event) -> Option<Result<Payload, payload::PayloadError>> {
         .map(|body| Payload::decode(event.unsigned.kind, body))
 }
 
-/// The events a new draft of `council` builds on: its heads, except that an event the fold
-/// rejected, or one dated beyond the clock, gives way to its own parents (DESIGN.md §4: a
-/// rejected event is never a parent of a new draft). At most the deepest
-/// [`commune_core::event::MAX_PARENTS`].
+/// The events a new draft of `council` by `author` builds on: its heads, except that an
+/// event the fold rejected, or one dated beyond the clock, gives way to its own parents
+/// (DESIGN.md §4: a rejected event is never a parent of a new draft). The author's own
+/// rejected events stay: their next event must have their last one in its past (the
+/// device's seq chain). At most the deepest [`commune_core::event::MAX_PARENTS`].
 pub fn parents(
     store: &Store,
     council: CouncilId,
+    author: PublicKey,
     rejected: &HashSet<EventId>,
     now_ms: u64,
 ) -> Result<Vec<ParentInfo>> {
@@ -306,8 +308,8 @@ pub fn parents(
         let Some(event) = store.event(id)? else {
             anyhow::bail!("head {id} is missing from the log");
         };
-        let usable =
-            !rejected.contains(&id) && event.unsigned.time_ms <= now_ms.saturating_add(MAX_SKEW_MS);
+        let usable = (!rejected.contains(&id) || event.unsigned.author == author)
+            && event.unsigned.time_ms <= now_ms.saturating_add(MAX_SKEW_MS);
         if usable {
             parents.push(event.parent_info());
             continue;
@@ -329,4 +331,259 @@ pub fn parents(
         anyhow::bail!("no council {council} on this node");
     }
     Ok(parents)
+}
+
+#[cfg(test)]
+mod tests {
+    use commune_core::constitution::Constitution;
+    use commune_core::invite::Invitation;
+    use commune_core::{Keypair, Unsigned};
+
+    use crate::node::{IngestReport, Node, now_ms};
+
+    use super::*;
+
+    const YEAR_2100_MS: u64 = 4_102_444_800_000;
+
+    struct Fixture {
+        dir: tempfile::TempDir,
+        node: Node,
+        member: Keypair,
+        council: CouncilId,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (mut node, _) = Node::init(dir.path(), None, "me").unwrap();
+        let member = node.identity("me").unwrap();
+        let council = node
+            .found(&member, "Tenants", "Ana", Constitution::default())
+            .unwrap()
+            .council();
+        Fixture {
+            dir,
+            node,
+            member,
+            council,
+        }
+    }
+
+    fn comment_by(fixture: &Fixture, author: &Keypair, seq: u64, time_ms: u64) -> Event {
+        let body = Payload::Comment(payload::Comment {
+            proposal: EventId([1; 32]),
+            reply_to: None,
+            text: "hello".into(),
+        });
+        let heads = fixture.node.store().heads(fixture.council).unwrap();
+        let parents: Vec<ParentInfo> = heads
+            .iter()
+            .map(|h| {
+                fixture
+                    .node
+                    .store()
+                    .event(*h)
+                    .unwrap()
+                    .unwrap()
+                    .parent_info()
+            })
+            .collect();
+        Unsigned::compose(
+            fixture.council,
+            author.public(),
+            seq,
+            &parents,
+            time_ms,
+            body.kind(),
+            body.encode(),
+        )
+        .sign(author)
+    }
+
+    /// Appends straight to the database, as a node of an older version would have.
+    fn append_behind_the_gate(fixture: &Fixture, event: &Event) {
+        let mut store = Store::open(&fixture.dir.path().join(crate::node::DATABASE)).unwrap();
+        let report = store.append(std::slice::from_ref(event)).unwrap();
+        assert_eq!(report.inserted, vec![event.id]);
+    }
+
+    #[test]
+    fn a_bundle_frame_dated_2100_is_not_yet_and_nothing_is_stored() {
+        let mut fixture = fixture();
+        let jam = comment_by(&fixture, &fixture.member, 2, YEAR_2100_MS);
+        let report = fixture
+            .node
+            .append_checked(std::slice::from_ref(&jam), IngestReport::default())
+            .unwrap();
+        assert_eq!(report.new, 0);
+        assert!(report.invalid.is_empty(), "{:?}", report.invalid);
+        assert_eq!(report.not_yet.len(), 1);
+        assert!(
+            report.not_yet[0].contains("not yet"),
+            "{:?}",
+            report.not_yet
+        );
+        assert!(!fixture.node.store().has(jam.id).unwrap());
+        // Within the skew, it goes in.
+        let soon = comment_by(&fixture, &fixture.member, 2, now_ms() + MAX_SKEW_MS / 2);
+        let report = fixture
+            .node
+            .append_checked(std::slice::from_ref(&soon), IngestReport::default())
+            .unwrap();
+        assert_eq!(report.new, 1, "{report:?}");
+    }
+
+    #[test]
+    fn only_keys_the_node_can_place_get_events_stored() {
+        let mut fixture = fixture();
+        let stranger = Keypair::from_seed([31; 32]);
+        let noise = comment_by(&fixture, &stranger, 1, now_ms());
+        let report = fixture
+            .node
+            .append_checked(std::slice::from_ref(&noise), IngestReport::default())
+            .unwrap();
+        assert_eq!(report.new, 0);
+        assert!(report.refused[0].contains("not a member"), "{report:?}");
+        assert!(!report.refused[0].contains("depth"), "{report:?}");
+
+        // A join without an invitation, where admission is by invitation: refused.
+        let heads = fixture.node.store().heads(fixture.council).unwrap();
+        let head = fixture.node.store().event(heads[0]).unwrap().unwrap();
+        let council = fixture.council;
+        let join = |invitation: Option<Invitation>| {
+            let body = Payload::Join(payload::Join {
+                name: "Bo".into(),
+                invitation,
+            });
+            Unsigned::compose(
+                council,
+                stranger.public(),
+                1,
+                &[head.parent_info()],
+                now_ms(),
+                body.kind(),
+                body.encode(),
+            )
+            .sign(&stranger)
+        };
+        let bare = join(None);
+        let report = fixture
+            .node
+            .append_checked(std::slice::from_ref(&bare), IngestReport::default())
+            .unwrap();
+        assert_eq!(report.new, 0, "{report:?}");
+        // One signed by another stranger: refused; by a member: stored, and then the new
+        // member's comment too.
+        let forged = Invitation::new(
+            fixture.council,
+            "Tenants".into(),
+            &Keypair::from_seed([32; 32]),
+            [1; 16],
+            u64::MAX,
+        );
+        let report = fixture
+            .node
+            .append_checked(&[join(Some(forged))], IngestReport::default())
+            .unwrap();
+        assert_eq!(report.new, 0, "{report:?}");
+        let invitation = fixture
+            .node
+            .invite(&fixture.member, fixture.council, 3_600_000)
+            .unwrap();
+        let joined = join(Some(invitation));
+        let report = fixture
+            .node
+            .append_checked(std::slice::from_ref(&joined), IngestReport::default())
+            .unwrap();
+        assert_eq!(report.new, 1, "{report:?}");
+        fixture.node.settle(&report.touched).unwrap();
+        let after = comment_by(&fixture, &stranger, 2, now_ms());
+        let report = fixture
+            .node
+            .append_checked(std::slice::from_ref(&after), IngestReport::default())
+            .unwrap();
+        assert_eq!(report.new, 1, "{report:?}");
+    }
+
+    #[test]
+    fn a_pushed_genesis_is_refused_and_a_chosen_one_stored() {
+        let mut fixture = fixture();
+        let founder = Keypair::from_seed([33; 32]);
+        let genesis = crate::node::draft_found(
+            founder.public(),
+            "Elsewhere",
+            "Cy",
+            Constitution::default(),
+            now_ms(),
+        )
+        .unwrap()
+        .sign(&founder);
+        let report = fixture.node.ingest(None, &[&genesis.bytes]).unwrap();
+        assert_eq!(report.new, 0, "{report:?}");
+        assert!(report.refused[0].contains("does not hold"), "{report:?}");
+        let report = fixture
+            .node
+            .append_checked(std::slice::from_ref(&genesis), IngestReport::default())
+            .unwrap();
+        assert_eq!(report.new, 1, "{report:?}");
+    }
+
+    #[test]
+    fn a_draft_never_builds_on_a_rejected_or_future_event() {
+        let mut fixture = fixture();
+        // A member's comment on no proposal: stored (the author is placed), rejected by the fold.
+        let rejected = comment_by(&fixture, &fixture.member, 2, now_ms());
+        let report = fixture
+            .node
+            .append_checked(std::slice::from_ref(&rejected), IngestReport::default())
+            .unwrap();
+        assert_eq!(report.new, 1, "{report:?}");
+        fixture.node.settle(&report.touched).unwrap();
+        assert!(
+            fixture
+                .node
+                .rejections(fixture.council)
+                .unwrap()
+                .iter()
+                .any(|r| r.event == rejected.id)
+        );
+        // A stranger's event dated 2100, stored before the gate existed.
+        let stranger = Keypair::from_seed([34; 32]);
+        let jam = comment_by(&fixture, &stranger, 1, YEAR_2100_MS);
+        append_behind_the_gate(&fixture, &jam);
+        fixture.node.settle(&[fixture.council]).unwrap();
+        let heads = fixture.node.store().heads(fixture.council).unwrap();
+        assert!(heads.contains(&jam.id), "{heads:?}");
+
+        let member = fixture.member.clone();
+        let propose = Payload::Propose(payload::Propose {
+            title: "Fix the lift".into(),
+            text: String::new(),
+            action: payload::Action::None,
+            method: None,
+            options: Vec::new(),
+            quorum: None,
+            deadline_ms: now_ms() + 3 * 86_400_000,
+            mode: None,
+        });
+        let event = fixture.node.act(&member, fixture.council, propose).unwrap();
+        assert!(!event.unsigned.parents.contains(&jam.id));
+        // The member's own rejected comment stays in the past of their next act (their seq
+        // chain), and the fold takes the act.
+        assert!(event.unsigned.parents.contains(&rejected.id));
+        // Another identity's draft does not build on it.
+        let other = fixture.node.create_identity("bo").unwrap();
+        let unsigned = fixture
+            .node
+            .draft(
+                fixture.council,
+                other.public(),
+                &Payload::Leave(payload::Leave {}),
+                now_ms(),
+            )
+            .unwrap();
+        assert!(!unsigned.parents.contains(&jam.id));
+        assert!(!unsigned.parents.contains(&rejected.id));
+        assert!(unsigned.time_ms <= now_ms() + MAX_SKEW_MS);
+        assert!(event.unsigned.time_ms <= now_ms() + MAX_SKEW_MS);
+    }
 }

@@ -502,7 +502,7 @@ impl Node {
         payload: &Payload,
         now: u64,
     ) -> Result<Unsigned> {
-        let parents = self.draft_parents(council, now)?;
+        let parents = self.draft_parents(council, author, now)?;
         let seq = self.store.last_seq(council, author)? + 1;
         Ok(Unsigned::compose(
             council,
@@ -517,7 +517,12 @@ impl Node {
 
     /// The events a draft builds on: the heads, less those the fold rejected or dated beyond
     /// the clock (see [`crate::gate::parents`]).
-    fn draft_parents(&self, council: CouncilId, now: u64) -> Result<Vec<ParentInfo>> {
+    fn draft_parents(
+        &self,
+        council: CouncilId,
+        author: PublicKey,
+        now: u64,
+    ) -> Result<Vec<ParentInfo>> {
         if self.store.heads(council)?.is_empty() {
             bail!("no council {council} on this node");
         }
@@ -527,7 +532,7 @@ impl Node {
         };
         let rejected: std::collections::HashSet<EventId> =
             folded.rejections.iter().map(|r| r.event).collect();
-        crate::gate::parents(&self.store, council, &rejected, now)
+        crate::gate::parents(&self.store, council, author, &rejected, now)
     }
 
     /// Takes a signed event from outside (the HTTP API): checks it, then commits it.
@@ -543,7 +548,7 @@ impl Node {
         }
         let on_heads = event.unsigned.is_genesis() || {
             let max_depth = self
-                .draft_parents(council, now_ms())?
+                .draft_parents(council, event.unsigned.author, now_ms())?
                 .iter()
                 .map(|p| p.depth)
                 .max();
@@ -897,11 +902,22 @@ pub fn fold_store(store: &Store, council: CouncilId, extra: Option<&Event>) -> R
     )
 }
 
-/// Folds a council's events as the store holds them, and the `extra` events after them.
+/// Folds a council's events as the store holds them, and the `extra` events among them in
+/// (depth, id) order: a new draft may sort before stored events (it never builds on a
+/// rejected head, which may be deeper, see `gate::parents`).
 pub fn fold_store_with(store: &Store, council: CouncilId, extra: &[Event]) -> Result<Folded> {
+    let mut extra: Vec<&Event> = extra.iter().collect();
+    extra.sort_by_key(|e| (e.unsigned.depth, e.id));
     fold_stream(council, |folder| -> Result<()> {
         let mut out_of_order = None;
+        let mut extra = extra.iter().peekable();
         store.for_each_event(council, |event| {
+            let key = (event.unsigned.depth, event.id);
+            while let Some(early) = extra.next_if(|e| (e.unsigned.depth, e.id) < key) {
+                if let Err(OutOfOrder(id)) = folder.apply(early, None) {
+                    out_of_order.get_or_insert(id);
+                }
+            }
             let detached = match &event.unsigned.body {
                 commune_core::Body::Detached { hash, .. } => store.body(*hash).ok().flatten(),
                 commune_core::Body::Inline(_) => None,
