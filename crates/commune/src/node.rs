@@ -158,11 +158,14 @@ pub struct VerifyReport {
     /// The state hash the projection held, when it differs from the recomputed one.
     pub projection_mismatch: Option<String>,
     pub rejections: usize,
+    /// The council's heads are missing, or name events the log lacks: acts cannot be drafted
+    /// until `rebuild` recomputes them.
+    pub heads_missing: bool,
 }
 
 impl VerifyReport {
     pub fn ok(&self) -> bool {
-        self.bad_signatures.is_empty() && self.projection_mismatch.is_none()
+        self.bad_signatures.is_empty() && self.projection_mismatch.is_none() && !self.heads_missing
     }
 }
 
@@ -664,6 +667,11 @@ impl Node {
                 }
             }
         }
+        let heads = self.store.heads(council)?;
+        let mut heads_missing = heads.is_empty();
+        for head in &heads {
+            heads_missing |= !self.store.has(*head)?;
+        }
         self.folds.remove(&council);
         let folded = self.fold(council)?;
         let state_hash = data_encoding::HEXLOWER.encode(&folded.state.hash());
@@ -684,19 +692,62 @@ impl Node {
             projection_mismatch: mismatch,
             state_hash,
             rejections: folded.rejections.len(),
+            heads_missing,
         })
     }
 
-    /// Empties every projection and recomputes it from the log. Returns the councils rebuilt.
+    /// Recomputes every projection and the heads from the log, after checking every event's
+    /// signature (in batches): a row forged in the database refuses the rebuild, and nothing
+    /// changes. The new heads and projections replace the old in one transaction, so a crash
+    /// leaves one or the other. Returns the councils rebuilt.
     pub fn rebuild(&mut self, mut progress: impl FnMut(usize, usize)) -> Result<Vec<CouncilId>> {
-        self.store.clear_projections()?;
-        self.store.rebuild_heads()?;
-        self.folds.clear();
         let councils = self.store.councils()?;
+        let mut forged = Vec::new();
+        for council in &councils {
+            let mut batch = Vec::with_capacity(4096);
+            let mut check = |batch: &mut Vec<Event>| {
+                for (event, ok) in batch.iter().zip(verify_events(batch)) {
+                    if !ok {
+                        forged.push(event.id);
+                    }
+                }
+                batch.clear();
+            };
+            self.store.for_each_event(*council, |event| {
+                batch.push(event);
+                if batch.len() == 4096 {
+                    check(&mut batch);
+                }
+            })?;
+            check(&mut batch);
+        }
+        if let Some(first) = forged.first() {
+            bail!(
+                "nothing was rebuilt: {} event(s) in the database do not carry their author's signature (the first is {first}); the database was changed outside commune, and `commune verify` lists them",
+                forged.len()
+            );
+        }
+        self.folds.clear();
+        let mut folds = Vec::with_capacity(councils.len());
+        let mut projections = Vec::with_capacity(2 * councils.len());
         for (done, council) in councils.iter().enumerate() {
-            let folded = self.fold(*council)?;
-            self.save_projection(*council, &folded)?;
+            let folded = self.fold_with(*council, None)?;
+            projections.push((*council, "state", serde_json::to_string(&folded.state)?));
+            projections.push((
+                *council,
+                "state_hash",
+                format!(
+                    "{} {}",
+                    data_encoding::HEXLOWER.encode(&folded.state.hash()),
+                    folded.state.events
+                ),
+            ));
+            folds.push((*council, folded));
             progress(done + 1, councils.len());
+        }
+        self.store.rebuild(&projections)?;
+        for (council, folded) in folds {
+            self.folds.insert(council, Arc::new(folded));
         }
         Ok(councils)
     }

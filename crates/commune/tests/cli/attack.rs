@@ -359,3 +359,106 @@ fn a_sync_answer_stays_in_proportion_to_the_council() {
     );
     member_still_decides(&a, &address, &council);
 }
+
+/// A row written into the database behind commune's back: an act in a member's name that
+/// their key never signed. `rebuild` refuses it and `verify` names it; a council whose
+/// heads were lost (a crash of an older rebuild) fails `verify` until `rebuild`.
+#[test]
+fn a_forged_row_in_the_database_is_refused_by_rebuild_and_lost_heads_fail_verify() {
+    let a = TestNode::new();
+    let council = found(&a, "Library");
+    let proposal = a.ok(&[
+        "proposal",
+        "open",
+        &council,
+        "Longer hours",
+        "--method",
+        "majority",
+        "--open-for",
+        "1h",
+    ])["event"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let member = super::sync::key_of(&a, "me");
+    let forger = Keypair::from_seed([24; 32]);
+    let body = Payload::Comment(payload::Comment {
+        proposal: proposal.parse().unwrap(),
+        reply_to: None,
+        text: "Close the library for good".into(),
+    });
+    let mut unsigned = Unsigned::compose(
+        council.parse().unwrap(),
+        member.public(),
+        3,
+        &heads(&a, &council),
+        now_ms(),
+        body.kind(),
+        body.encode(),
+    );
+    // Signed by another key, then given the member's name in its bytes.
+    unsigned.author = forger.public();
+    let signed = unsigned.sign(&forger);
+    let at = signed
+        .bytes
+        .windows(32)
+        .position(|w| w == forger.public().0)
+        .unwrap();
+    let mut bytes = signed.bytes.clone();
+    bytes[at..at + 32].copy_from_slice(&member.public().0);
+    let forged = Event::decode(&bytes).unwrap();
+    assert_eq!(forged.unsigned.author, member.public());
+
+    let db = rusqlite::Connection::open(a.data().join("commune.sqlite")).unwrap();
+    let parent = forged.unsigned.parents[0];
+    db.execute(
+        "INSERT INTO events (id, council, depth, author, seq, kind, time_ms, bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        rusqlite::params![
+            forged.id.0,
+            forged.council().0,
+            forged.unsigned.depth as i64,
+            forged.unsigned.author.0,
+            forged.unsigned.seq as i64,
+            forged.unsigned.kind as i64,
+            forged.unsigned.time_ms as i64,
+            forged.bytes,
+        ],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO event_parents (parent, child)
+         SELECT p.arrival, c.arrival FROM events p, events c WHERE p.id = ?1 AND c.id = ?2",
+        rusqlite::params![parent.0, forged.id.0],
+    )
+    .unwrap();
+    drop(db);
+
+    let refused = a.fails(&["rebuild"]);
+    assert!(refused.contains("signature"), "{refused}");
+    assert!(refused.contains(&forged.id.to_string()), "{refused}");
+    let verify = a.run(&["verify"]);
+    assert!(!verify.status.success());
+    assert!(
+        String::from_utf8_lossy(&verify.stdout).contains(&format!("bad signature: {}", forged.id)),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+
+    // Lost heads: verify says so, rebuild brings them back.
+    let b = TestNode::new();
+    let council = found(&b, "Choir");
+    let db = rusqlite::Connection::open(b.data().join("commune.sqlite")).unwrap();
+    db.execute("DELETE FROM heads", []).unwrap();
+    drop(db);
+    let verify = b.run(&["verify"]);
+    assert!(!verify.status.success());
+    assert!(
+        String::from_utf8_lossy(&verify.stdout).contains("heads are missing"),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    b.ok(&["rebuild"]);
+    b.ok(&["verify"]);
+    super::open_majority(&b, &council, "Sing in the park");
+}
