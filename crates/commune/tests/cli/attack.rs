@@ -462,3 +462,67 @@ fn a_forged_row_in_the_database_is_refused_by_rebuild_and_lost_heads_fail_verify
     b.ok(&["verify"]);
     super::open_majority(&b, &council, "Sing in the park");
 }
+
+/// Writes an event into a node's database behind commune's back (as a node of an older
+/// version stored one), with its parent links; `rebuild` then makes it a head.
+fn store_behind_the_gate(node: &TestNode, event: &Event) {
+    let db = rusqlite::Connection::open(node.data().join("commune.sqlite")).unwrap();
+    db.execute(
+        "INSERT INTO events (id, council, depth, author, seq, kind, time_ms, bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        rusqlite::params![
+            event.id.0,
+            event.council().0,
+            event.unsigned.depth as i64,
+            event.unsigned.author.0,
+            event.unsigned.seq as i64,
+            event.unsigned.kind as i64,
+            event.unsigned.time_ms as i64,
+            event.bytes,
+        ],
+    )
+    .unwrap();
+    for parent in &event.unsigned.parents {
+        db.execute(
+            "INSERT INTO event_parents (parent, child)
+             SELECT p.arrival, c.arrival FROM events p, events c WHERE p.id = ?1 AND c.id = ?2",
+            rusqlite::params![parent.0, event.id.0],
+        )
+        .unwrap();
+    }
+}
+
+/// A node that already holds a stranger's event dated 2100 (stored before the gate) neither
+/// lets it hold its own members' time nor passes it on: a node syncing from it refuses it
+/// "not yet", and both nodes' members open proposals with the right deadline.
+#[test]
+fn a_jam_already_stored_holds_no_time_and_does_not_travel() {
+    let a = TestNode::new();
+    let council = found(&a, "Cooperative bakery");
+    let first = super::open_majority(&a, &council, "Bake on Sundays");
+    let stranger = Keypair::from_seed([25; 32]);
+    let jam = comment(&a, &council, &stranger, 1, &first, YEAR_2100_MS);
+    store_behind_the_gate(&a, &jam);
+    a.ok(&["rebuild"]);
+    assert!(heads(&a, &council).iter().any(|h| h.id == jam.id));
+    let (_server, address) = a.serve();
+    member_still_decides(&a, &address, &council);
+
+    // The same member on a second node, which gets the council by syncing.
+    let b = TestNode::new();
+    std::fs::copy(a.data().join("keys/me.key"), b.data().join("keys/me.key")).unwrap();
+    let report = b.ok(&["sync", "--peer", &format!("http://{address}")]);
+    let fetched = &report[0]["councils"][0]["fetched"];
+    assert!(
+        fetched["not_yet"].to_string().contains("not yet"),
+        "{report}"
+    );
+    let log = b.ok(&["log", &council]);
+    assert!(
+        !log.to_string().contains(&jam.id.to_string()),
+        "the jam travelled"
+    );
+    assert_eq!(log.as_array().unwrap().len() + 1, a.log_len(&council));
+    let (_server_b, address_b) = b.serve();
+    member_still_decides(&b, &address_b, &council);
+}
