@@ -41,8 +41,8 @@ pub const MAX_DELIVERY: usize = 8 << 20;
 /// pushed event counted as at least [`EVENT_COST`] bytes (its signature check and the gate
 /// cost more than its bytes). An address may cost [`ADDRESS_KEYS`] times as much: several
 /// members may sync from behind one address.
-pub const BUDGET_PER_MINUTE: u64 = 16 << 20;
-pub const EVENT_COST: u64 = 1024;
+pub const BUDGET_PER_MINUTE: u64 = 64 << 20;
+pub const EVENT_COST: u64 = 4096;
 pub const ADDRESS_KEYS: u64 = 4;
 /// The most keys and addresses the limiter tracks; past that, newcomers share one budget.
 const MAX_TRACKED: usize = 10_000;
