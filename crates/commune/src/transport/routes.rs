@@ -408,3 +408,58 @@ async fn exchange(
     limiter.spend(key, from, answer.len() as u64);
     Ok(cbor(answer))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u32) -> PublicKey {
+        let mut bytes = [0u8; 32];
+        bytes[..4].copy_from_slice(&n.to_le_bytes());
+        PublicKey(bytes)
+    }
+
+    #[test]
+    fn a_key_and_an_address_each_have_a_budget() {
+        let limiter = Limiter::default();
+        let home: IpAddr = "127.0.0.1".parse().unwrap();
+        let away: IpAddr = "127.0.0.2".parse().unwrap();
+        let mb = 1 << 20;
+        // One key spends its minute, then is refused; another key from the address is not.
+        for _ in 0..BUDGET_PER_MINUTE / mb {
+            limiter.charge(key(1), Some(home), mb).unwrap();
+        }
+        let refused = limiter.charge(key(1), Some(home), mb).unwrap_err();
+        assert_eq!(refused.0, StatusCode::TOO_MANY_REQUESTS);
+        assert!(refused.1.contains("try again in a minute"), "{}", refused.1);
+        limiter.charge(key(2), Some(home), mb).unwrap();
+        // Fresh keys from one address run into the address's budget.
+        let mut refused_at = None;
+        for n in 3..3 + 4 * ADDRESS_KEYS as u32 {
+            if limiter
+                .charge(key(n), Some(home), BUDGET_PER_MINUTE / 2)
+                .is_err()
+            {
+                refused_at = Some(n);
+                break;
+            }
+        }
+        assert!(refused_at.is_some(), "an address spent without bound");
+        limiter.charge(key(999), Some(away), mb).unwrap();
+    }
+
+    #[test]
+    fn the_limiter_tracks_a_bounded_number_of_payers() {
+        let limiter = Limiter::default();
+        for n in 0..(MAX_TRACKED as u32 + 500) {
+            let _ = limiter.charge(key(n), None, 1);
+        }
+        assert!(limiter.0.lock().unwrap().len() <= MAX_TRACKED + 1);
+    }
+
+    #[test]
+    fn a_more_reaches_two_symbols_per_event() {
+        assert_eq!(symbol_cap(0), 1024);
+        assert_eq!(symbol_cap(1_000_000), 2_001_024);
+    }
+}
