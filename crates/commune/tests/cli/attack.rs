@@ -526,3 +526,28 @@ fn a_jam_already_stored_holds_no_time_and_does_not_travel() {
     let (_server_b, address_b) = b.serve();
     member_still_decides(&b, &address_b, &council);
 }
+
+/// A one-frame bundle carrying an event dated 2100 stores nothing, says "not yet", and the
+/// member still decides on time.
+#[test]
+fn a_bundle_of_one_event_dated_2100_jams_nothing() {
+    let a = TestNode::new();
+    let council = found(&a, "Bike workshop");
+    let first = super::open_majority(&a, &council, "Buy a truing stand");
+    let member = super::sync::key_of(&a, "me");
+    let jam = comment(&a, &council, &member, 3, &first, YEAR_2100_MS);
+    let file = a.dir.path().join("jam.bundle");
+    let mut bytes = commune_core::bundle::HEADER.to_vec();
+    bytes.extend_from_slice(&commune_core::bundle::event_frame(&jam.bytes));
+    std::fs::write(&file, bytes).unwrap();
+    let before = a.log_len(&council);
+    let report = a.ok(&["bundle", "import", file.to_str().unwrap()]);
+    assert_eq!(report["new"], 0, "{report}");
+    assert!(
+        report["not_yet"].to_string().contains("not yet"),
+        "{report}"
+    );
+    assert_eq!(a.log_len(&council), before);
+    let (_server, address) = a.serve();
+    member_still_decides(&a, &address, &council);
+}
