@@ -73,6 +73,7 @@ pub(crate) trait Backend: Send + std::fmt::Debug {
     fn forget_projections(&mut self, council: CouncilId) -> Result<(), StoreError>;
     fn clear_projections(&mut self) -> Result<(), StoreError>;
     fn rebuild_heads(&mut self) -> Result<(), StoreError>;
+    fn rebuild(&mut self, projections: &[(CouncilId, &str, String)]) -> Result<(), StoreError>;
 }
 
 impl Store {
@@ -293,6 +294,13 @@ impl Store {
     /// Recomputes the heads of every council from the log.
     pub fn rebuild_heads(&mut self) -> Result<(), StoreError> {
         self.db.rebuild_heads()
+    }
+
+    /// In one transaction: empties every projection, recomputes the heads of every council
+    /// from the log, and saves `projections` (council, name, JSON). A crash leaves either the
+    /// old heads and projections or the new ones, never a council without heads.
+    pub fn rebuild(&mut self, projections: &[(CouncilId, &str, String)]) -> Result<(), StoreError> {
+        self.db.rebuild(projections)
     }
 
     /// Decodes a stored event, which must still be the event stored under `id`.

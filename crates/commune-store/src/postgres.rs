@@ -608,6 +608,31 @@ impl Backend for Db {
         self.in_transaction("DELETE FROM heads; DELETE FROM projections;")
     }
 
+    fn rebuild(&mut self, projections: &[(CouncilId, &str, String)]) -> Result<(), StoreError> {
+        let error = pg_error(&self.location);
+        let mut tx = open(self.conn.get_mut())
+            .client
+            .transaction()
+            .map_err(&error)?;
+        tx.batch_execute(
+            "LOCK TABLE heads IN EXCLUSIVE MODE;
+             DELETE FROM heads;
+             DELETE FROM projections;
+             INSERT INTO heads (council, id)
+                 SELECT council, id FROM events
+                 WHERE NOT EXISTS (SELECT 1 FROM event_parents WHERE parent = events.arrival);",
+        )
+        .map_err(&error)?;
+        let statement = tx
+            .prepare("INSERT INTO projections (council, name, json) VALUES ($1, $2, $3)")
+            .map_err(&error)?;
+        for (council, name, json) in projections {
+            tx.execute(&statement, &[&&council.0[..], name, json])
+                .map_err(&error)?;
+        }
+        tx.commit().map_err(&error)
+    }
+
     /// Recomputes the heads from the parent links. The table lock makes appends that are
     /// under way wait before they move the heads, and move them from the rebuilt ones.
     fn rebuild_heads(&mut self) -> Result<(), StoreError> {

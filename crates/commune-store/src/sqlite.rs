@@ -370,6 +370,32 @@ impl Backend for Db {
         tx.commit().map_err(&error)
     }
 
+    fn rebuild(&mut self, projections: &[(CouncilId, &str, String)]) -> Result<(), StoreError> {
+        let error = sql_error(&self.location);
+        let tx = self.conn.transaction().map_err(&error)?;
+        for table in PROJECTION_TABLES {
+            tx.execute(&format!("DELETE FROM {table}"), [])
+                .map_err(&error)?;
+        }
+        tx.execute_batch(
+            "INSERT INTO heads (council, id)
+                 SELECT council, id FROM events
+                 WHERE NOT EXISTS (SELECT 1 FROM event_parents WHERE parent = events.arrival);",
+        )
+        .map_err(&error)?;
+        {
+            let mut statement = tx
+                .prepare_cached("INSERT INTO projections (council, name, json) VALUES (?1, ?2, ?3)")
+                .map_err(&error)?;
+            for (council, name, json) in projections {
+                statement
+                    .execute(params![council.0, name, json])
+                    .map_err(&error)?;
+            }
+        }
+        tx.commit().map_err(&error)
+    }
+
     /// Recomputes the heads of every council from the log's parent links.
     fn rebuild_heads(&mut self) -> Result<(), StoreError> {
         let error = sql_error(&self.location);

@@ -153,6 +153,7 @@ on_every_backend!(
     councils_counts_and_seqs,
     every_u64_round_trips,
     projections_are_caches_of_the_log,
+    a_rebuild_replaces_heads_and_projections_at_once,
     bodies_are_addressed_by_their_hash,
 );
 
@@ -519,6 +520,30 @@ fn projections_are_caches_of_the_log(store: &mut Store) {
     let merge = child(&alice, 4, &[&a, &b]);
     append_all(store, &[&merge]);
     assert_eq!(store.heads(c1).unwrap(), vec![merge.id]);
+}
+
+fn a_rebuild_replaces_heads_and_projections_at_once(store: &mut Store) {
+    let alice = keypair(1);
+    let g1 = genesis(&alice, 1_000);
+    let a = child(&alice, 2, &[&g1]);
+    append_all(store, &[&g1, &a]);
+    let c1 = g1.council();
+    store.put_projection(c1, "old", "1").unwrap();
+    store.clear_projections().unwrap();
+    assert!(store.heads(c1).unwrap().is_empty());
+    store
+        .rebuild(&[(c1, "state", "{}".to_owned()), (c1, "hash", "h".to_owned())])
+        .unwrap();
+    assert_eq!(store.heads(c1).unwrap(), vec![a.id]);
+    assert_eq!(
+        store.projection(c1, "state").unwrap().as_deref(),
+        Some("{}")
+    );
+    assert_eq!(store.projection(c1, "hash").unwrap().as_deref(), Some("h"));
+    store.put_projection(c1, "old", "1").unwrap();
+    store.rebuild(&[]).unwrap();
+    assert_eq!(store.projection(c1, "old").unwrap(), None);
+    assert_eq!(store.heads(c1).unwrap(), vec![a.id]);
 }
 
 fn bodies_are_addressed_by_their_hash(store: &mut Store) {

@@ -194,7 +194,7 @@ pub(crate) fn generate(events: usize, members: usize, quiet: bool) -> Vec<Vec<u8
     let bar = progress_bar(events as u64, "generate", quiet);
     let keys: Vec<Keypair> = (0..members).map(member_key).collect();
     let mut seqs = vec![0u64; members];
-    let mut time = 1_800_000_000_000u64;
+    let mut time = 1_700_000_000_000u64;
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
         rng ^= rng << 13;

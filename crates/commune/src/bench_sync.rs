@@ -222,8 +222,8 @@ fn fill(dir: &Path, log: &[Vec<u8>], quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// `count` comments by outsiders, each hanging off a random event of the log: old depths,
-/// spread over the whole history, and no event builds on them.
+/// `count` joins by newcomers (invited by member 0), each hanging off a random event of the
+/// log: old depths, spread over the whole history, and no event builds on them.
 fn side_branches(log: &[Vec<u8>], count: usize) -> Result<Vec<Vec<u8>>> {
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
     let mut extra = Vec::with_capacity(count);
@@ -235,10 +235,20 @@ fn side_branches(log: &[Vec<u8>], count: usize) -> Result<Vec<Vec<u8>>> {
         let outsider = Keypair::from_seed(
             *blake3::hash(&[b"outsider".as_slice(), &(i as u64).to_le_bytes()].concat()).as_bytes(),
         );
-        let comment = Payload::Comment(payload::Comment {
-            proposal: parent.id,
-            text: format!("aside {i}"),
-            reply_to: None,
+        // A join with member 0's invitation: a node stores only what a key it can place in
+        // the council signed (the gate), and a newcomer with an invitation is one.
+        let mut nonce = [0u8; 16];
+        nonce[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        nonce[8] = 0xaa;
+        let comment = Payload::Join(payload::Join {
+            name: format!("newcomer {i}"),
+            invitation: Some(commune_core::invite::Invitation::new(
+                parent.council(),
+                "Benchmark council".into(),
+                &member_key(0),
+                nonce,
+                u64::MAX,
+            )),
         });
         let event = Unsigned::compose(
             parent.council(),

@@ -43,6 +43,8 @@ pub struct Node {
     seen_version: u64,
     /// Tells listeners (live web pages) which council just took a new event.
     changes: tokio::sync::broadcast::Sender<CouncilId>,
+    /// What may enter the log from outside (`gate.rs`).
+    gate: crate::gate::Gate,
 }
 
 /// An event from outside that does not build on the council's current heads: its author
@@ -131,6 +133,11 @@ pub struct IngestReport {
     /// Events refused for good, each with the reason: malformed, forged, of another council,
     /// or not fitting their parents.
     pub invalid: Vec<String>,
+    /// Events dated beyond this node's clock (and what builds on them): the same bytes go
+    /// in once their time has come.
+    pub not_yet: Vec<String>,
+    /// Events the gate kept out: their authors are not members here (DESIGN.md §4).
+    pub refused: Vec<String>,
     /// Events held back because a parent is missing: fetch the parents and try again.
     pub orphans: Vec<EventId>,
     /// The missing parents of the orphans.
@@ -151,11 +158,14 @@ pub struct VerifyReport {
     /// The state hash the projection held, when it differs from the recomputed one.
     pub projection_mismatch: Option<String>,
     pub rejections: usize,
+    /// The council's heads are missing, or name events the log lacks: acts cannot be drafted
+    /// until `rebuild` recomputes them.
+    pub heads_missing: bool,
 }
 
 impl VerifyReport {
     pub fn ok(&self) -> bool {
-        self.bad_signatures.is_empty() && self.projection_mismatch.is_none()
+        self.bad_signatures.is_empty() && self.projection_mismatch.is_none() && !self.heads_missing
     }
 }
 
@@ -219,6 +229,7 @@ impl Node {
             folds: Folds::default(),
             seen_version,
             changes: tokio::sync::broadcast::channel(64).0,
+            gate: crate::gate::Gate::default(),
         })
     }
 
@@ -355,6 +366,12 @@ impl Node {
     /// Appends a chain of events from [`Node::compose_after`] if the fold accepts every one
     /// of them; otherwise nothing, and the error names the first refused.
     pub fn commit_all(&mut self, council: CouncilId, events: &[Event]) -> Result<()> {
+        if let Some(reason) = events
+            .iter()
+            .find_map(|e| crate::gate::not_yet(e, now_ms()))
+        {
+            bail!("{reason}");
+        }
         let folded = fold_store_with(&self.store, council, events)?;
         for (n, event) in events.iter().enumerate() {
             if let Some(rejection) = folded.rejections.iter().find(|r| r.event == event.id) {
@@ -372,6 +389,9 @@ impl Node {
         }
         self.save_projection(council, &folded)?;
         self.folds.insert(council, Arc::new(folded));
+        for event in events {
+            self.gate.note(event);
+        }
         let _ = self.changes.send(council);
         Ok(())
     }
@@ -485,26 +505,7 @@ impl Node {
         payload: &Payload,
         now: u64,
     ) -> Result<Unsigned> {
-        let heads = self.store.heads(council)?;
-        if heads.is_empty() {
-            bail!("no council {council} on this node");
-        }
-        let mut parents = Vec::with_capacity(heads.len());
-        for head in &heads {
-            let event = self
-                .store
-                .event(*head)?
-                .ok_or_else(|| anyhow!("head {head} is missing from the log"))?;
-            parents.push(ParentInfo {
-                id: event.id,
-                depth: event.unsigned.depth,
-                time_ms: event.unsigned.time_ms,
-            });
-        }
-        // With more heads than one event may name, keep the deepest: the rest are merged by
-        // the next event.
-        parents.sort_by_key(|p| std::cmp::Reverse((p.depth, p.id)));
-        parents.truncate(commune_core::event::MAX_PARENTS);
+        let parents = self.draft_parents(council, author, now)?;
         let seq = self.store.last_seq(council, author)? + 1;
         Ok(Unsigned::compose(
             council,
@@ -517,6 +518,26 @@ impl Node {
         ))
     }
 
+    /// The events a draft builds on: the heads, less those the fold rejected or dated beyond
+    /// the clock (see [`crate::gate::parents`]).
+    fn draft_parents(
+        &self,
+        council: CouncilId,
+        author: PublicKey,
+        now: u64,
+    ) -> Result<Vec<ParentInfo>> {
+        if self.store.heads(council)?.is_empty() {
+            bail!("no council {council} on this node");
+        }
+        let folded = match self.folds.get(&council) {
+            Some(folded) => folded,
+            None => Arc::new(self.fold_with(council, None)?),
+        };
+        let rejected: std::collections::HashSet<EventId> =
+            folded.rejections.iter().map(|r| r.event).collect();
+        crate::gate::parents(&self.store, council, author, &rejected, now)
+    }
+
     /// Takes a signed event from outside (the HTTP API): checks it, then commits it.
     pub fn submit(&mut self, bytes: &[u8]) -> Result<Submitted> {
         let event = Event::decode_verified(bytes)
@@ -525,12 +546,14 @@ impl Node {
             return Ok(Submitted::AlreadyRecorded(event));
         }
         let council = event.council();
+        if let Some(reason) = crate::gate::not_yet(&event, now_ms()) {
+            bail!("{reason}");
+        }
         let on_heads = event.unsigned.is_genesis() || {
-            let heads = self.store.heads(council)?;
-            let max_depth = heads
+            let max_depth = self
+                .draft_parents(council, event.unsigned.author, now_ms())?
                 .iter()
-                .filter_map(|h| self.store.event(*h).ok().flatten())
-                .map(|e| e.unsigned.depth)
+                .map(|p| p.depth)
                 .max();
             max_depth.is_some_and(|depth| event.unsigned.depth > depth)
         };
@@ -543,6 +566,9 @@ impl Node {
     /// Appends an event the fold accepts, and refreshes the projection. Nothing is written
     /// when the fold would reject the event: the error says why.
     fn commit(&mut self, council: CouncilId, event: Event) -> Result<Event> {
+        if let Some(reason) = crate::gate::not_yet(&event, now_ms()) {
+            bail!("{reason}");
+        }
         let folded = if event.unsigned.is_genesis() {
             commune_core::fold([&event], |_| None).expect("one event")
         } else {
@@ -560,6 +586,7 @@ impl Node {
         }
         self.save_projection(council, &folded)?;
         self.folds.insert(council, Arc::new(folded));
+        self.gate.note(&event);
         // Nobody listening is not an error.
         let _ = self.changes.send(council);
         Ok(event)
@@ -640,6 +667,11 @@ impl Node {
                 }
             }
         }
+        let heads = self.store.heads(council)?;
+        let mut heads_missing = heads.is_empty();
+        for head in &heads {
+            heads_missing |= !self.store.has(*head)?;
+        }
         self.folds.remove(&council);
         let folded = self.fold(council)?;
         let state_hash = data_encoding::HEXLOWER.encode(&folded.state.hash());
@@ -660,19 +692,62 @@ impl Node {
             projection_mismatch: mismatch,
             state_hash,
             rejections: folded.rejections.len(),
+            heads_missing,
         })
     }
 
-    /// Empties every projection and recomputes it from the log. Returns the councils rebuilt.
+    /// Recomputes every projection and the heads from the log, after checking every event's
+    /// signature (in batches): a row forged in the database refuses the rebuild, and nothing
+    /// changes. The new heads and projections replace the old in one transaction, so a crash
+    /// leaves one or the other. Returns the councils rebuilt.
     pub fn rebuild(&mut self, mut progress: impl FnMut(usize, usize)) -> Result<Vec<CouncilId>> {
-        self.store.clear_projections()?;
-        self.store.rebuild_heads()?;
-        self.folds.clear();
         let councils = self.store.councils()?;
+        let mut forged = Vec::new();
+        for council in &councils {
+            let mut batch = Vec::with_capacity(4096);
+            let mut check = |batch: &mut Vec<Event>| {
+                for (event, ok) in batch.iter().zip(verify_events(batch)) {
+                    if !ok {
+                        forged.push(event.id);
+                    }
+                }
+                batch.clear();
+            };
+            self.store.for_each_event(*council, |event| {
+                batch.push(event);
+                if batch.len() == 4096 {
+                    check(&mut batch);
+                }
+            })?;
+            check(&mut batch);
+        }
+        if let Some(first) = forged.first() {
+            bail!(
+                "nothing was rebuilt: {} event(s) in the database do not carry their author's signature (the first is {first}); the database was changed outside commune, and `commune verify` lists them",
+                forged.len()
+            );
+        }
+        self.folds.clear();
+        let mut folds = Vec::with_capacity(councils.len());
+        let mut projections = Vec::with_capacity(2 * councils.len());
         for (done, council) in councils.iter().enumerate() {
-            let folded = self.fold(*council)?;
-            self.save_projection(*council, &folded)?;
+            let folded = self.fold_with(*council, None)?;
+            projections.push((*council, "state", serde_json::to_string(&folded.state)?));
+            projections.push((
+                *council,
+                "state_hash",
+                format!(
+                    "{} {}",
+                    data_encoding::HEXLOWER.encode(&folded.state.hash()),
+                    folded.state.events
+                ),
+            ));
+            folds.push((*council, folded));
             progress(done + 1, councils.len());
+        }
+        self.store.rebuild(&projections)?;
+        for (council, folded) in folds {
+            self.folds.insert(council, Arc::new(folded));
         }
         Ok(councils)
     }
@@ -688,23 +763,67 @@ impl Node {
     pub fn ingest(&mut self, council: Option<CouncilId>, frames: &[&[u8]]) -> Result<IngestReport> {
         let mut report = IngestReport::default();
         let verified = check_frames(council, frames, &mut report.invalid);
-        self.append_checked(&verified, report)
+        self.append_gated(&verified, report, crate::gate::Source::Pushed)
     }
 
-    /// Appends events that [`check_frames`] passed, in one transaction; `report` already
-    /// holds the frames it refused.
+    /// Appends events that [`check_frames`] passed, that this node asked for (its own sync)
+    /// or its operator chose (a bundle), in one transaction; `report` already holds the
+    /// frames it refused.
     pub fn append_checked(
         &mut self,
         verified: &[Event],
+        report: IngestReport,
+    ) -> Result<IngestReport> {
+        self.append_gated(verified, report, crate::gate::Source::Chosen)
+    }
+
+    /// Whether the node holds a council (any of its events).
+    pub fn holds(&self, council: CouncilId) -> Result<bool> {
+        Ok(self.store.event_count(council)? > 0)
+    }
+
+    /// Passes verified events through the gate (`gate.rs`), then appends what it lets in.
+    fn append_gated(
+        &mut self,
+        verified: &[Event],
         mut report: IngestReport,
+        source: crate::gate::Source,
     ) -> Result<IngestReport> {
         let mut councils: Vec<CouncilId> = verified.iter().map(Event::council).collect();
         councils.sort();
         councils.dedup();
+        let version = self.store.data_version()?;
         for council in &councils {
-            self.store.forget_projections(*council)?;
+            if self.gate.needs(*council, version) {
+                let folded = match self.holds(*council)? {
+                    true => Some(self.fold(*council)?),
+                    false => None,
+                };
+                self.gate
+                    .learn(*council, folded.as_ref().map(|f| &f.state), version);
+            }
         }
-        let appended = self.store.append(verified)?;
+        let verdicts = self.gate.judge(&self.store, verified, source, now_ms())?;
+        report.not_yet = verdicts.not_yet;
+        report.refused = verdicts.refused;
+        let verified = verdicts.pass;
+        // Only councils that may gain events lose their projections (and are settled).
+        let mut councils: Vec<CouncilId> = verified.iter().map(Event::council).collect();
+        councils.sort();
+        councils.dedup();
+        let mut held = Vec::with_capacity(councils.len());
+        for council in councils {
+            if self.holds(council)?
+                || verified
+                    .iter()
+                    .any(|e| e.unsigned.is_genesis() && e.council() == council)
+            {
+                self.store.forget_projections(council)?;
+                held.push(council);
+            }
+        }
+        let councils = held;
+        let appended = self.store.append(&verified)?;
         report.new = appended.inserted.len();
         report.duplicate = appended.duplicates;
         for (id, error) in &appended.invalid {
@@ -834,11 +953,22 @@ pub fn fold_store(store: &Store, council: CouncilId, extra: Option<&Event>) -> R
     )
 }
 
-/// Folds a council's events as the store holds them, and the `extra` events after them.
+/// Folds a council's events as the store holds them, and the `extra` events among them in
+/// (depth, id) order: a new draft may sort before stored events (it never builds on a
+/// rejected head, which may be deeper, see `gate::parents`).
 pub fn fold_store_with(store: &Store, council: CouncilId, extra: &[Event]) -> Result<Folded> {
+    let mut extra: Vec<&Event> = extra.iter().collect();
+    extra.sort_by_key(|e| (e.unsigned.depth, e.id));
     fold_stream(council, |folder| -> Result<()> {
         let mut out_of_order = None;
+        let mut extra = extra.iter().peekable();
         store.for_each_event(council, |event| {
+            let key = (event.unsigned.depth, event.id);
+            while let Some(early) = extra.next_if(|e| (e.unsigned.depth, e.id) < key) {
+                if let Err(OutOfOrder(id)) = folder.apply(early, None) {
+                    out_of_order.get_or_insert(id);
+                }
+            }
             let detached = match &event.unsigned.body {
                 commune_core::Body::Detached { hash, .. } => store.body(*hash).ok().flatten(),
                 commune_core::Body::Inline(_) => None,

@@ -70,7 +70,11 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
             Err(error) => tracing::warn!(%error, "no identity to sign sync requests with: not syncing with peers"),
         }
         let live = node.clone();
-        axum::serve(listener, router(node))
+        // The peer's address, for the sync routes' per-address budget.
+        axum::serve(
+            listener,
+            router(node).into_make_service_with_connect_info::<SocketAddr>(),
+        )
             .with_graceful_shutdown(async move {
                 let _ = tokio::signal::ctrl_c().await;
                 // Live pages hold their streams open; ending them lets the server stop.

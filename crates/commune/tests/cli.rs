@@ -1,5 +1,7 @@
 //! Integration tests: the real `commune` binary on temporary data directories.
 
+#[path = "cli/attack.rs"]
+mod attack;
 #[path = "cli/browser.rs"]
 mod browser;
 #[path = "cli/elections.rs"]

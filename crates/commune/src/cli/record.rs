@@ -221,6 +221,12 @@ pub fn verify(invocation: &Invocation, args: VerifyArgs) -> Result<()> {
             for id in &r.bad_signatures {
                 let _ = writeln!(out, "  bad signature: {id}");
             }
+            if r.heads_missing {
+                let _ = writeln!(
+                    out,
+                    "  the council's heads are missing: run `commune rebuild`"
+                );
+            }
             if let Some(stored) = &r.projection_mismatch {
                 let _ = writeln!(
                     out,

@@ -170,6 +170,9 @@ pub fn sync(invocation: &Invocation, args: SyncArgs) -> Result<()> {
                 for reason in c.fetched.invalid.iter().chain(&c.refused_by_peer) {
                     let _ = writeln!(out, "  refused: {reason}");
                 }
+                for reason in c.fetched.refused.iter().chain(&c.fetched.not_yet) {
+                    let _ = writeln!(out, "  not stored: {reason}");
+                }
             }
         }
         out
@@ -244,6 +247,9 @@ pub fn bundle(invocation: &Invocation, command: BundleCommand) -> Result<()> {
                 );
                 for reason in &e.invalid {
                     let _ = write!(out, "\n  invalid: {reason}");
+                }
+                for reason in e.refused.iter().chain(&e.not_yet) {
+                    let _ = write!(out, "\n  not stored: {reason}");
                 }
                 for (at, len) in &report.corrupt {
                     let _ = write!(out, "\n  skipped {len} damaged bytes at offset {at}");

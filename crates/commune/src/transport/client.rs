@@ -364,6 +364,8 @@ impl Received {
         self.report.new += report.new;
         self.report.duplicate += report.duplicate;
         self.report.invalid.extend(report.invalid);
+        self.report.not_yet.extend(report.not_yet);
+        self.report.refused.extend(report.refused);
         self.report.touched.extend(report.touched);
         Ok(())
     }

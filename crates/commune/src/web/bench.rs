@@ -231,7 +231,7 @@ pub fn run(invocation: &Invocation, args: BenchWebArgs) -> Result<()> {
 /// the first proposal's id.
 fn generate(keys: &[Keypair], args: &BenchWebArgs) -> Result<(Vec<Event>, EventId)> {
     const NAME: &str = "Benchmark assembly";
-    let mut time = 1_800_000_000_000u64;
+    let mut time = 1_700_000_000_000u64;
     let genesis = draft_found(
         keys[0].public(),
         NAME,
