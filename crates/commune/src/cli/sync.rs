@@ -174,6 +174,14 @@ pub fn sync(invocation: &Invocation, args: SyncArgs) -> Result<()> {
                     let _ = writeln!(out, "  not stored: {reason}");
                 }
             }
+            for council in &result.not_held {
+                let _ = writeln!(
+                    out,
+                    "{} with {}: the peer does not hold this council (it takes one by its own sync or a bundle, never by a push)",
+                    council.short(),
+                    result.peer
+                );
+            }
         }
         out
     })?;

@@ -173,6 +173,8 @@ pub fn sync_council(
     };
     let hello_bytes = sync::encode_message(&hello);
     let path = format!("/sync/v1/{council}/hello");
+    // Our own events the peer stored before it would answer us (our join).
+    let mut joined = 0;
     let answer = match peer.post(&path, hello_bytes.clone()) {
         Err(error) if error.downcast_ref::<Refused>().is_some_and(|r| r.0 == 403) => {
             // Not a member there yet: our join (and our other acts) may not have reached
@@ -186,7 +188,7 @@ pub fn sync_council(
             if own.is_empty() {
                 return Err(error);
             }
-            push(peer, council, &own)?;
+            joined = push(peer, council, &own)?;
             peer.post(&path, hello_bytes)?
         }
         other => other?,
@@ -194,6 +196,7 @@ pub fn sync_council(
     let answer: Answer = peer.decode(&answer)?;
     let mut report = CouncilSync {
         council,
+        pushed: joined,
         ..CouncilSync::default()
     };
     // What we lack, as id prefixes, and the events the peer lacks.
@@ -291,7 +294,7 @@ pub fn sync_council(
         if !delivery.missing.is_empty() {
             let missing: Vec<EventId> = delivery.missing.iter().map(|id| EventId(**id)).collect();
             let parents = load(node, &missing)?;
-            push(peer, council, &parents)?;
+            report.pushed += push(peer, council, &parents)?;
         }
     }
     // Orphans still held: their parents were in no batch. Fetch the parents by id (they may
@@ -408,19 +411,20 @@ fn next_batch(events: &mut &[Event]) -> Vec<minicbor::bytes::ByteVec> {
     batch
 }
 
-/// Pushes events (in (depth, id) order) in batches.
-fn push(peer: &mut Peer, council: CouncilId, events: &[Event]) -> Result<()> {
+/// Pushes events (in (depth, id) order) in batches; returns how many the peer stored.
+fn push(peer: &mut Peer, council: CouncilId, events: &[Event]) -> Result<u64> {
     let mut events = events.to_vec();
     events.sort_by_key(|e| (e.unsigned.depth, e.id));
     let mut rest = events.as_slice();
+    let mut stored = 0;
     while !rest.is_empty() {
         let request = Exchange {
             want: Vec::new(),
             push: next_batch(&mut rest),
         };
-        peer.exchange(council, &request)?;
+        stored += peer.exchange(council, &request)?.new;
     }
-    Ok(())
+    Ok(stored)
 }
 
 /// What syncing with one peer did, council by council.
@@ -430,6 +434,8 @@ pub struct PeerSync {
     pub councils: Vec<CouncilSync>,
     /// Councils that failed, with the reason.
     pub failed: Vec<(CouncilId, String)>,
+    /// Councils the peer does not hold: nothing to do there, and no failure.
+    pub not_held: Vec<CouncilId>,
 }
 
 /// Syncs the given councils with a peer, or every council that either side holds and our
@@ -457,12 +463,16 @@ pub fn sync_peer(
         peer: peer.base().to_owned(),
         councils: Vec::new(),
         failed: Vec::new(),
+        not_held: Vec::new(),
     };
     for council in councils {
         match sync_council(node, &mut peer, council, &mut |done, total| {
             progress(council, done, total)
         }) {
             Ok(report) => result.councils.push(report),
+            Err(error) if error.downcast_ref::<Refused>().is_some_and(|r| r.0 == 404) => {
+                result.not_held.push(council);
+            }
             Err(error) => {
                 if error.downcast_ref::<ureq::Error>().is_some() {
                     return Err(error);

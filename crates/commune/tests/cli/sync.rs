@@ -59,7 +59,9 @@ fn join_by_bundle(host: &TestNode, server: &Server, joiner: &TestNode, council: 
     ]);
     joiner.ok(&["bundle", "import", file.to_str().unwrap()]);
     joiner.ok(&["join", &invitation]);
-    joiner.ok(&["sync", "--peer", &server.url(), "--council", council]);
+    let report = joiner.ok(&["sync", "--peer", &server.url(), "--council", council]);
+    // The join went there before the peer would answer: the report counts it.
+    assert_eq!(report[0]["councils"][0]["pushed"], 1, "{report}");
 }
 
 fn state_hash(node: &TestNode, council: &str) -> String {
@@ -90,6 +92,19 @@ fn two_nodes_sync_both_ways_over_http() {
     let again = b.ok(&["sync", "--peer", &server_a.url()]);
     assert_eq!(again[0]["councils"][0]["difference"], 0);
     assert_eq!(again[0]["councils"][0]["reconcile_round_trips"], 1);
+    // A council of b's own that a does not hold is no failure: it is said so.
+    let own = found(&b, "Bike workshop");
+    let text = b.text(&["sync", "--peer", &server_a.url()]);
+    assert!(
+        text.contains(&format!(
+            "{} with {}: the peer does not hold this council",
+            &own[..8],
+            server_a.url()
+        )),
+        "{text}"
+    );
+    let report = b.ok(&["sync", "--peer", &server_a.url()]);
+    assert_eq!(report[0]["not_held"], serde_json::json!([own]), "{report}");
     a.ok(&["verify"]);
     b.ok(&["verify"]);
 }
