@@ -510,17 +510,22 @@ fn a_reader_that_goes_away_ends_the_run_quietly() {
     // nor report an error.
     let node = TestNode::new();
     let council = council_of_two(&node);
-    let mut child = node
-        .command(&["state", &council])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "commune failed: {stderr}");
-    assert!(stderr.is_empty(), "commune complained: {stderr}");
+    for args in [
+        &["state", &council][..],
+        &["export", &council, "--format", "valueflows"],
+    ] {
+        let mut child = node
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?} failed: {stderr}");
+        assert!(stderr.is_empty(), "{args:?} complained: {stderr}");
+    }
 }
 
 #[test]

@@ -773,10 +773,7 @@ pub fn export(invocation: &Invocation, args: ExportArgs) -> Result<()> {
     match args.output {
         Some(path) => std::fs::write(&path, text + "\n")
             .map_err(|e| anyhow!("cannot write {}: {e}", path.display())),
-        None => {
-            println!("{text}");
-            Ok(())
-        }
+        None => super::write_out(&text),
     }
 }
 

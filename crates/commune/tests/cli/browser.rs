@@ -4,8 +4,9 @@
 //! member fills the register on a phone-sized page (a process of two outputs among it), where
 //! an overlapping booking is refused.
 //!
-//! They run when `COMMUNE_BROWSER_TESTS=1` (`.ci/run` sets it after installing Debian's
-//! `chromium`); `COMMUNE_CHROMIUM` names another binary. On a failure the page is saved as a
+//! They run unless `COMMUNE_BROWSER_TESTS=0` (`.ci/run` installs Debian's `chromium`, and
+//! refuses that switch under CI); a missing browser fails them. `COMMUNE_CHROMIUM` names
+//! another binary. On a failure the page is saved as a
 //! PNG under the target directory, and its path is in the panic message.
 
 use std::io::ErrorKind;
@@ -21,8 +22,10 @@ use super::TestNode;
 
 const PASSPHRASE: &str = "correct horse battery staple";
 
+/// The browser tests run unless switched off, as the PostgreSQL tests do: a missing browser
+/// fails them, naming the package, rather than letting them pass unseen.
 fn enabled() -> bool {
-    std::env::var_os("COMMUNE_BROWSER_TESTS").is_some_and(|v| v == "1")
+    std::env::var("COMMUNE_BROWSER_TESTS").as_deref() != Ok("0")
 }
 
 /// One Chromium with its own fresh profile (so its own IndexedDB: its own key), and one
@@ -291,7 +294,7 @@ impl Browser {
 #[test]
 fn two_members_found_invite_vote_and_close_in_real_browsers() {
     if !enabled() {
-        eprintln!("browser tests skipped: set COMMUNE_BROWSER_TESTS=1 (as .ci/run does)");
+        eprintln!("skipped: COMMUNE_BROWSER_TESTS=0 switches the browser tests off");
         return;
     }
     let node = TestNode::new();
@@ -439,7 +442,7 @@ fn two_members_found_invite_vote_and_close_in_real_browsers() {
 #[test]
 fn a_key_moves_to_another_device_by_its_encrypted_backup() {
     if !enabled() {
-        eprintln!("browser tests skipped: set COMMUNE_BROWSER_TESTS=1 (as .ci/run does)");
+        eprintln!("skipped: COMMUNE_BROWSER_TESTS=0 switches the browser tests off");
         return;
     }
     let node = TestNode::new();
@@ -489,7 +492,7 @@ fn a_key_moves_to_another_device_by_its_encrypted_backup() {
 #[test]
 fn a_recall_petition_is_signed_in_a_real_browser() {
     if !enabled() {
-        eprintln!("browser tests skipped: set COMMUNE_BROWSER_TESTS=1 (as .ci/run does)");
+        eprintln!("skipped: COMMUNE_BROWSER_TESTS=0 switches the browser tests off");
         return;
     }
     let node = TestNode::new();
@@ -582,7 +585,7 @@ impl Browser {
 #[test]
 fn a_member_posts_a_need_and_a_process_and_books_on_a_phone_sized_page() {
     if !enabled() {
-        eprintln!("browser tests skipped: set COMMUNE_BROWSER_TESTS=1 (as .ci/run does)");
+        eprintln!("skipped: COMMUNE_BROWSER_TESTS=0 switches the browser tests off");
         return;
     }
     let node = TestNode::new();
