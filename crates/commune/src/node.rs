@@ -43,6 +43,8 @@ pub struct Node {
     seen_version: u64,
     /// Tells listeners (live web pages) which council just took a new event.
     changes: tokio::sync::broadcast::Sender<CouncilId>,
+    /// Browsers' sessions (`crate::session`), shared by every request to `commune serve`.
+    sessions: crate::session::Sessions,
 }
 
 /// An event from outside that does not build on the council's current heads: its author
@@ -219,6 +221,7 @@ impl Node {
             folds: Folds::default(),
             seen_version,
             changes: tokio::sync::broadcast::channel(64).0,
+            sessions: crate::session::Sessions::default(),
         })
     }
 
@@ -233,6 +236,11 @@ impl Node {
     /// The node's folds, to read without holding the node.
     pub fn folds(&self) -> Folds {
         self.folds.clone()
+    }
+
+    /// The browsers' sessions, to check without holding the node.
+    pub fn sessions(&self) -> crate::session::Sessions {
+        self.sessions.clone()
     }
 
     fn key_path(&self, name: &str) -> Result<PathBuf> {

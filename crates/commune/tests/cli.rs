@@ -425,10 +425,42 @@ fn the_demo_fills_a_fresh_directory_once() {
 }
 
 fn http_get(address: &str, path: &str) -> (u16, String) {
+    http_get_with(address, path, "")
+}
+
+/// A GET signed by the node's identity `identity`, as the CLI signs a read (the
+/// `Commune-Signature` header of docs/cli.md): members-only councils answer to it.
+fn http_get_as(node: &TestNode, identity: &str, address: &str, path: &str) -> (u16, String) {
+    let seed =
+        std::fs::read_to_string(node.data().join("keys").join(format!("{identity}.key"))).unwrap();
+    let seed: [u8; 32] = data_encoding::HEXLOWER_PERMISSIVE
+        .decode(seed.trim().as_bytes())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let keypair = commune_core::Keypair::from_seed(seed);
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut message = b"commune/sync-request/v1\0GET\0".to_vec();
+    message.extend_from_slice(path.as_bytes());
+    message.push(0);
+    message.extend_from_slice(&time.to_be_bytes());
+    message.extend_from_slice(blake3::hash(b"").as_bytes());
+    let signature = data_encoding::HEXLOWER.encode(&keypair.sign(&message).0);
+    let header = format!(
+        "Commune-Signature: key={}, time={time}, sig={signature}\r\n",
+        keypair.public()
+    );
+    http_get_with(address, path, &header)
+}
+
+fn http_get_with(address: &str, path: &str, headers: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\n{headers}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
@@ -448,7 +480,11 @@ fn serve_answers_on_loopback() {
     let (_server, address) = node.serve();
     let (status, body) = http_get(&address, "/healthz");
     assert_eq!((status, body.as_str()), (200, "ok"));
+    // A stranger learns nothing of a members-only council; its member reads it.
     let (status, body) = http_get(&address, &format!("/api/councils/{council}"));
+    assert_eq!(status, 403, "{body}");
+    assert!(!body.contains("Alice"), "{body}");
+    let (status, body) = http_get_as(&node, "me", &address, &format!("/api/councils/{council}"));
     assert_eq!(status, 200);
     let state: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(state["state"]["name"], "Strike committee");

@@ -48,6 +48,34 @@ pub struct FoundArgs {
     /// Found a federation: its members are councils, represented by their delegates
     #[arg(long, conflicts_with = "constitution")]
     pub federation: bool,
+    /// Who may read the council: only its members (the default), anyone (`public`), or
+    /// `private` (read as `members`; its bodies are not yet end-to-end encrypted)
+    #[arg(
+        long,
+        value_enum,
+        default_value = "members",
+        conflicts_with = "constitution"
+    )]
+    pub reading: ReadingArg,
+}
+
+/// Who may read a council, as `--reading` names it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReadingArg {
+    Public,
+    Members,
+    Private,
+}
+
+impl ReadingArg {
+    pub fn reading(self) -> commune_core::constitution::Reading {
+        use commune_core::constitution::Reading;
+        match self {
+            ReadingArg::Public => Reading::Public,
+            ReadingArg::Members => Reading::Members,
+            ReadingArg::Private => Reading::Private,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +128,11 @@ fn found(invocation: &Invocation, args: FoundArgs) -> Result<()> {
                 AdmissionArg::Open => Admission::Open,
             },
             federation: args.federation.then(FederationRules::default),
+            // Left out when the council keeps the default, so that its bytes stay as before.
+            reading: match args.reading {
+                ReadingArg::Members => None,
+                other => Some(other.reading()),
+            },
             ..Constitution::default()
         },
     };
@@ -160,6 +193,12 @@ fn show(invocation: &Invocation, council: &str) -> Result<()> {
             c.amendment.method.name()
         );
         let _ = writeln!(out, "planner: {}", c.planner_settings().describe());
+        let _ = writeln!(
+            out,
+            "reading: {} ({})",
+            c.reading().name(),
+            c.reading().words()
+        );
         let _ = writeln!(out, "\nmembers ({}):", state.members.len());
         for (id, member) in &state.members {
             let _ = writeln!(out, "  {}  {}", id.short(), member.name);

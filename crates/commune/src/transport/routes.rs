@@ -6,12 +6,11 @@
 //! - `{council}/more`: a [`More`] → more packed symbols;
 //! - `{council}/exchange`: an [`Exchange`] → a [`Delivery`].
 //!
-//! Reading a council needs its membership here (a federation's log is open to any signed
-//! request); pushing events does not, since each event
+//! Reading a council is decided by [`crate::reading`], as for pages and the API; pushing
+//! events is not, since each event
 //! speaks for itself and the fold judges it (a new member's join reaches a node that way).
 //! Everything refused is logged with the requester's key.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
@@ -23,7 +22,8 @@ use commune_core::{CouncilId, Event, PublicKey};
 
 use super::{CBOR, auth};
 use crate::node::{Node, now_ms};
-use crate::server::{ApiError, Shared, parse, with_node};
+use crate::reading::Part;
+use crate::server::{ApiError, Routes, Shared, parse, with_node};
 
 /// The largest sync request: a push of events, or a hello with every estimator level.
 pub const MAX_REQUEST: usize = 16 << 20;
@@ -32,13 +32,13 @@ pub const MAX_ITEMS: usize = 10_000;
 /// A delivery stops adding events past this many bytes; the asker asks again for the rest.
 pub const MAX_DELIVERY: usize = 8 << 20;
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/sync/v1/councils", post(councils))
-        .route("/sync/v1/{council}/hello", post(hello))
-        .route("/sync/v1/{council}/more", post(more))
-        .route("/sync/v1/{council}/exchange", post(exchange))
-        .layer(DefaultBodyLimit::max(MAX_REQUEST))
+pub fn router() -> Routes<Shared> {
+    Routes::new()
+        .route("POST", "/sync/v1/councils", post(councils))
+        .route("POST", "/sync/v1/{council}/hello", post(hello))
+        .route("POST", "/sync/v1/{council}/more", post(more))
+        .route("POST", "/sync/v1/{council}/exchange", post(exchange))
+        .layer(|router| router.layer(DefaultBodyLimit::max(MAX_REQUEST)))
 }
 
 fn cbor(bytes: Vec<u8>) -> Response {
@@ -91,29 +91,13 @@ fn member_items(
     Ok((Keyer::new(salt).items(&ids), sync::heads_hash(&heads)))
 }
 
-/// Members read their council's log; a federation's log, with its certificates and its
-/// delegates' votes, is open to every signed request, so that the members who hold their
-/// delegates to account can follow it.
-fn may_read(state: &commune_core::State, key: &PublicKey) -> bool {
-    state.members.contains_key(key) || state.federation.is_some()
-}
-
+/// Reads the council only if `key` may read all of it ([`crate::reading`]).
 fn check_member(node: &mut Node, council: CouncilId, key: PublicKey) -> Result<(), ApiError> {
-    let folded = node
-        .fold(council)
-        .map_err(|error| ApiError(StatusCode::NOT_FOUND, format!("{error:#}")))?;
-    if may_read(&folded.state, &key) {
-        Ok(())
-    } else {
-        tracing::warn!(peer = %key, %council, "refused to serve a council to a non-member");
-        Err(ApiError(
-            StatusCode::FORBIDDEN,
-            format!(
-                "{key} is not a member of {} on this node: only members may read it (a new member pushes their join first)",
-                folded.state.name
-            ),
-        ))
-    }
+    crate::reading::readable_in(node, Some(&key), council, Part::Whole)
+        .map(|_| ())
+        .inspect_err(|_| {
+            tracing::warn!(peer = %key, %council, "refused to serve a council to a reader it does not admit");
+        })
 }
 
 async fn councils(
@@ -130,7 +114,7 @@ async fn councils(
             .councils()
             .map_err(|e| crate::server::internal(e.into()))?
         {
-            if node.fold(council).is_ok_and(|f| may_read(&f.state, &key)) {
+            if crate::reading::readable_in(node, Some(&key), council, Part::Whole).is_ok() {
                 mine.push(council);
             }
         }

@@ -1,7 +1,7 @@
 //! Live updates by Server-Sent Events: a page of a council listens, and when the council
 //! takes a new event (a ballot, a comment, a close) the script fetches the page again and
 //! swaps its live part. The stream says only *that* something changed, never what: nothing
-//! leaks that the page itself would not show.
+//! leaks that the page itself would not show, and only a reader of the council may listen.
 
 use std::convert::Infallible;
 
@@ -11,15 +11,18 @@ use commune_core::CouncilId;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt as _};
 
-use crate::server::{ApiError, Shared, not_found, parse, with_node};
+use crate::reading::{Part, Reader};
+use crate::server::{ApiError, Shared, parse, with_node};
 
 pub async fn changes(
     State(node): State<Shared>,
     Path(council): Path<String>,
+    reader: Reader,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let council: CouncilId = parse(&council, "council")?;
+    // A stream says when the council takes an event: timing that only its readers may see.
     let receiver = with_node(node, move |node| {
-        node.fold(council).map_err(not_found)?;
+        crate::reading::readable_in(node, reader.key(), council, Part::Whole)?;
         Ok(node.subscribe())
     })
     .await?;

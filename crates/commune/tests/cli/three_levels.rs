@@ -54,7 +54,14 @@ fn a_region_refers_a_question_through_a_city_to_its_councils() {
     let (hub, one, two) = (TestNode::new(), TestNode::new(), TestNode::new());
     hub.ok(&["key", "new", "regional"]);
     let city = id(
-        &hub.ok(&["council", "found", "City", "--federation"]),
+        &hub.ok(&[
+            "council",
+            "found",
+            "City",
+            "--federation",
+            "--reading",
+            "public",
+        ]),
         "council",
     );
     let region = id(
@@ -65,6 +72,8 @@ fn a_region_refers_a_question_through_a_city_to_its_councils() {
             "found",
             "Region",
             "--federation",
+            "--reading",
+            "public",
         ]),
         "council",
     );
@@ -73,7 +82,7 @@ fn a_region_refers_a_question_through_a_city_to_its_councils() {
     // Node one: alice (its `me`) and bob; node two: carol (its `me`) and dave.
     let tenants = council(&one, "Tenants", "bob");
     let workers = council(&two, "Workers", "dave");
-    // A first sync brings the federations, which any signed request may read; it fails for
+    // A first sync brings the federations, which are public (anyone may read them); it fails for
     // the council the hub does not hold, and says so.
     for node in [&one, &two] {
         let first = node.run(&["--json", "sync", "--peer", &url]);
