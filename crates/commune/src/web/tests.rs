@@ -1936,3 +1936,135 @@ async fn probe(
     }
     send(&fixture.node, request).await
 }
+
+/// A session made while its key was a member reads nothing once the council removes them,
+/// and signing out ends a session on the node.
+#[tokio::test]
+async fn a_removed_members_session_stops_working_and_signing_out_ends_one() {
+    use commune_core::constitution::Constitution;
+    use commune_core::payload::{self, Action, Payload};
+    use commune_core::tally::{Choice, YesNo};
+
+    let fixture = fixture();
+    let amina = Keypair::from_seed([71; 32]);
+    let farid = Keypair::from_seed([72; 32]);
+    let mut constitution = Constitution::default();
+    constitution.removal.min_duration_ms = 0;
+    let council = fixture
+        .node
+        .lock()
+        .unwrap()
+        .found(&amina, "Rent strike", "Amina", constitution)
+        .unwrap()
+        .council();
+    let invitation = commune_core::invite::Invitation::new(
+        council,
+        "Rent strike".into(),
+        &amina,
+        [1; 16],
+        crate::node::now_ms() + 60_000,
+    );
+    let join = payload::Join {
+        name: "Farid".into(),
+        invitation: Some(invitation),
+    };
+    act_as(&fixture, council, &farid, Payload::Join(join));
+    let cookie = session(&fixture.node, &farid);
+    let read = |cookie: String| {
+        let request = Request::get(format!("/api/councils/{council}"))
+            .header("cookie", cookie)
+            .body(Body::empty())
+            .unwrap();
+        send(&fixture.node, request)
+    };
+    let (status, body) = read(cookie.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    decide(
+        &fixture,
+        council,
+        [&amina, &farid],
+        Action::Remove {
+            member: farid.public(),
+        },
+        None,
+        Choice::YesNo { vote: YesNo::Yes },
+    );
+    let (status, body) = read(cookie.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("you are not a member"), "{body}");
+    assert!(!body.contains("Amina"), "{body}");
+
+    // Amina signs out: her cookie no longer says who she is.
+    let cookie = session(&fixture.node, &amina);
+    let (status, _) = read(cookie.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let request = Request::post("/session/end")
+        .header("cookie", cookie.clone())
+        .body(Body::empty())
+        .unwrap();
+    let (status, _) = send(&fixture.node, request).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = read(cookie).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("not signed in"), "{body}");
+}
+
+/// Signing in over HTTP: the challenge route, the answer, and the cookie's attributes; a
+/// replayed answer is refused.
+#[tokio::test]
+async fn signing_in_answers_a_challenge_with_an_http_only_cookie() {
+    let fixture = fixture();
+    let (status, challenge) = call(&fixture.node, "GET", "/session/challenge", Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    let challenge = challenge["challenge"].as_str().unwrap().to_owned();
+    let bytes: [u8; 32] = data_encoding::HEXLOWER
+        .decode(challenge.as_bytes())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let key = fixture.keypair.public();
+    let signature = fixture.keypair.sign(&crate::session::message(&bytes, &key));
+    let answer = serde_json::json!({
+        "key": key,
+        "challenge": challenge,
+        "signature": data_encoding::HEXLOWER.encode(&signature.0),
+    })
+    .to_string();
+    let sign_in = |answer: String, origin: &'static str| {
+        let request = Request::post("/session")
+            .header("content-type", "application/json")
+            .header("host", "node.example")
+            .header("origin", origin)
+            .body(Body::from(answer))
+            .unwrap();
+        crate::server::router(fixture.node.clone()).oneshot(request)
+    };
+    let response = sign_in(answer.clone(), "https://node.example")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Secure",
+        "Max-Age=604800",
+        "Path=/",
+    ] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    let token = cookie.split(';').next().unwrap().to_owned();
+    let request = Request::get("/session")
+        .header("cookie", token)
+        .body(Body::empty())
+        .unwrap();
+    let (_, who) = send(&fixture.node, request).await;
+    assert!(who.contains(&key.to_string()), "{who}");
+
+    let replayed = sign_in(answer, "https://node.example").await.unwrap();
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+}
