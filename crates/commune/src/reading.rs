@@ -145,6 +145,79 @@ pub fn decide(
     Err(refused())
 }
 
+/// Whether an invitation (its text) lets its holder read `council`'s log now, to join: it is
+/// for this council, signed by one of its current members, not expired, and not yet used by
+/// a join the fold accepted. A bearer credential: whoever holds the text reads until then.
+pub fn invitation_reads(
+    node: &mut Node,
+    council: CouncilId,
+    text: &str,
+    now_ms: u64,
+) -> Result<(), String> {
+    let invitation = commune_core::invite::Invitation::from_text(text)
+        .map_err(|error| format!("the invitation does not work: {error}"))?;
+    invitation
+        .verify()
+        .map_err(|error| format!("the invitation does not work: {error}"))?;
+    if invitation.council != council {
+        return Err("the invitation is for another council".into());
+    }
+    if invitation.expires_ms < now_ms {
+        return Err("the invitation has expired: ask for a new one".into());
+    }
+    let folded = node
+        .fold(council)
+        .map_err(|_| "this node does not hold that council".to_string())?;
+    let state = &folded.state;
+    if !state.members.contains_key(&invitation.inviter) {
+        return Err("the invitation's inviter is no longer a member".into());
+    }
+    // Used: a member admitted by this inviter joined with this very invitation.
+    for member in state.members.values() {
+        if !matches!(member.admitted, commune_core::state::Admitted::Invitation { inviter } if inviter == invitation.inviter)
+        {
+            continue;
+        }
+        let joined = node.store().event(member.since).ok().flatten();
+        let used = joined.is_some_and(|event| {
+            let body = event.inline_body().unwrap_or_default();
+            matches!(
+                commune_core::Payload::decode(event.unsigned.kind, body),
+                Ok(commune_core::Payload::Join(commune_core::payload::Join {
+                    invitation: Some(used),
+                    ..
+                })) if used.nonce == invitation.nonce
+            )
+        });
+        if used {
+            return Err("the invitation was already used: ask for a new one".into());
+        }
+    }
+    Ok(())
+}
+
+/// The part of a council's state a [`Part::Register`] reader gets: its name, constitution,
+/// federations and register; no members, proposals, ballots, mandates, acts or signatures.
+pub fn register_view(state: &State) -> State {
+    State {
+        council: state.council,
+        name: state.name.clone(),
+        constitution: state.constitution.clone(),
+        members: Default::default(),
+        former_members: Default::default(),
+        applicants: Default::default(),
+        proposals: Default::default(),
+        events: 0,
+        mandates: Default::default(),
+        acts: Default::default(),
+        endorsements: Default::default(),
+        federations: state.federations.clone(),
+        roster_version: None,
+        federation: None,
+        register: state.register.clone(),
+    }
+}
+
 /// The fold of a council this node holds, for [`decide`]'s `fold_of`.
 pub fn held(node: &mut Node, council: CouncilId) -> Option<Arc<Folded>> {
     match node.store().event_count(council) {

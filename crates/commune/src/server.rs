@@ -105,6 +105,7 @@ pub(crate) fn routes(node: &Shared) -> Routes<Shared> {
             get(proposal),
         )
         .route("GET", "/api/councils/{council}/rejections", get(rejections))
+        .route("GET", "/api/councils/{council}/register", get(register))
         .route("POST", "/api/councils/{council}/drafts", post(draft))
         .route("POST", "/api/events", post(submit))
         .route(
@@ -324,6 +325,30 @@ pub(crate) async fn rejections(
         reading::readable_in(node, reader.key(), council, Part::Whole)?;
         let rejections = node.rejections(council).map_err(not_found)?;
         Ok(Json(serde_json::json!(rejections)))
+    })
+    .await
+}
+
+/// The council's register, for a federation that plans over it: the state with its members,
+/// proposals, ballots and mandates left out.
+#[utoipa::path(get, path = "/api/councils/{council}/register",
+    params(("council" = String, Path, description = "The council id")),
+    responses(
+        (status = 200, description = "`{state}`: the council's state with only its name, constitution, federations and register", body = Object),
+        (status = 403, description = "A reader the council's reading rule does not admit", body = Object),
+        (status = 404, description = "No such council", body = Object),
+    ))]
+pub(crate) async fn register(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    reader: Reader,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let council: CouncilId = parse(&council, "council")?;
+    with_node(node, move |node| {
+        let folded = reading::readable_in(node, reader.key(), council, Part::Register)?;
+        Ok(Json(
+            serde_json::json!({ "state": reading::register_view(&folded.state) }),
+        ))
     })
     .await
 }

@@ -94,6 +94,10 @@ pub struct JoinArgs {
     /// Your name within the council [default: the identity's name]
     #[arg(long = "my-name")]
     pub my_name: Option<String>,
+    /// A node that holds the council (a member's node, `http://HOST:PORT`): fetch its log
+    /// there with the invitation, join, and send the join back, in one command
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
 }
 
 pub fn run(invocation: &Invocation, command: CouncilCommand) -> Result<()> {
@@ -243,13 +247,41 @@ pub fn join(invocation: &Invocation, args: JoinArgs) -> Result<()> {
     } else {
         (node.resolve_council(&args.invitation)?, None)
     };
-    if node.store().event_count(council)? == 0 {
-        bail!("this node does not hold the council's log yet: sync with a member's node first");
+    let Some(url) = args.from else {
+        if node.store().event_count(council)? == 0 {
+            bail!(
+                "this node does not hold the council's log yet: join with --from URL (a member's node), or sync with one first"
+            );
+        }
+        let event = node.act(
+            &keypair,
+            council,
+            Payload::Join(payload::Join { name, invitation }),
+        )?;
+        return print_event(invocation, "joined", &event);
+    };
+    // The invitation is a read credential until it is used: fetch the log with it, join
+    // here, then send the join back (the peer reads it as the log's next event).
+    let mut peer = crate::transport::client::Peer::new(&url, keypair.clone())?;
+    if invitation.is_some() {
+        peer = peer.with_invitation(args.invitation.trim().to_owned());
     }
-    let event = node.act(
-        &keypair,
-        council,
-        Payload::Join(payload::Join { name, invitation }),
-    )?;
+    let node = std::sync::Mutex::new(node);
+    crate::transport::client::sync_council(&node, &mut peer, council, &mut |_, _| {})
+        .map_err(|error| error.context(format!("cannot fetch the council's log from {url}")))?;
+    let event = node
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .act(
+            &keypair,
+            council,
+            Payload::Join(payload::Join { name, invitation }),
+        )?;
+    crate::transport::client::sync_council(&node, &mut peer, council, &mut |_, _| {})
+        .map_err(|error| {
+            error.context(format!(
+                "joined on this node, but could not send the join to {url}: `commune sync --peer {url}` sends it"
+            ))
+        })?;
     print_event(invocation, "joined", &event)
 }

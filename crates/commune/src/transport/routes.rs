@@ -77,9 +77,10 @@ fn member_items(
     node: &mut Node,
     council: CouncilId,
     key: PublicKey,
+    invitation: Option<&str>,
     salt: &[u8; 16],
 ) -> Result<(Vec<sync::Item>, [u8; 32]), ApiError> {
-    check_member(node, council, key)?;
+    check_member(node, council, key, invitation)?;
     let ids = node
         .store()
         .ids_of(council)
@@ -91,13 +92,39 @@ fn member_items(
     Ok((Keyer::new(salt).items(&ids), sync::heads_hash(&heads)))
 }
 
-/// Reads the council only if `key` may read all of it ([`crate::reading`]).
-fn check_member(node: &mut Node, council: CouncilId, key: PublicKey) -> Result<(), ApiError> {
-    crate::reading::readable_in(node, Some(&key), council, Part::Whole)
-        .map(|_| ())
-        .inspect_err(|_| {
-            tracing::warn!(peer = %key, %council, "refused to serve a council to a reader it does not admit");
-        })
+/// The header in which a newcomer shows the invitation they hold (its text).
+pub const INVITATION_HEADER: &str = "commune-invitation";
+
+/// Reads the council only if `key` may read all of it ([`crate::reading`]), or shows an
+/// invitation to it that is still a read credential.
+fn check_member(
+    node: &mut Node,
+    council: CouncilId,
+    key: PublicKey,
+    invitation: Option<&str>,
+) -> Result<(), ApiError> {
+    let refused = match crate::reading::readable_in(node, Some(&key), council, Part::Whole) {
+        Ok(_) => return Ok(()),
+        Err(refused) => refused,
+    };
+    if let Some(text) = invitation {
+        match crate::reading::invitation_reads(node, council, text, now_ms()) {
+            Ok(()) => return Ok(()),
+            Err(reason) => {
+                tracing::warn!(peer = %key, %council, %reason, "refused an invitation as a read credential");
+                return Err(ApiError(StatusCode::FORBIDDEN, reason));
+            }
+        }
+    }
+    tracing::warn!(peer = %key, %council, "refused to serve a council to a reader it does not admit");
+    Err(refused)
+}
+
+fn invitation(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(INVITATION_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
 }
 
 async fn councils(
@@ -131,8 +158,10 @@ async fn hello(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let (council, key, hello) = signed::<Hello>(&council, &headers, &uri, &body)?;
+    let invitation = invitation(&headers);
     with_node(node, move |node| {
-        let (items, heads_hash) = member_items(node, council, key, &hello.salt)?;
+        let (items, heads_hash) =
+            member_items(node, council, key, invitation.as_deref(), &hello.salt)?;
         let answer: Answer =
             sync::answer(&hello, heads_hash, &items).map_err(|e| refuse(key, e.to_string()))?;
         Ok(cbor(sync::encode_message(&answer)))
@@ -148,8 +177,9 @@ async fn more(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let (council, key, request) = signed::<More>(&council, &headers, &uri, &body)?;
+    let invitation = invitation(&headers);
     with_node(node, move |node| {
-        let (items, _) = member_items(node, council, key, &request.salt)?;
+        let (items, _) = member_items(node, council, key, invitation.as_deref(), &request.salt)?;
         let symbols = sync::more(&request, &items).map_err(|e| refuse(key, e.to_string()))?;
         Ok(cbor(sync::encode_message(&minicbor::bytes::ByteVec::from(
             symbols,
@@ -166,6 +196,7 @@ async fn exchange(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let (council, key, request) = signed::<Exchange>(&council, &headers, &uri, &body)?;
+    let invitation = invitation(&headers);
     if request.want.len() > MAX_ITEMS || request.push.len() > MAX_ITEMS {
         return Err(refuse(
             key,
@@ -204,7 +235,7 @@ async fn exchange(
             delivery.invalid = report.invalid;
         }
         if !request.want.is_empty() {
-            check_member(node, council, key)?;
+            check_member(node, council, key, invitation.as_deref())?;
             let mut events: Vec<Event> = Vec::new();
             let mut bytes = 0;
             for prefix in &request.want {

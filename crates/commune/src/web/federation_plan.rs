@@ -286,7 +286,7 @@ mod tests {
         );
         assert!(
             html.contains(&format!(
-                "this node does not hold council {}'s log; sync it first",
+                "this node does not hold council {}'s log, nor may this reader read its register",
                 faraway.short()
             )),
             "{html}"

@@ -598,3 +598,60 @@ fn a_sync_killed_mid_way_finishes_on_restart() {
     assert_eq!(a.log_len(&council), b.log_len(&council));
     b.ok(&["verify"]);
 }
+
+/// An invitation is a read credential until it is used: a newcomer's node fetches the log
+/// with it, joins and sends the join back in one command; a node without one, or with one
+/// already used, is refused the log.
+#[test]
+fn a_newcomer_joins_over_http_with_an_invitation_and_the_invitation_is_then_spent() {
+    let host = TestNode::new();
+    let council = found(&host, "Rent strike");
+    let invitation = host.ok(&["invite", &council])["invitation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let server = Server::start(&host, "127.0.0.1");
+
+    // A stranger's node gets nothing of the members-only council.
+    let stranger = TestNode::new();
+    let refused = stranger.fails(&["sync", "--peer", &server.url(), "--council", &council]);
+    assert!(refused.contains("read by its members only"), "{refused}");
+    assert_eq!(
+        stranger.ok(&["council", "list"]).as_array().unwrap().len(),
+        0
+    );
+
+    let newcomer = TestNode::new();
+    let joined = newcomer.ok(&[
+        "join",
+        &invitation,
+        "--from",
+        &server.url(),
+        "--my-name",
+        "Bea",
+    ]);
+    assert_eq!(joined["event"].as_str().unwrap().len(), 64, "{joined}");
+    let shown = host.ok(&["council", "show", &council]);
+    let names: Vec<&str> = shown["members"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Bea"), "the host has the join: {names:?}");
+    assert_eq!(
+        host.ok(&["state-hash", &council]),
+        newcomer.ok(&["state-hash", &council]),
+        "both nodes hold the same state"
+    );
+
+    // Used, the invitation reads nothing more.
+    let late = TestNode::new();
+    let refused = late.fails(&["join", &invitation, "--from", &server.url()]);
+    assert!(
+        refused.contains("cannot fetch the council's log")
+            && refused.contains("the invitation was already used: ask for a new one"),
+        "{refused}"
+    );
+    assert_eq!(late.ok(&["council", "list"]).as_array().unwrap().len(), 0);
+}
