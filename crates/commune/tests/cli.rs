@@ -492,6 +492,53 @@ fn serve_answers_on_loopback() {
     assert_eq!(status, 400);
 }
 
+/// A council reads as members only until it decides, by amendment, to be public.
+#[test]
+fn a_council_becomes_public_only_by_amendment() {
+    let node = TestNode::new();
+    let council = council_of_two(&node);
+    let shown = node.ok(&["council", "show", &council]);
+    assert!(shown["constitution"].get("reading").is_none(), "{shown}");
+    let text = String::from_utf8(node.run(&["council", "show", &council]).stdout).unwrap();
+    assert!(
+        text.contains("reading: members (only members read"),
+        "{text}"
+    );
+    let (_server, address) = node.serve();
+    let page = format!("/c/{council}");
+    let (status, body) = http_get(&address, &page);
+    assert_eq!(status, 200, "the name and how to join");
+    assert!(!body.contains("Bob"), "{body}");
+
+    let amend = node.ok(&[
+        "proposal",
+        "open",
+        &council,
+        "Open our books",
+        "--reading",
+        "public",
+        "--open-for",
+        "3d",
+    ])["event"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Not yet decided: still members only.
+    let (_, body) = http_get(&address, &page);
+    assert!(!body.contains("Bob"), "{body}");
+    node.ok(&["vote", &council, &amend, "yes"]);
+    node.ok(&["--as", "bob", "vote", &council, &amend, "yes"]);
+    node.ok(&["close", &council, &amend]);
+    let shown = node.ok(&["council", "show", &council]);
+    assert_eq!(shown["constitution"]["reading"], "public");
+    let (status, body) = http_get(&address, &page);
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("Bob") && body.contains("Reading: public"),
+        "{body}"
+    );
+}
+
 /// `kill -9` during a burst of writes: every event acknowledged before the kill is in the log
 /// afterwards, and the log verifies.
 #[cfg(unix)]

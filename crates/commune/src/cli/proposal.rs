@@ -230,6 +230,9 @@ pub struct OpenArgs {
     /// Decide on amending how the planner shares what is too little among receivers
     #[arg(long, value_enum)]
     pub plan_fairness: Option<FairnessArg>,
+    /// Decide on amending who may read the council (the rest of the constitution unchanged)
+    #[arg(long, value_enum)]
+    pub reading: Option<super::council::ReadingArg>,
 }
 
 /// How the planner shares scarce goods, as `--plan-fairness` names it.
@@ -388,10 +391,11 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
         args.refer.is_some(),
         args.instruct.is_some(),
         args.plan_tolerance.is_some() || args.plan_fairness.is_some(),
+        args.reading.is_some(),
     ];
     if chosen.iter().filter(|&&c| c).count() > 1 {
         bail!(
-            "a proposal decides one thing: give only one of --remove, --admit, --amend, --elect, --recall, --join-federation, --admit-council, --overturn, --refer, --instruct, --plan-tolerance/--plan-fairness"
+            "a proposal decides one thing: give only one of --remove, --admit, --amend, --elect, --recall, --join-federation, --admit-council, --overturn, --refer, --instruct, --plan-tolerance/--plan-fairness, --reading"
         );
     }
     let mut options = args.options.clone();
@@ -523,6 +527,10 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
             };
         }
         constitution.planner = Some(settings);
+        Action::Amend { constitution }
+    } else if let Some(reading) = args.reading {
+        let mut constitution = state.constitution.clone();
+        constitution.reading = Some(reading.reading());
         Action::Amend { constitution }
     } else {
         Action::None
