@@ -655,3 +655,35 @@ fn a_newcomer_joins_over_http_with_an_invitation_and_the_invitation_is_then_spen
     );
     assert_eq!(late.ok(&["council", "list"]).as_array().unwrap().len(), 0);
 }
+
+/// A bundle carries what its signer may read: a council the identity is not a member of is
+/// refused by name and left out of a whole export.
+#[test]
+fn a_bundle_carries_only_councils_its_signer_may_read() {
+    let node = TestNode::new();
+    let mine = found(&node, "Rent strike");
+    node.ok(&["key", "new", "other"]);
+    let theirs = node.ok(&["--as", "other", "council", "found", "Their council"])["council"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let file = node.dir.path().join("mine.bundle");
+    let file = file.to_str().unwrap();
+    let refused = node.fails(&["bundle", "export", "--council", &theirs, "-o", file]);
+    assert!(
+        refused.contains("not exported: Their council is read by its members only"),
+        "{refused}"
+    );
+    let report = node.ok(&["bundle", "export", "-o", file]);
+    assert_eq!(report["councils"], 1, "{report}");
+    let reader = TestNode::new();
+    reader.ok(&["bundle", "import", file]);
+    let listed = reader.ok(&["council", "list"]);
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [mine.as_str()]);
+}
