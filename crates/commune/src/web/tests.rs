@@ -1979,6 +1979,17 @@ async fn a_removed_members_session_stops_working_and_signing_out_ends_one() {
     };
     let (status, body) = read(cookie.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // Farid listens to the council's changes, as his open page does.
+    let request = Request::get(format!("/c/{council}/live"))
+        .header("cookie", cookie.clone())
+        .body(Body::empty())
+        .unwrap();
+    let response = crate::server::router(fixture.node.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut live = response.into_body().into_data_stream();
 
     decide(
         &fixture,
@@ -1994,6 +2005,14 @@ async fn a_removed_members_session_stops_working_and_signing_out_ends_one() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(body.contains("you are not a member"), "{body}");
     assert!(!body.contains("Amina"), "{body}");
+    // His stream has the changes queued, and ends at once: he is no longer a member. (Polled
+    // once, first: a stream that went on would give the next change instead.)
+    let next = tokio::select! {
+        biased;
+        next = live.next() => next.map(|chunk| chunk.is_ok()),
+        () = std::future::ready(()) => panic!("the stream had nothing ready"),
+    };
+    assert_eq!(next, None, "the removed member's stream went on");
 
     // Amina signs out: her cookie no longer says who she is.
     let cookie = session(&fixture.node, &amina);
