@@ -1263,6 +1263,16 @@ pub async fn keys() -> Page {
                         "device, or after clearing this browser."
                     }
                     button type="button" data-backup { "Download my encrypted backup" }
+                    h2 { "Sign in and out" }
+                    p {
+                        "This browser signs in to the node with your key, so that pages show you "
+                        "the councils you belong to. Signing out ends that session on the node; "
+                        "this browser then stays out until you sign in again."
+                    }
+                    p #session-status aria-live="polite" {}
+                    button type="button" data-signout { "Sign out of this node" }
+                    " "
+                    button type="button" data-signin { "Sign in" }
                 }
                 section {
                     h2 { "Restore, or add this device" }

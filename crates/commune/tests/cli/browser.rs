@@ -438,6 +438,33 @@ fn two_members_found_invite_vote_and_close_in_real_browsers() {
     reader.goto(&format!("{base}/keys"));
     assert!(reader.text("#key-status").contains("Looking for a key"));
 
+    // Ana signs out on the key page: the node forgets her session, her pages show only the
+    // council's name until she signs in again.
+    ana.goto(&format!("{base}/keys"));
+    ana.wait(
+        "document.getElementById('session-status').textContent.startsWith('Signed in as')",
+        "the session shown",
+    );
+    ana.click("[data-signout]");
+    ana.wait(
+        "document.getElementById('session-status').textContent === 'Not signed in.'",
+        "signed out",
+    );
+    ana.goto(&council_page);
+    assert!(ana.text("main").contains("read by its members only"));
+    ana.goto(&format!("{base}/keys"));
+    ana.wait(
+        "document.getElementById('session-status').textContent === 'Not signed in.'",
+        "still out after a reload",
+    );
+    ana.click("[data-signin]");
+    ana.wait(
+        "document.getElementById('session-status').textContent.startsWith('Signed in as')",
+        "signed in again",
+    );
+    ana.goto(&council_page);
+    assert!(ana.text("main").contains("You are a member."));
+
     // Bea, signed in, reads the result as plain HTML.
     bea.goto(&proposal_page);
     assert!(bea.text("#live h2").starts_with("Result: passed"));

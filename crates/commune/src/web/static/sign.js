@@ -69,7 +69,16 @@
 
   async function remember(record) {
     await slot(record);
+    localStorage.removeItem('commune-signed-out');
     await signIn(record).catch(() => {});
+  }
+
+  /** Who this browser is signed in as, on the key page. */
+  async function showSession() {
+    const status = document.getElementById('session-status');
+    if (!status) return;
+    const who = await fetch('/session', { credentials: 'same-origin' }).then((r) => r.json()).catch(() => ({}));
+    status.textContent = who.key ? `Signed in as ${who.key.slice(0, 8)}.` : 'Not signed in.';
   }
 
   function available() {
@@ -278,6 +287,19 @@
   });
 
   document.addEventListener('click', async (event) => {
+    if (event.target.matches('[data-signout]')) {
+      localStorage.setItem('commune-signed-out', '1');
+      await post('/session/end', '{}', 'application/json').catch(() => {});
+      await showSession();
+      return;
+    }
+    if (event.target.matches('[data-signin]')) {
+      localStorage.removeItem('commune-signed-out');
+      const record = await myKey();
+      if (record) await signIn(record).catch(() => {});
+      await showSession();
+      return;
+    }
     if (!event.target.matches('[data-backup]')) return;
     const record = await myKey();
     if (!record) return;
@@ -339,7 +361,8 @@
     try {
       const record = await myKey();
       // The page was drawn without a session: sign in, then draw it again for the member.
-      if (record && await signIn(record) && !sessionStorage.getItem('commune-signed-in')) {
+      const out = localStorage.getItem('commune-signed-out');
+      if (record && !out && await signIn(record) && !sessionStorage.getItem('commune-signed-in')) {
         sessionStorage.setItem('commune-signed-in', '1');
         location.reload();
         return;
@@ -352,6 +375,7 @@
       const status = document.getElementById('key-status');
       if (status) status.textContent = error.message;
     });
+    await showSession();
     localTimes(document);
     listen();
   }
