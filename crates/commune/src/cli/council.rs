@@ -57,6 +57,26 @@ pub struct FoundArgs {
         conflicts_with = "constitution"
     )]
     pub reading: ReadingArg,
+    /// In a federation: what its member councils let it read to plan, their registers (the
+    /// default; never their ballots or members) or nothing beyond their own reading rule
+    #[arg(long, value_enum, requires = "federation")]
+    pub planning: Option<PlanningArg>,
+}
+
+/// What a federation reads of its member councils, as `--planning` names it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PlanningArg {
+    Register,
+    Nothing,
+}
+
+impl PlanningArg {
+    pub fn planning(self) -> commune_core::constitution::Planning {
+        match self {
+            PlanningArg::Register => commune_core::constitution::Planning::Register,
+            PlanningArg::Nothing => commune_core::constitution::Planning::Nothing,
+        }
+    }
 }
 
 /// Who may read a council, as `--reading` names it.
@@ -131,7 +151,10 @@ fn found(invocation: &Invocation, args: FoundArgs) -> Result<()> {
                 AdmissionArg::Vote => Admission::Vote,
                 AdmissionArg::Open => Admission::Open,
             },
-            federation: args.federation.then(FederationRules::default),
+            federation: args.federation.then(|| FederationRules {
+                planning: args.planning.map(PlanningArg::planning),
+                ..FederationRules::default()
+            }),
             // Left out when the council keeps the default, so that its bytes stay as before.
             reading: match args.reading {
                 ReadingArg::Members => None,
@@ -203,6 +226,17 @@ fn show(invocation: &Invocation, council: &str) -> Result<()> {
             c.reading().name(),
             c.reading().words()
         );
+        if let Some(rules) = &c.federation {
+            let planning = match rules.planning.unwrap_or_default() {
+                commune_core::constitution::Planning::Register => {
+                    "its members and its councils' members read each member council's register to plan"
+                }
+                commune_core::constitution::Planning::Nothing => {
+                    "it reads nothing of its member councils beyond their own reading rules"
+                }
+            };
+            let _ = writeln!(out, "planning: {planning}");
+        }
         let _ = writeln!(out, "\nmembers ({}):", state.members.len());
         for (id, member) in &state.members {
             let _ = writeln!(out, "  {}  {}", id.short(), member.name);

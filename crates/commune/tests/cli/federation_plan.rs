@@ -351,4 +351,33 @@ fn a_member_council_not_held_is_named_and_strangers_and_councils_are_refused() {
         &format!("/api/councils/{lakeside}/register"),
     );
     assert_eq!(status, 403);
+
+    // The city decides to read nothing of its councils: the convener plans without
+    // Lakeside, whose register that node no longer shows her.
+    let amend = id(
+        &node.ok(&[
+            "--as",
+            "convener",
+            "proposal",
+            "open",
+            &federation,
+            "Read nothing of our councils",
+            "--planning",
+            "nothing",
+            "--open-for",
+            "3d",
+        ]),
+        "event",
+    );
+    node.ok(&["--as", "convener", "vote", &federation, &amend, "yes"]);
+    node.ok(&["--as", "convener", "close", &federation, &amend]);
+    let text = String::from_utf8(node.run(&["council", "show", &federation]).stdout).unwrap();
+    assert!(text.contains("planning: it reads nothing"), "{text}");
+    let (status, _) = super::http_get_as(
+        &node,
+        "convener",
+        &address,
+        &format!("/api/councils/{lakeside}/register"),
+    );
+    assert_eq!(status, 403);
 }
