@@ -1697,80 +1697,89 @@ async fn every_route_answers_each_reader_as_the_reading_rule_says() {
     let bo = Keypair::from_seed([63; 32]);
     let cy = Keypair::from_seed([64; 32]);
     let stranger = Keypair::from_seed([65; 32]);
-    let mut constitution = Constitution::default();
-    constitution.removal.min_duration_ms = 0;
-    let hidden = fixture
-        .node
-        .lock()
-        .unwrap()
-        .found(&amina, "Union drive", "Amina Quietname", constitution)
-        .unwrap()
-        .council();
-    for (who, name, nonce) in [(&farid, "Farid Hushname", 1), (&bo, "Bo Leftname", 2)] {
-        let invitation = commune_core::invite::Invitation::new(
+    // A members-only council (as founded without a choice, or `private`, which reads the
+    // same today): Amina and Farid are members, Bo was removed.
+    let members_only = |reading: Option<Reading>| {
+        let mut constitution = Constitution {
+            reading,
+            ..Constitution::default()
+        };
+        constitution.removal.min_duration_ms = 0;
+        let hidden = fixture
+            .node
+            .lock()
+            .unwrap()
+            .found(&amina, "Union drive", "Amina Quietname", constitution)
+            .unwrap()
+            .council();
+        for (who, name, nonce) in [(&farid, "Farid Hushname", 1), (&bo, "Bo Leftname", 2)] {
+            let invitation = commune_core::invite::Invitation::new(
+                hidden,
+                "Union drive".into(),
+                &amina,
+                [nonce; 16],
+                crate::node::now_ms() + 60_000,
+            );
+            let join = payload::Join {
+                name: name.into(),
+                invitation: Some(invitation),
+            };
+            act_as(&fixture, hidden, who, Payload::Join(join));
+        }
+        // Bo is removed by the council.
+        let removal = act_as(
+            &fixture,
             hidden,
-            "Union drive".into(),
             &amina,
-            [nonce; 16],
-            crate::node::now_ms() + 60_000,
+            Payload::Propose(payload::Propose {
+                title: "Remove the informer".into(),
+                text: String::new(),
+                options: Vec::new(),
+                action: Action::Remove {
+                    member: bo.public(),
+                },
+                method: None,
+                quorum: None,
+                deadline_ms: crate::node::now_ms() + 60_000,
+                mode: None,
+            }),
         );
-        let join = payload::Join {
-            name: name.into(),
-            invitation: Some(invitation),
+        for who in [&amina, &farid, &bo] {
+            let ballot = payload::Ballot {
+                proposal: removal,
+                choice: Choice::YesNo { vote: YesNo::Yes },
+            };
+            act_as(&fixture, hidden, who, Payload::Ballot(ballot));
+        }
+        act_as(
+            &fixture,
+            hidden,
+            &amina,
+            Payload::Close(payload::Close { proposal: removal }),
+        );
+        let secret = decide(
+            &fixture,
+            hidden,
+            [&amina, &farid],
+            Action::None,
+            None,
+            Choice::YesNo { vote: YesNo::No },
+        );
+        let comment = payload::Comment {
+            proposal: secret,
+            reply_to: None,
+            text: "Meet at the back door".into(),
         };
-        act_as(&fixture, hidden, who, Payload::Join(join));
-    }
-    // Bo is removed by the council.
-    let removal = act_as(
-        &fixture,
-        hidden,
-        &amina,
-        Payload::Propose(payload::Propose {
-            title: "Remove the informer".into(),
-            text: String::new(),
-            options: Vec::new(),
-            action: Action::Remove {
-                member: bo.public(),
-            },
-            method: None,
-            quorum: None,
-            deadline_ms: crate::node::now_ms() + 60_000,
-            mode: None,
-        }),
-    );
-    for who in [&amina, &farid, &bo] {
-        let ballot = payload::Ballot {
-            proposal: removal,
-            choice: Choice::YesNo { vote: YesNo::Yes },
-        };
-        act_as(&fixture, hidden, who, Payload::Ballot(ballot));
-    }
-    act_as(
-        &fixture,
-        hidden,
-        &amina,
-        Payload::Close(payload::Close { proposal: removal }),
-    );
-    let secret = decide(
-        &fixture,
-        hidden,
-        [&amina, &farid],
-        Action::None,
-        None,
-        Choice::YesNo { vote: YesNo::No },
-    );
-    let comment = payload::Comment {
-        proposal: secret,
-        reply_to: None,
-        text: "Meet at the back door".into(),
+        act_as(&fixture, hidden, &farid, Payload::Comment(comment));
+        assert!(
+            !state_of(&fixture, hidden)
+                .members
+                .contains_key(&bo.public())
+        );
+        (hidden, secret)
     };
-    act_as(&fixture, hidden, &farid, Payload::Comment(comment));
-    assert!(
-        !state_of(&fixture, hidden)
-            .members
-            .contains_key(&bo.public())
-    );
-
+    let (hidden, secret) = members_only(None);
+    let (private, private_secret) = members_only(Some(Reading::Private));
     let public = fixture
         .node
         .lock()
@@ -1811,6 +1820,7 @@ async fn every_route_answers_each_reader_as_the_reading_rule_says() {
         amina.public().to_string(),
         farid.public().to_string(),
         secret.to_string(),
+        private_secret.to_string(),
     ];
     let listed = crate::server::routes(&fixture.node).listed;
     assert!(listed.len() > 30, "the router lists its routes: {listed:?}");
@@ -1821,7 +1831,12 @@ async fn every_route_answers_each_reader_as_the_reading_rule_says() {
         ("a removed member", Some(&bo), false),
         ("a member", Some(&farid), true),
     ];
-    for (council, proposal, members_only) in [(hidden, secret, true), (public, pantry, false)] {
+    let councils = [
+        (hidden, secret, true),
+        (private, private_secret, true),
+        (public, pantry, false),
+    ];
+    for (council, proposal, members_only) in councils {
         for &(method, path) in &listed {
             let uri = path
                 .replace("{council}", &council.to_string())
