@@ -109,7 +109,8 @@ pub struct InviteArgs {
 
 #[derive(Debug, Args)]
 pub struct JoinArgs {
-    /// The invitation text (`commune-invite-…`), or the id of an open council
+    /// The invitation text (`commune-invite-…`) or link (`http://HOST/join?invitation=…`,
+    /// which says where to fetch the log), or the id of an open council
     pub invitation: String,
     /// Your name within the council [default: the identity's name]
     #[arg(long = "my-name")]
@@ -267,7 +268,26 @@ pub fn invite(invocation: &Invocation, args: InviteArgs) -> Result<()> {
     )
 }
 
-pub fn join(invocation: &Invocation, args: JoinArgs) -> Result<()> {
+/// An invitation link as the web app hands it out (`http://HOST/join?invitation=TEXT`): the
+/// node's address and the invitation's text.
+fn split_link(text: &str) -> Option<(String, String)> {
+    let text = text.trim();
+    if !(text.starts_with("http://") || text.starts_with("https://")) {
+        return None;
+    }
+    let (base, query) = text.split_once("/join?")?;
+    let invitation = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("invitation="))?;
+    Some((base.to_owned(), invitation.to_owned()))
+}
+
+pub fn join(invocation: &Invocation, mut args: JoinArgs) -> Result<()> {
+    // A link carries the node to join from: `commune join http://HOST/join?invitation=…`.
+    if let Some((base, invitation)) = split_link(&args.invitation) {
+        args.from.get_or_insert(base);
+        args.invitation = invitation;
+    }
     let mut node = invocation.open()?;
     let keypair = node.identity(&invocation.identity)?;
     let name = args.my_name.unwrap_or_else(|| invocation.identity.clone());

@@ -645,6 +645,19 @@ fn a_newcomer_joins_over_http_with_an_invitation_and_the_invitation_is_then_spen
         "both nodes hold the same state"
     );
 
+    // The link the web app hands out says where to join from.
+    let second = host.ok(&["invite", &council])["invitation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let linked = TestNode::new();
+    let link = format!("{}/join?invitation={second}", server.url());
+    linked.ok(&["join", &link, "--my-name", "Cem"]);
+    assert_eq!(
+        host.ok(&["state-hash", &council]),
+        linked.ok(&["state-hash", &council])
+    );
+
     // Used, the invitation reads nothing more.
     let late = TestNode::new();
     let refused = late.fails(&["join", &invitation, "--from", &server.url()]);
