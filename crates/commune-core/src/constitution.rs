@@ -370,3 +370,46 @@ impl Constitution {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reading rights add no byte to a constitution that leaves them unset, so councils
+    /// founded before them keep their events' bytes and their state hash; a set rule
+    /// round-trips, and the state's JSON names it only when it is set.
+    #[test]
+    fn reading_rights_are_left_out_until_set() {
+        let unset = Constitution::default();
+        let bytes = minicbor::to_vec(&unset).unwrap();
+        assert_eq!(
+            bytes[0], 0x87,
+            "an array of the 7 fields every constitution has"
+        );
+        assert!(!serde_json::to_string(&unset).unwrap().contains("reading"));
+        assert_eq!(unset.reading(), Reading::Members, "the default protects");
+
+        let public = Constitution {
+            reading: Some(Reading::Public),
+            ..Constitution::default()
+        };
+        let bytes = minicbor::to_vec(&public).unwrap();
+        assert_eq!(bytes[0], 0x8b, "written up to field 10");
+        let back: Constitution = minicbor::decode(&bytes).unwrap();
+        assert_eq!(back, public);
+        assert!(
+            serde_json::to_string(&public)
+                .unwrap()
+                .contains(r#""reading":"public""#)
+        );
+
+        let rules = FederationRules::default();
+        assert_eq!(minicbor::to_vec(rules).unwrap()[0], 0x82);
+        let nothing = FederationRules {
+            planning: Some(Planning::Nothing),
+            ..rules
+        };
+        let back: FederationRules = minicbor::decode(&minicbor::to_vec(nothing).unwrap()).unwrap();
+        assert_eq!(back, nothing);
+    }
+}
