@@ -1882,6 +1882,15 @@ async fn every_route_answers_each_reader_as_the_reading_rule_says() {
                         assert!(text.contains("invitation"), "how to ask to join: {text}");
                     }
                 }
+                if path == "/sync/v1/{council}/exchange" {
+                    // Sync is always signed, even for a public council.
+                    let expected = match (may_read, keypair) {
+                        (_, None) => StatusCode::UNAUTHORIZED,
+                        (true, Some(_)) => StatusCode::OK,
+                        (false, Some(_)) => StatusCode::FORBIDDEN,
+                    };
+                    assert_eq!(status, expected, "sync as {who}: {text}");
+                }
                 if path == "/api/councils/{council}" && may_read {
                     assert_eq!(status, StatusCode::OK, "{uri} as {who}: {text}");
                 }
