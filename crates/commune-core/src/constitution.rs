@@ -114,6 +114,71 @@ pub struct Constitution {
     #[n(9)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planner: Option<Settings>,
+    /// Who may read the council's log and pages; `None` means [`Reading::Members`].
+    #[n(10)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<Reading>,
+}
+
+/// Who may read a council: its log, its pages, its API, its sync and its bundles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cbor(index_only)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reading {
+    /// Anyone who reaches a node that holds it reads everything.
+    #[n(0)]
+    Public,
+    /// Only members read; anyone else sees the name and how to ask to join.
+    #[default]
+    #[n(1)]
+    Members,
+    /// As `Members`, and meant to have its bodies end-to-end encrypted. Not yet: today the
+    /// bodies are stored in clear, and a private council reads exactly as a members-only one.
+    #[n(2)]
+    Private,
+}
+
+impl Reading {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reading::Public => "public",
+            Reading::Members => "members",
+            Reading::Private => "private",
+        }
+    }
+
+    /// What the rule means, in words a member reads on the council page.
+    pub fn words(self) -> &'static str {
+        match self {
+            Reading::Public => {
+                "anyone may read this council: its members, proposals, ballots and register"
+            }
+            Reading::Members => {
+                "only members read this council; others see its name and how to ask to join"
+            }
+            Reading::Private => {
+                "only members read this council; others see its name and how to ask to join. \
+                 Its bodies are meant to be end-to-end encrypted, which is not built yet: the \
+                 node that holds its log can read it"
+            }
+        }
+    }
+}
+
+/// What a federation may read of its member councils so that it can plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[cbor(index_only)]
+#[serde(rename_all = "kebab-case")]
+pub enum Planning {
+    /// The member councils' registers (needs, offers, processes, commons, plans), never
+    /// their ballots, members or deliberation: read by the federation's members and the
+    /// members of its member councils.
+    #[default]
+    #[n(0)]
+    Register,
+    /// Nothing beyond what each member council's own reading rule allows.
+    #[n(1)]
+    Nothing,
 }
 
 /// How mandates rotate and how members recall them.
@@ -160,6 +225,11 @@ pub struct FederationRules {
     /// council's roster, in thousandths (rounded up, at least one).
     #[n(1)]
     pub certificate_share_permille: u32,
+    /// What the member councils let the federation read to plan; `None` means
+    /// [`Planning::Register`]. A council accepts it by joining the federation.
+    #[n(2)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planning: Option<Planning>,
 }
 
 impl Default for FederationRules {
@@ -168,6 +238,7 @@ impl Default for FederationRules {
         FederationRules {
             weight: Weight::Equal,
             certificate_share_permille: 500,
+            planning: None,
         }
     }
 }
@@ -220,6 +291,7 @@ impl Default for Constitution {
             mandates: None,
             federation: None,
             planner: None,
+            reading: None,
         }
     }
 }
@@ -240,6 +312,11 @@ impl Constitution {
 
     pub fn planner_settings(&self) -> Settings {
         self.planner.unwrap_or_default()
+    }
+
+    /// Who may read the council: [`Reading::Members`] unless the council decided otherwise.
+    pub fn reading(&self) -> Reading {
+        self.reading.unwrap_or_default()
     }
 
     /// Checks that every rule is usable.
@@ -291,5 +368,48 @@ impl Constitution {
             return Err("name at least one teller".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reading rights add no byte to a constitution that leaves them unset, so councils
+    /// founded before them keep their events' bytes and their state hash; a set rule
+    /// round-trips, and the state's JSON names it only when it is set.
+    #[test]
+    fn reading_rights_are_left_out_until_set() {
+        let unset = Constitution::default();
+        let bytes = minicbor::to_vec(&unset).unwrap();
+        assert_eq!(
+            bytes[0], 0x87,
+            "an array of the 7 fields every constitution has"
+        );
+        assert!(!serde_json::to_string(&unset).unwrap().contains("reading"));
+        assert_eq!(unset.reading(), Reading::Members, "the default protects");
+
+        let public = Constitution {
+            reading: Some(Reading::Public),
+            ..Constitution::default()
+        };
+        let bytes = minicbor::to_vec(&public).unwrap();
+        assert_eq!(bytes[0], 0x8b, "written up to field 10");
+        let back: Constitution = minicbor::decode(&bytes).unwrap();
+        assert_eq!(back, public);
+        assert!(
+            serde_json::to_string(&public)
+                .unwrap()
+                .contains(r#""reading":"public""#)
+        );
+
+        let rules = FederationRules::default();
+        assert_eq!(minicbor::to_vec(rules).unwrap()[0], 0x82);
+        let nothing = FederationRules {
+            planning: Some(Planning::Nothing),
+            ..rules
+        };
+        let back: FederationRules = minicbor::decode(&minicbor::to_vec(nothing).unwrap()).unwrap();
+        assert_eq!(back, nothing);
     }
 }

@@ -3,7 +3,7 @@
 //! and open and closed proposals of each method.
 
 use anyhow::{Result, bail};
-use commune_core::constitution::{Admission, Constitution};
+use commune_core::constitution::{Admission, Constitution, Reading};
 use commune_core::payload::{self, Action, Payload};
 use commune_core::tally::{Choice, Method, Position, YesNo};
 use commune_core::{CouncilId, EventId, Keypair};
@@ -159,7 +159,12 @@ impl Demo {
                 &me,
                 "Tenants' assembly, 12 Rue Dupont",
                 "Amina",
-                Constitution::default(),
+                // Public, so that a visitor to the demo sees a council at work; the bakery's
+                // committee keeps the default and shows what a members-only council shows.
+                Constitution {
+                    reading: Some(Reading::Public),
+                    ..Constitution::default()
+                },
             )?
             .council();
         self.invite_all(

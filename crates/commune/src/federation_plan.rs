@@ -59,6 +59,31 @@ pub fn gather(node: &mut Node, federation: CouncilId) -> Result<Gathered> {
 }
 
 impl Gathered {
+    /// Reads the registers of the member councils this node does not hold from `peer`
+    /// (as far as it lets us: a council it refuses stays not held).
+    pub fn fetch_registers(&mut self, peer: &mut crate::transport::client::Peer) -> Result<()> {
+        let mut still = Vec::new();
+        for council in std::mem::take(&mut self.not_held) {
+            match peer.register(council) {
+                Ok(state) => self.held.push((
+                    council,
+                    Arc::new(Folded {
+                        state,
+                        rejections: Vec::new(),
+                    }),
+                )),
+                Err(error) => {
+                    tracing::warn!(%council, error = %format!("{error:#}"), "no register");
+                    still.push(council);
+                }
+            }
+        }
+        self.not_held = still;
+        self.held
+            .sort_by(|(_, a), (_, b)| a.state.name.cmp(&b.state.name));
+        Ok(())
+    }
+
     /// Whether `member` may have the plan drawn: a member of the federation (a delegate) or
     /// of one of its member councils that this node holds.
     pub fn check_member(&self, member: &MemberId) -> Result<()> {
@@ -134,7 +159,7 @@ pub struct FederationDraft {
 /// Why a member council is missing from the plan.
 pub fn not_held_words(council: &CouncilId) -> String {
     format!(
-        "not planned: this node does not hold council {}'s log; sync it first",
+        "not planned: this node does not hold council {}'s log, nor may this reader read its register; sync it first, or plan with --from a node that holds it",
         council.short()
     )
 }

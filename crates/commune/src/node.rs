@@ -45,6 +45,8 @@ pub struct Node {
     changes: tokio::sync::broadcast::Sender<CouncilId>,
     /// What may enter the log from outside (`gate.rs`).
     gate: crate::gate::Gate,
+    /// Browsers' sessions (`crate::session`), shared by every request to `commune serve`.
+    sessions: crate::session::Sessions,
 }
 
 /// An event from outside that does not build on the council's current heads: its author
@@ -230,6 +232,7 @@ impl Node {
             seen_version,
             changes: tokio::sync::broadcast::channel(64).0,
             gate: crate::gate::Gate::default(),
+            sessions: crate::session::Sessions::default(),
         })
     }
 
@@ -244,6 +247,11 @@ impl Node {
     /// The node's folds, to read without holding the node.
     pub fn folds(&self) -> Folds {
         self.folds.clone()
+    }
+
+    /// The browsers' sessions, to check without holding the node.
+    pub fn sessions(&self) -> crate::session::Sessions {
+        self.sessions.clone()
     }
 
     fn key_path(&self, name: &str) -> Result<PathBuf> {

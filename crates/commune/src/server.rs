@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::cli::Invocation;
 use crate::node::{Node, StaleHeads, Submitted, now_ms};
+use crate::reading::{self, Part, Reader};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -88,27 +89,84 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
 }
 
 pub fn router(node: Shared) -> Router {
-    let folds = node
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .folds();
-    Router::new()
+    routes(&node).router.with_state(node)
+}
+
+/// Every route of the node, each listed with its methods.
+pub(crate) fn routes(node: &Shared) -> Routes<Shared> {
+    let (folds, sessions) = {
+        let node = node.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        (node.folds(), node.sessions())
+    };
+    Routes::new()
         .merge(crate::web::routes(folds))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/api/councils", get(councils))
-        .route("/api/councils/{council}", get(council))
+        .route("GET", "/healthz", get(|| async { "ok" }))
+        .route("GET", "/api/councils", get(councils))
+        .route("GET", "/api/councils/{council}", get(council))
         .route(
+            "GET",
             "/api/councils/{council}/proposals/{proposal}",
             get(proposal),
         )
-        .route("/api/councils/{council}/rejections", get(rejections))
-        .route("/api/councils/{council}/drafts", post(draft))
-        .route("/api/events", post(submit))
-        .route("/api/openapi.json", get(crate::web::openapi::document))
-        .layer(axum::middleware::from_fn(crate::web::guard::same_origin))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .route("GET", "/api/councils/{council}/rejections", get(rejections))
+        .route("GET", "/api/councils/{council}/register", get(register))
+        .route("POST", "/api/councils/{council}/drafts", post(draft))
+        .route("POST", "/api/events", post(submit))
+        .route(
+            "GET",
+            "/api/openapi.json",
+            get(crate::web::openapi::document),
+        )
+        .merge(crate::web::sessions::routes())
+        .layer(|router| {
+            router
+                .layer(axum::middleware::from_fn(crate::web::guard::same_origin))
+                .layer(DefaultBodyLimit::max(MAX_BODY))
+        })
         .merge(crate::transport::routes::router())
-        .with_state(node)
+        .layer(|router| router.layer(axum::Extension(sessions)))
+}
+
+/// A router that lists every route it is given with its methods, so that the test walking
+/// every route as every kind of reader cannot miss one.
+pub(crate) struct Routes<S> {
+    pub(crate) router: Router<S>,
+    pub(crate) listed: Vec<(&'static str, &'static str)>,
+}
+
+impl<S: Clone + Send + Sync + 'static> Routes<S> {
+    pub(crate) fn new() -> Self {
+        Routes {
+            router: Router::new(),
+            listed: Vec::new(),
+        }
+    }
+
+    /// `methods`: the methods `route` answers, separated by spaces (`"GET POST"`).
+    pub(crate) fn route(
+        mut self,
+        methods: &'static str,
+        path: &'static str,
+        route: axum::routing::MethodRouter<S>,
+    ) -> Self {
+        self.router = self.router.route(path, route);
+        for method in methods.split(' ') {
+            self.listed.push((method, path));
+        }
+        self
+    }
+
+    pub(crate) fn merge(mut self, other: Routes<S>) -> Self {
+        self.router = self.router.merge(other.router);
+        self.listed.extend(other.listed);
+        self
+    }
+
+    /// Wraps the routes so far in layers.
+    pub(crate) fn layer(mut self, f: impl FnOnce(Router<S>) -> Router<S>) -> Self {
+        self.router = f(self.router);
+        self
+    }
 }
 
 /// An error for an HTTP client: a status and a message a person can act on.
@@ -163,12 +221,27 @@ pub(crate) async fn with_node<T: Send + 'static>(
 ))]
 pub(crate) async fn councils(
     State(node): State<Shared>,
+    reader: Reader,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    with_node(node, |node| {
+    with_node(node, move |node| {
         let list = node.councils().map_err(internal)?;
-        Ok(Json(
-            serde_json::to_value(list).map_err(|e| internal(e.into()))?,
-        ))
+        let mut shown = Vec::new();
+        for summary in list {
+            // A council the reader may not read shows its name and how it admits, no more.
+            match reading::readable_in(node, reader.key(), summary.id, Part::Whole) {
+                Ok(_) => shown.push(serde_json::to_value(summary).map_err(|e| internal(e.into()))?),
+                Err(_) => {
+                    let folded = node.fold(summary.id).map_err(internal)?;
+                    shown.push(serde_json::json!({
+                        "id": summary.id,
+                        "name": summary.name,
+                        "reading": folded.state.constitution.reading(),
+                        "admission": folded.state.constitution.admission,
+                    }));
+                }
+            }
+        }
+        Ok(Json(serde_json::Value::Array(shown)))
     })
     .await
 }
@@ -192,10 +265,11 @@ pub(crate) fn internal(error: anyhow::Error) -> ApiError {
 pub(crate) async fn council(
     State(node): State<Shared>,
     Path(council): Path<String>,
+    reader: Reader,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let council: CouncilId = parse(&council, "council")?;
     with_node(node, move |node| {
-        let folded = node.fold(council).map_err(not_found)?;
+        let folded = reading::readable_in(node, reader.key(), council, Part::Whole)?;
         Ok(Json(serde_json::json!({
             "state": folded.state,
             "state_hash": data_encoding::HEXLOWER.encode(&folded.state.hash()),
@@ -218,11 +292,12 @@ pub(crate) async fn council(
 pub(crate) async fn proposal(
     State(node): State<Shared>,
     Path((council, proposal)): Path<(String, String)>,
+    reader: Reader,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let council: CouncilId = parse(&council, "council")?;
     let proposal: EventId = parse(&proposal, "proposal")?;
     with_node(node, move |node| {
-        let folded = node.fold(council).map_err(not_found)?;
+        let folded = reading::readable_in(node, reader.key(), council, Part::Whole)?;
         let found = folded.state.proposals.get(&proposal).ok_or_else(|| {
             ApiError(
                 StatusCode::NOT_FOUND,
@@ -247,11 +322,37 @@ pub(crate) async fn proposal(
 pub(crate) async fn rejections(
     State(node): State<Shared>,
     Path(council): Path<String>,
+    reader: Reader,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let council: CouncilId = parse(&council, "council")?;
     with_node(node, move |node| {
+        reading::readable_in(node, reader.key(), council, Part::Whole)?;
         let rejections = node.rejections(council).map_err(not_found)?;
         Ok(Json(serde_json::json!(rejections)))
+    })
+    .await
+}
+
+/// The council's register, for a federation that plans over it: the state with its members,
+/// proposals, ballots and mandates left out.
+#[utoipa::path(get, path = "/api/councils/{council}/register",
+    params(("council" = String, Path, description = "The council id")),
+    responses(
+        (status = 200, description = "`{state}`: the council's state with only its name, constitution, federations and register", body = Object),
+        (status = 403, description = "A reader the council's reading rule does not admit", body = Object),
+        (status = 404, description = "No such council", body = Object),
+    ))]
+pub(crate) async fn register(
+    State(node): State<Shared>,
+    Path(council): Path<String>,
+    reader: Reader,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let council: CouncilId = parse(&council, "council")?;
+    with_node(node, move |node| {
+        let folded = reading::readable_in(node, reader.key(), council, Part::Register)?;
+        Ok(Json(
+            serde_json::json!({ "state": reading::register_view(&folded.state) }),
+        ))
     })
     .await
 }
@@ -284,6 +385,11 @@ pub(crate) async fn draft(
     let council: CouncilId = parse(&council, "council")?;
     let Json(request) = request.map_err(|e| ApiError(e.status(), e.body_text()))?;
     with_node(node, move |node| {
+        // A draft shows the council's heads and the author's place in its log: it is drafted
+        // for an author who may read the council (as the web forms do), or for a join.
+        if !matches!(request.payload, Payload::Join(_)) {
+            reading::readable_in(node, Some(&request.author), council, Part::Whole)?;
+        }
         let unsigned = node
             .draft(council, request.author, &request.payload, now_ms())
             .map_err(not_found)?;
@@ -393,6 +499,18 @@ pub(crate) mod tests {
         }
     }
 
+    /// A session cookie for `keypair`, as signing in from a browser gives it.
+    pub(crate) fn session(node: &Shared, keypair: &Keypair) -> String {
+        let sessions = node.lock().unwrap().sessions();
+        let now = now_ms();
+        let challenge = sessions.challenge(now);
+        let message = crate::session::message(&challenge, &keypair.public());
+        let token = sessions
+            .sign_in(&keypair.public(), &challenge, &keypair.sign(&message), now)
+            .unwrap();
+        format!("{}={token}", crate::session::COOKIE)
+    }
+
     /// Sends a request through the whole router; returns the status and the body as text.
     pub(crate) async fn send(node: &Shared, request: Request<Body>) -> (StatusCode, String) {
         let response = router(node.clone()).oneshot(request).await.unwrap();
@@ -409,12 +527,25 @@ pub(crate) mod tests {
         uri: &str,
         body: Body,
     ) -> (StatusCode, serde_json::Value) {
-        let request = Request::builder()
+        call_as(node, None, method, uri, body).await
+    }
+
+    /// As [`call`], signed in as `keypair`.
+    pub(crate) async fn call_as(
+        node: &Shared,
+        keypair: Option<&Keypair>,
+        method: &str,
+        uri: &str,
+        body: Body,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut request = Request::builder()
             .method(method)
             .uri(uri)
-            .header("content-type", "application/json")
-            .body(body)
-            .unwrap();
+            .header("content-type", "application/json");
+        if let Some(keypair) = keypair {
+            request = request.header("cookie", session(node, keypair));
+        }
+        let request = request.body(body).unwrap();
         let (status, text) = send(node, request).await;
         (
             status,
@@ -500,8 +631,9 @@ pub(crate) mod tests {
         let (status, body) = submit(&fixture.node, &event.bytes).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(event_count(&fixture), before + 1);
-        let (status, state) = call(
+        let (status, state) = call_as(
             &fixture.node,
+            Some(&fixture.keypair),
             "GET",
             &format!("/api/councils/{}", fixture.council),
             Body::empty(),
@@ -588,7 +720,8 @@ pub(crate) mod tests {
             ),
         ];
         for (method, uri, body, expected) in cases {
-            let (status, answer) = call(&fixture.node, method, &uri, body).await;
+            let (status, answer) =
+                call_as(&fixture.node, Some(&fixture.keypair), method, &uri, body).await;
             assert_eq!(status, expected, "{method} {uri}: {answer}");
             if status != StatusCode::PAYLOAD_TOO_LARGE {
                 assert!(

@@ -15,54 +15,76 @@ mod live;
 pub mod openapi;
 mod pages;
 mod register;
+pub mod sessions;
 #[cfg(test)]
 mod tests;
 
+use axum::Extension;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
+
+pub(crate) use pages::folded as latest_fold;
 
 use crate::node::Folds;
-use crate::server::Shared;
+use crate::server::{Routes, Shared};
 
 const STYLE: &str = include_str!("web/static/style.css");
 const SCRIPT: &str = include_str!("web/static/sign.js");
 
 /// The web app's routes; `server::router` merges them with the JSON API. Pages read the
 /// node's latest folds from `folds`, so that a long write does not hold them up.
-pub fn routes(folds: Folds) -> Router<Shared> {
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/keys", get(pages::keys))
-        .route("/join", get(pages::join).post(forms::join))
-        .route("/found", post(forms::found))
-        .route("/invitations", post(forms::seal_invitation))
-        .route("/c/{council}", get(pages::council))
-        .route("/c/{council}/live", get(live::changes))
-        .route("/c/{council}/new", get(pages::new_proposal))
-        .route("/c/{council}/invitations", post(forms::invite))
-        .route("/c/{council}/proposals", post(forms::propose))
-        .route("/c/{council}/petitions", post(forms::petition))
-        .route("/c/{council}/certificates", post(forms::certify))
-        .route("/c/{council}/register", get(register::page))
-        .route("/c/{council}/plan", get(federation_plan::page))
-        .route("/c/{council}/items", post(register::item))
-        .route("/c/{council}/resources", post(register::resource))
-        .route("/c/{council}/processes", post(register::process))
-        .route("/c/{council}/needs", post(register::need))
-        .route("/c/{council}/offers", post(register::offer))
-        .route("/c/{council}/bookings", post(register::book))
-        .route("/c/{council}/plans", post(register::propose_plan))
-        .route("/c/{council}/fulfilments", post(register::fulfil))
-        .route("/c/{council}/p/{proposal}", get(pages::proposal))
-        .route("/c/{council}/p/{proposal}/ballot", post(forms::ballot))
-        .route("/c/{council}/p/{proposal}/comment", post(forms::comment))
-        .route("/c/{council}/p/{proposal}/close", post(forms::close))
-        .route("/static/style.css", get(|| asset("text/css", STYLE)))
-        .route("/static/sign.js", get(|| asset("text/javascript", SCRIPT)))
-        .layer(axum::middleware::map_response(protect))
-        .layer(Extension(folds))
+pub fn routes(folds: Folds) -> Routes<Shared> {
+    Routes::new()
+        .route("GET", "/", get(pages::home))
+        .route("GET", "/keys", get(pages::keys))
+        .route("GET POST", "/join", get(pages::join).post(forms::join))
+        .route("POST", "/found", post(forms::found))
+        .route("POST", "/invitations", post(forms::seal_invitation))
+        .route("GET", "/c/{council}", get(pages::council))
+        .route("GET", "/c/{council}/live", get(live::changes))
+        .route("GET", "/c/{council}/new", get(pages::new_proposal))
+        .route("POST", "/c/{council}/invitations", post(forms::invite))
+        .route("POST", "/c/{council}/proposals", post(forms::propose))
+        .route("POST", "/c/{council}/petitions", post(forms::petition))
+        .route("POST", "/c/{council}/certificates", post(forms::certify))
+        .route("GET", "/c/{council}/register", get(register::page))
+        .route("GET", "/c/{council}/plan", get(federation_plan::page))
+        .route("POST", "/c/{council}/items", post(register::item))
+        .route("POST", "/c/{council}/resources", post(register::resource))
+        .route("POST", "/c/{council}/processes", post(register::process))
+        .route("POST", "/c/{council}/needs", post(register::need))
+        .route("POST", "/c/{council}/offers", post(register::offer))
+        .route("POST", "/c/{council}/bookings", post(register::book))
+        .route("POST", "/c/{council}/plans", post(register::propose_plan))
+        .route("POST", "/c/{council}/fulfilments", post(register::fulfil))
+        .route("GET", "/c/{council}/p/{proposal}", get(pages::proposal))
+        .route(
+            "POST",
+            "/c/{council}/p/{proposal}/ballot",
+            post(forms::ballot),
+        )
+        .route(
+            "POST",
+            "/c/{council}/p/{proposal}/comment",
+            post(forms::comment),
+        )
+        .route(
+            "POST",
+            "/c/{council}/p/{proposal}/close",
+            post(forms::close),
+        )
+        .route("GET", "/static/style.css", get(|| asset("text/css", STYLE)))
+        .route(
+            "GET",
+            "/static/sign.js",
+            get(|| asset("text/javascript", SCRIPT)),
+        )
+        .layer(|router| {
+            router
+                .layer(axum::middleware::map_response(protect))
+                .layer(Extension(folds))
+        })
 }
 
 /// Headers for every page and asset: only this node's own script, style and connections;

@@ -558,10 +558,42 @@ fn the_demo_fills_a_fresh_directory_once() {
 }
 
 fn http_get(address: &str, path: &str) -> (u16, String) {
+    http_get_with(address, path, "")
+}
+
+/// A GET signed by the node's identity `identity`, as the CLI signs a read (the
+/// `Commune-Signature` header of docs/cli.md): members-only councils answer to it.
+fn http_get_as(node: &TestNode, identity: &str, address: &str, path: &str) -> (u16, String) {
+    let seed =
+        std::fs::read_to_string(node.data().join("keys").join(format!("{identity}.key"))).unwrap();
+    let seed: [u8; 32] = data_encoding::HEXLOWER_PERMISSIVE
+        .decode(seed.trim().as_bytes())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let keypair = commune_core::Keypair::from_seed(seed);
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut message = b"commune/sync-request/v1\0GET\0".to_vec();
+    message.extend_from_slice(path.as_bytes());
+    message.push(0);
+    message.extend_from_slice(&time.to_be_bytes());
+    message.extend_from_slice(blake3::hash(b"").as_bytes());
+    let signature = data_encoding::HEXLOWER.encode(&keypair.sign(&message).0);
+    let header = format!(
+        "Commune-Signature: key={}, time={time}, sig={signature}\r\n",
+        keypair.public()
+    );
+    http_get_with(address, path, &header)
+}
+
+fn http_get_with(address: &str, path: &str, headers: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\n{headers}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
@@ -581,12 +613,63 @@ fn serve_answers_on_loopback() {
     let (_server, address) = node.serve();
     let (status, body) = http_get(&address, "/healthz");
     assert_eq!((status, body.as_str()), (200, "ok"));
+    // A stranger learns nothing of a members-only council; its member reads it.
     let (status, body) = http_get(&address, &format!("/api/councils/{council}"));
+    assert_eq!(status, 403, "{body}");
+    assert!(!body.contains("Alice"), "{body}");
+    let (status, body) = http_get_as(&node, "me", &address, &format!("/api/councils/{council}"));
     assert_eq!(status, 200);
     let state: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(state["state"]["name"], "Strike committee");
     let (status, _) = http_get(&address, "/api/councils/nonsense");
     assert_eq!(status, 400);
+}
+
+/// A council reads as members only until it decides, by amendment, to be public.
+#[test]
+fn a_council_becomes_public_only_by_amendment() {
+    let node = TestNode::new();
+    let council = council_of_two(&node);
+    let shown = node.ok(&["council", "show", &council]);
+    assert!(shown["constitution"].get("reading").is_none(), "{shown}");
+    let text = String::from_utf8(node.run(&["council", "show", &council]).stdout).unwrap();
+    assert!(
+        text.contains("reading: members (only members read"),
+        "{text}"
+    );
+    let (_server, address) = node.serve();
+    let page = format!("/c/{council}");
+    let (status, body) = http_get(&address, &page);
+    assert_eq!(status, 200, "the name and how to join");
+    assert!(!body.contains("Bob"), "{body}");
+
+    let amend = node.ok(&[
+        "proposal",
+        "open",
+        &council,
+        "Open our books",
+        "--reading",
+        "public",
+        "--open-for",
+        "3d",
+    ])["event"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Not yet decided: still members only.
+    let (_, body) = http_get(&address, &page);
+    assert!(!body.contains("Bob"), "{body}");
+    node.ok(&["vote", &council, &amend, "yes"]);
+    node.ok(&["--as", "bob", "vote", &council, &amend, "yes"]);
+    node.ok(&["close", &council, &amend]);
+    let shown = node.ok(&["council", "show", &council]);
+    assert_eq!(shown["constitution"]["reading"], "public");
+    let (status, body) = http_get(&address, &page);
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("Bob") && body.contains("Reading: public"),
+        "{body}"
+    );
 }
 
 /// `kill -9` during a burst of writes: every event acknowledged before the kill is in the log

@@ -48,6 +48,54 @@ pub struct FoundArgs {
     /// Found a federation: its members are councils, represented by their delegates
     #[arg(long, conflicts_with = "constitution")]
     pub federation: bool,
+    /// Who may read the council: only its members (the default), anyone (`public`), or
+    /// `private` (read as `members`; its bodies are not yet end-to-end encrypted)
+    #[arg(
+        long,
+        value_enum,
+        default_value = "members",
+        conflicts_with = "constitution"
+    )]
+    pub reading: ReadingArg,
+    /// In a federation: what its member councils let it read to plan, their registers (the
+    /// default; never their ballots or members) or nothing beyond their own reading rule
+    #[arg(long, value_enum, requires = "federation")]
+    pub planning: Option<PlanningArg>,
+}
+
+/// What a federation reads of its member councils, as `--planning` names it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PlanningArg {
+    Register,
+    Nothing,
+}
+
+impl PlanningArg {
+    pub fn planning(self) -> commune_core::constitution::Planning {
+        match self {
+            PlanningArg::Register => commune_core::constitution::Planning::Register,
+            PlanningArg::Nothing => commune_core::constitution::Planning::Nothing,
+        }
+    }
+}
+
+/// Who may read a council, as `--reading` names it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReadingArg {
+    Public,
+    Members,
+    Private,
+}
+
+impl ReadingArg {
+    pub fn reading(self) -> commune_core::constitution::Reading {
+        use commune_core::constitution::Reading;
+        match self {
+            ReadingArg::Public => Reading::Public,
+            ReadingArg::Members => Reading::Members,
+            ReadingArg::Private => Reading::Private,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -62,11 +110,16 @@ pub struct InviteArgs {
 
 #[derive(Debug, Args)]
 pub struct JoinArgs {
-    /// The invitation text (`commune-invite-…`), or the id of an open council
+    /// The invitation text (`commune-invite-…`) or link (`http://HOST/join?invitation=…`,
+    /// which says where to fetch the log), or the id of an open council
     pub invitation: String,
     /// Your name within the council [default: the identity's name]
     #[arg(long = "my-name")]
     pub my_name: Option<String>,
+    /// A node that holds the council (a member's node, `http://HOST:PORT`): fetch its log
+    /// there with the invitation, join, and send the join back, in one command
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
 }
 
 pub fn run(invocation: &Invocation, command: CouncilCommand) -> Result<()> {
@@ -100,7 +153,15 @@ fn found(invocation: &Invocation, args: FoundArgs) -> Result<()> {
                 AdmissionArg::Vote => Admission::Vote,
                 AdmissionArg::Open => Admission::Open,
             },
-            federation: args.federation.then(FederationRules::default),
+            federation: args.federation.then(|| FederationRules {
+                planning: args.planning.map(PlanningArg::planning),
+                ..FederationRules::default()
+            }),
+            // Left out when the council keeps the default, so that its bytes stay as before.
+            reading: match args.reading {
+                ReadingArg::Members => None,
+                other => Some(other.reading()),
+            },
             ..Constitution::default()
         },
     };
@@ -161,6 +222,23 @@ fn show(invocation: &Invocation, council: &str) -> Result<()> {
             c.amendment.method.name()
         );
         let _ = writeln!(out, "planner: {}", c.planner_settings().describe());
+        let _ = writeln!(
+            out,
+            "reading: {} ({})",
+            c.reading().name(),
+            c.reading().words()
+        );
+        if let Some(rules) = &c.federation {
+            let planning = match rules.planning.unwrap_or_default() {
+                commune_core::constitution::Planning::Register => {
+                    "its members and its councils' members read each member council's register to plan"
+                }
+                commune_core::constitution::Planning::Nothing => {
+                    "it reads nothing of its member councils beyond their own reading rules"
+                }
+            };
+            let _ = writeln!(out, "planning: {planning}");
+        }
         let _ = writeln!(out, "\nmembers ({}):", state.members.len());
         for (id, member) in &state.members {
             let _ = writeln!(out, "  {}  {}", id.short(), member.name);
@@ -191,7 +269,26 @@ pub fn invite(invocation: &Invocation, args: InviteArgs) -> Result<()> {
     )
 }
 
-pub fn join(invocation: &Invocation, args: JoinArgs) -> Result<()> {
+/// An invitation link as the web app hands it out (`http://HOST/join?invitation=TEXT`): the
+/// node's address and the invitation's text.
+fn split_link(text: &str) -> Option<(String, String)> {
+    let text = text.trim();
+    if !(text.starts_with("http://") || text.starts_with("https://")) {
+        return None;
+    }
+    let (base, query) = text.split_once("/join?")?;
+    let invitation = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("invitation="))?;
+    Some((base.to_owned(), invitation.to_owned()))
+}
+
+pub fn join(invocation: &Invocation, mut args: JoinArgs) -> Result<()> {
+    // A link carries the node to join from: `commune join http://HOST/join?invitation=…`.
+    if let Some((base, invitation)) = split_link(&args.invitation) {
+        args.from.get_or_insert(base);
+        args.invitation = invitation;
+    }
     let mut node = invocation.open()?;
     let keypair = node.identity(&invocation.identity)?;
     let name = args.my_name.unwrap_or_else(|| invocation.identity.clone());
@@ -205,13 +302,41 @@ pub fn join(invocation: &Invocation, args: JoinArgs) -> Result<()> {
     } else {
         (node.resolve_council(&args.invitation)?, None)
     };
-    if node.store().event_count(council)? == 0 {
-        bail!("this node does not hold the council's log yet: sync with a member's node first");
+    let Some(url) = args.from else {
+        if node.store().event_count(council)? == 0 {
+            bail!(
+                "this node does not hold the council's log yet: join with --from URL (a member's node), or sync with one first"
+            );
+        }
+        let event = node.act(
+            &keypair,
+            council,
+            Payload::Join(payload::Join { name, invitation }),
+        )?;
+        return print_event(invocation, "joined", &event);
+    };
+    // The invitation is a read credential until it is used: fetch the log with it, join
+    // here, then send the join back (the peer reads it as the log's next event).
+    let mut peer = crate::transport::client::Peer::new(&url, keypair.clone())?;
+    if invitation.is_some() {
+        peer = peer.with_invitation(args.invitation.trim().to_owned());
     }
-    let event = node.act(
-        &keypair,
-        council,
-        Payload::Join(payload::Join { name, invitation }),
-    )?;
+    let node = std::sync::Mutex::new(node);
+    crate::transport::client::sync_council(&node, &mut peer, council, &mut |_, _| {})
+        .map_err(|error| error.context(format!("cannot fetch the council's log from {url}")))?;
+    let event = node
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .act(
+            &keypair,
+            council,
+            Payload::Join(payload::Join { name, invitation }),
+        )?;
+    crate::transport::client::sync_council(&node, &mut peer, council, &mut |_, _| {})
+        .map_err(|error| {
+            error.context(format!(
+                "joined on this node, but could not send the join to {url}: `commune sync --peer {url}` sends it"
+            ))
+        })?;
     print_event(invocation, "joined", &event)
 }

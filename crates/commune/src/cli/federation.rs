@@ -92,6 +92,10 @@ pub struct PlanArgs {
     #[arg(long, value_name = "HOURS", allow_hyphen_values = true,
           default_value_t = crate::federation_plan::LINK_HOURS)]
     pub link_hours: f64,
+    /// A node that holds the member councils this node does not: read their registers there
+    /// (never their ballots), as the federation's constitution lets its members
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
 }
 
 pub fn mandates(invocation: &Invocation, command: MandateCommand) -> Result<()> {
@@ -796,8 +800,12 @@ fn plan(invocation: &Invocation, args: PlanArgs) -> Result<()> {
     let mut node = invocation.open()?;
     let federation = node.resolve_council(&args.federation)?;
     let keypair = node.identity(&invocation.identity)?;
-    let gathered = federation_plan::gather(&mut node, federation)?;
+    let mut gathered = federation_plan::gather(&mut node, federation)?;
     gathered.check_member(&keypair.public())?;
+    if let Some(url) = &args.from {
+        let mut peer = crate::transport::client::Peer::new(url, keypair.clone())?;
+        gathered.fetch_registers(&mut peer)?;
+    }
     let transport = super::register::transport(args.transport_hours)?;
     let drafted = federation_plan::draft(&gathered, now_ms(), transport, args.link_hours)?;
     invocation.print(&federation_plan::json(&drafted), || {

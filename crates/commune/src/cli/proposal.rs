@@ -232,6 +232,12 @@ pub struct OpenArgs {
     /// Decide on amending how the planner shares what is too little among receivers
     #[arg(long, value_enum)]
     pub plan_fairness: Option<FairnessArg>,
+    /// Decide on amending who may read the council (the rest of the constitution unchanged)
+    #[arg(long, value_enum)]
+    pub reading: Option<super::council::ReadingArg>,
+    /// In a federation: decide on amending what it reads of its member councils to plan
+    #[arg(long, value_enum)]
+    pub planning: Option<super::council::PlanningArg>,
 }
 
 /// How the planner shares scarce goods, as `--plan-fairness` names it.
@@ -458,10 +464,12 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
         args.refer.is_some(),
         args.instruct.is_some(),
         args.plan_tolerance.is_some() || args.plan_fairness.is_some(),
+        args.reading.is_some(),
+        args.planning.is_some(),
     ];
     if chosen.iter().filter(|&&c| c).count() > 1 {
         bail!(
-            "a proposal decides one thing: give only one of --remove, --admit, --amend, --elect, --recall, --join-federation, --admit-council, --overturn, --refer, --instruct, --plan-tolerance/--plan-fairness"
+            "a proposal decides one thing: give only one of --remove, --admit, --amend, --elect, --recall, --join-federation, --admit-council, --overturn, --refer, --instruct, --plan-tolerance/--plan-fairness, --reading, --planning"
         );
     }
     let mut options = args.options.clone();
@@ -606,6 +614,20 @@ fn open(invocation: &Invocation, args: OpenArgs) -> Result<()> {
             };
         }
         constitution.planner = Some(settings);
+        Action::Amend { constitution }
+    } else if let Some(planning) = args.planning {
+        let mut constitution = state.constitution.clone();
+        let Some(rules) = &mut constitution.federation else {
+            bail!(
+                "{} is a council, not a federation: --planning is a federation's rule",
+                state.name
+            );
+        };
+        rules.planning = Some(planning.planning());
+        Action::Amend { constitution }
+    } else if let Some(reading) = args.reading {
+        let mut constitution = state.constitution.clone();
+        constitution.reading = Some(reading.reading());
         Action::Amend { constitution }
     } else {
         Action::None

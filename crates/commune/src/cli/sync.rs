@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use crate::reading::Part;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 
@@ -205,12 +206,36 @@ pub fn bundle(invocation: &Invocation, command: BundleCommand) -> Result<()> {
             })
         }
         BundleCommand::Export(args) => {
+            let keypair = node.identity(&invocation.identity)?;
+            // A bundle carries what its signer may read (`crate::reading`), as sync does.
+            let reader = keypair.public();
             let councils = match &args.council {
-                Some(text) => vec![node.resolve_council(text)?],
-                None => node.store().councils()?,
+                Some(text) => {
+                    let council = node.resolve_council(text)?;
+                    crate::reading::readable_in(&mut node, Some(&reader), council, Part::Whole)
+                        .map_err(|crate::server::ApiError(_, reason)| {
+                            anyhow::anyhow!("not exported: {reason}")
+                        })?;
+                    vec![council]
+                }
+                None => {
+                    let mut readable = Vec::new();
+                    for council in node.store().councils()? {
+                        if crate::reading::readable_in(
+                            &mut node,
+                            Some(&reader),
+                            council,
+                            Part::Whole,
+                        )
+                        .is_ok()
+                        {
+                            readable.push(council);
+                        }
+                    }
+                    readable
+                }
             };
             let since = args.since.as_deref().map(bundle::read_have).transpose()?;
-            let keypair = node.identity(&invocation.identity)?;
             let bar = config::progress_bar(0, "exporting", invocation.json);
             let report = bundle::export(
                 &node,

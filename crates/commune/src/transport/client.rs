@@ -29,6 +29,9 @@ pub struct Peer {
     agent: ureq::Agent,
     base: String,
     keypair: Keypair,
+    /// An invitation (its text) shown with each request: a read credential until it is used
+    /// or expires, so that a newcomer can fetch the log before joining.
+    invitation: Option<String>,
     pub traffic: Traffic,
 }
 
@@ -74,8 +77,15 @@ impl Peer {
             agent,
             base: super::peers::normalise(base)?,
             keypair,
+            invitation: None,
             traffic: Traffic::default(),
         })
+    }
+
+    /// Shows `invitation` (its text) with every request.
+    pub fn with_invitation(mut self, invitation: String) -> Peer {
+        self.invitation = Some(invitation);
+        self
     }
 
     pub fn base(&self) -> &str {
@@ -87,11 +97,15 @@ impl Peer {
     fn post(&mut self, path: &str, body: Vec<u8>) -> Result<Vec<u8>> {
         let signature = auth::sign(&self.keypair, "POST", path, now_ms(), &body);
         let url = format!("{}{path}", self.base);
-        let mut response = self
+        let mut request = self
             .agent
             .post(&url)
             .header("content-type", CBOR)
-            .header(auth::HEADER, &signature)
+            .header(auth::HEADER, &signature);
+        if let Some(invitation) = &self.invitation {
+            request = request.header(super::routes::INVITATION_HEADER, invitation);
+        }
+        let mut response = request
             .send(&body[..])
             .with_context(|| format!("cannot reach {}", self.base))?;
         let status = response.status().as_u16();
@@ -114,6 +128,38 @@ impl Peer {
             );
         }
         Ok(answer)
+    }
+
+    /// A member council's register, read as a federation reads it to plan
+    /// (`GET /api/councils/{council}/register`, signed by our identity).
+    pub fn register(&mut self, council: CouncilId) -> Result<commune_core::State> {
+        let path = format!("/api/councils/{council}/register");
+        let signature = auth::sign(&self.keypair, "GET", &path, now_ms(), b"");
+        let mut response = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .header(auth::HEADER, &signature)
+            .call()
+            .with_context(|| format!("cannot reach {}", self.base))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER)
+            .read_to_vec()
+            .with_context(|| format!("{} sent a broken answer", self.base))?;
+        let answer: serde_json::Value = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} sent an answer that is not JSON", self.base))?;
+        if status != 200 {
+            let reason = answer["error"].as_str().unwrap_or("no reason given");
+            bail!(
+                "{} refused council {}'s register: {reason}",
+                self.base,
+                council.short()
+            );
+        }
+        serde_json::from_value(answer["state"].clone())
+            .with_context(|| format!("{} sent a register that does not read", self.base))
     }
 
     fn decode<T: for<'b> minicbor::Decode<'b, ()>>(&self, bytes: &[u8]) -> Result<T> {

@@ -6,8 +6,8 @@
 //! - `{council}/more`: a [`More`] → more packed symbols;
 //! - `{council}/exchange`: an [`Exchange`] → a [`Delivery`].
 //!
-//! Reading a council needs its membership here (a federation's log is open to any signed
-//! request); pushing events does not, since each event
+//! Reading a council is decided by [`crate::reading`], as for pages and the API; pushing
+//! events is not, since each event
 //! speaks for itself and the fold judges it (a new member's join reaches a node that way).
 //! Everything refused is logged with the requester's key.
 
@@ -16,7 +16,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
@@ -28,7 +27,8 @@ use commune_core::{CouncilId, Event, PublicKey};
 
 use super::{CBOR, auth};
 use crate::node::{Node, now_ms};
-use crate::server::{ApiError, Shared, parse, with_node};
+use crate::reading::Part;
+use crate::server::{ApiError, Routes, Shared, parse, with_node};
 
 /// The largest sync request: a push of events, or a hello with every estimator level.
 pub const MAX_REQUEST: usize = 16 << 20;
@@ -47,14 +47,17 @@ pub const ADDRESS_KEYS: u64 = 4;
 /// The most keys and addresses the limiter tracks; past that, newcomers share one budget.
 const MAX_TRACKED: usize = 10_000;
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/sync/v1/councils", post(councils))
-        .route("/sync/v1/{council}/hello", post(hello))
-        .route("/sync/v1/{council}/more", post(more))
-        .route("/sync/v1/{council}/exchange", post(exchange))
-        .layer(Extension(Limiter::default()))
-        .layer(DefaultBodyLimit::max(MAX_REQUEST))
+pub fn router() -> Routes<Shared> {
+    Routes::new()
+        .route("POST", "/sync/v1/councils", post(councils))
+        .route("POST", "/sync/v1/{council}/hello", post(hello))
+        .route("POST", "/sync/v1/{council}/more", post(more))
+        .route("POST", "/sync/v1/{council}/exchange", post(exchange))
+        .layer(|router| {
+            router
+                .layer(Extension(Limiter::default()))
+                .layer(DefaultBodyLimit::max(MAX_REQUEST))
+        })
 }
 
 /// Who a request is charged to.
@@ -173,8 +176,9 @@ fn member_ids(
     node: &mut Node,
     council: CouncilId,
     key: PublicKey,
+    invitation: Option<&str>,
 ) -> Result<(Vec<commune_core::EventId>, [u8; 32]), ApiError> {
-    check_member(node, council, key)?;
+    check_member(node, council, key, invitation)?;
     let ids = node
         .store()
         .ids_of(council)
@@ -208,29 +212,39 @@ pub fn symbol_cap(events: usize) -> u64 {
     (events as u64).saturating_mul(2).saturating_add(1024)
 }
 
-/// Members read their council's log; a federation's log, with its certificates and its
-/// delegates' votes, is open to every signed request, so that the members who hold their
-/// delegates to account can follow it.
-fn may_read(state: &commune_core::State, key: &PublicKey) -> bool {
-    state.members.contains_key(key) || state.federation.is_some()
+/// The header in which a newcomer shows the invitation they hold (its text).
+pub const INVITATION_HEADER: &str = "commune-invitation";
+
+/// Reads the council only if `key` may read all of it ([`crate::reading`]), or shows an
+/// invitation to it that is still a read credential.
+fn check_member(
+    node: &mut Node,
+    council: CouncilId,
+    key: PublicKey,
+    invitation: Option<&str>,
+) -> Result<(), ApiError> {
+    let refused = match crate::reading::readable_in(node, Some(&key), council, Part::Whole) {
+        Ok(_) => return Ok(()),
+        Err(refused) => refused,
+    };
+    if let Some(text) = invitation {
+        match crate::reading::invitation_reads(node, council, text, now_ms()) {
+            Ok(()) => return Ok(()),
+            Err(reason) => {
+                tracing::warn!(peer = %key, %council, %reason, "refused an invitation as a read credential");
+                return Err(ApiError(StatusCode::FORBIDDEN, reason));
+            }
+        }
+    }
+    tracing::warn!(peer = %key, %council, "refused to serve a council to a reader it does not admit");
+    Err(refused)
 }
 
-fn check_member(node: &mut Node, council: CouncilId, key: PublicKey) -> Result<(), ApiError> {
-    let folded = node
-        .fold(council)
-        .map_err(|error| ApiError(StatusCode::NOT_FOUND, format!("{error:#}")))?;
-    if may_read(&folded.state, &key) {
-        Ok(())
-    } else {
-        tracing::warn!(peer = %key, %council, "refused to serve a council to a non-member");
-        Err(ApiError(
-            StatusCode::FORBIDDEN,
-            format!(
-                "{key} is not a member of {} on this node: only members may read it (a new member pushes their join first)",
-                folded.state.name
-            ),
-        ))
-    }
+fn invitation(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(INVITATION_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
 }
 
 async fn councils(
@@ -247,7 +261,7 @@ async fn councils(
             .councils()
             .map_err(|e| crate::server::internal(e.into()))?
         {
-            if node.fold(council).is_ok_and(|f| may_read(&f.state, &key)) {
+            if crate::reading::readable_in(node, Some(&key), council, Part::Whole).is_ok() {
                 mine.push(council);
             }
         }
@@ -267,7 +281,11 @@ async fn hello(
 ) -> Result<Response, ApiError> {
     let (council, key, hello) = signed::<Hello>(&council, &headers, &uri, &body)?;
     limiter.charge(key, from, body.len() as u64)?;
-    let (ids, heads_hash) = with_node(node, move |node| member_ids(node, council, key)).await?;
+    let invitation = invitation(&headers);
+    let (ids, heads_hash) = with_node(node, move |node| {
+        member_ids(node, council, key, invitation.as_deref())
+    })
+    .await?;
     let answer = off_lock(move || {
         let items = Keyer::new(&hello.salt).items(&ids);
         let answer: Answer =
@@ -290,7 +308,11 @@ async fn more(
 ) -> Result<Response, ApiError> {
     let (council, key, mut request) = signed::<More>(&council, &headers, &uri, &body)?;
     limiter.charge(key, from, body.len() as u64)?;
-    let (ids, _) = with_node(node, move |node| member_ids(node, council, key)).await?;
+    let invitation = invitation(&headers);
+    let (ids, _) = with_node(node, move |node| {
+        member_ids(node, council, key, invitation.as_deref())
+    })
+    .await?;
     let cap = symbol_cap(ids.len());
     if request.from >= cap {
         return Err(refuse(
@@ -331,6 +353,7 @@ async fn exchange(
         from,
         (body.len() as u64).saturating_add(pushed * EVENT_COST),
     )?;
+    let invitation = invitation(&headers);
     if request.want.len() > MAX_ITEMS || request.push.len() > MAX_ITEMS {
         return Err(refuse(
             key,
@@ -381,7 +404,7 @@ async fn exchange(
             delivery.invalid.extend(report.refused);
         }
         if !request.want.is_empty() {
-            check_member(node, council, key)?;
+            check_member(node, council, key, invitation.as_deref())?;
             let mut events: Vec<Event> = Vec::new();
             let mut bytes = 0;
             for prefix in &request.want {

@@ -236,7 +236,11 @@ fn generate(keys: &[Keypair], args: &BenchWebArgs) -> Result<(Vec<Event>, EventI
         keys[0].public(),
         NAME,
         "member 0",
-        Constitution::default(),
+        // The benchmark measures pages as anyone reads them: its council is public.
+        Constitution {
+            reading: Some(commune_core::constitution::Reading::Public),
+            ..Constitution::default()
+        },
         time,
     )?
     .sign(&keys[0]);

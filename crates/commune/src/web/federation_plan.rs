@@ -2,31 +2,42 @@
 //! between councils, and which member councils this node cannot plan. Read-only: a
 //! federation's plan is shown, not proposed.
 //!
-//! Drawn only for a viewer who belongs to the federation or to one of its member councils, as
-//! `commune federation plan` is. The viewer cookie is not a proof of who is looking: the rule
-//! spares the node a plan for passers-by, it does not hide the registers (their own pages show
-//! them).
+//! Drawn only for a reader who belongs to the federation or to one of its member councils, as
+//! `commune federation plan` is: the signed-in session says who is looking, and each member
+//! council's register is read only as `crate::reading` allows.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use commune_core::CouncilId;
 use commune_core::register::Transport;
 use maud::{Markup, html};
 
-use super::pages::{Page, layout, ok, parse, viewer};
+use super::pages::{Page, layout, ok, parse};
 use crate::federation_plan::{self, FederationDraft, not_held_words};
 use crate::node::now_ms;
+use crate::reading::{Part, Reader};
 use crate::server::{ApiError, Shared, internal, not_found, with_node};
 
 pub async fn page(
     State(node): State<Shared>,
     Path(federation): Path<String>,
-    headers: HeaderMap,
+    reader: Reader,
 ) -> Result<Page, Page> {
     let federation: CouncilId = parse(&federation, "federation")?;
-    let me = viewer(&headers);
+    let me = reader.0;
     let gathered = with_node(node, move |node| {
-        federation_plan::gather(node, federation).map_err(not_found)
+        crate::reading::readable_in(node, me.as_ref(), federation, Part::Whole)?;
+        let mut gathered = federation_plan::gather(node, federation).map_err(not_found)?;
+        // Each member council's register is planned only if this reader may read it.
+        let held = std::mem::take(&mut gathered.held);
+        for (council, folded) in held {
+            if crate::reading::readable_in(node, me.as_ref(), council, Part::Register).is_ok() {
+                gathered.held.push((council, folded));
+            } else {
+                gathered.not_held.push(council);
+            }
+        }
+        Ok(gathered)
     })
     .await?;
     let refused = match me {
@@ -119,7 +130,7 @@ mod tests {
     use commune_core::plan::Urgency;
     use commune_core::register::{ItemKind, Need, Quantity, Receiver, Resource};
     use commune_core::tally::{Choice, Position};
-    use commune_core::{CouncilId, Keypair, MemberId};
+    use commune_core::{CouncilId, Keypair};
 
     use crate::node::{Node, now_ms};
     use crate::server::tests::{fixture, send};
@@ -201,11 +212,11 @@ mod tests {
     async fn page_as(
         node: &crate::server::Shared,
         uri: &str,
-        who: Option<MemberId>,
+        who: Option<&Keypair>,
     ) -> (StatusCode, String) {
         let mut request = Request::get(uri);
         if let Some(who) = who {
-            request = request.header("cookie", format!("commune_member={who}"));
+            request = request.header("cookie", crate::server::tests::session(node, who));
         }
         send(node, request.body(Body::empty()).unwrap()).await
     }
@@ -260,7 +271,7 @@ mod tests {
         };
         let uri = format!("/c/{federation}/plan");
 
-        let (status, html) = page_as(&fixture.node, &uri, Some(ana.public())).await;
+        let (status, html) = page_as(&fixture.node, &uri, Some(ana)).await;
         assert_eq!(status, StatusCode::OK, "{html}");
         assert!(
             html.contains("flour at canteen (vital): 12 of 12 kg"),
@@ -276,20 +287,20 @@ mod tests {
         );
         assert!(
             html.contains(&format!(
-                "this node does not hold council {}'s log; sync it first",
+                "this node does not hold council {}'s log, nor may this reader read its register",
                 faraway.short()
             )),
             "{html}"
         );
         assert!(!html.contains("<form"), "the plan is shown, not proposed");
         // The federation's own page leads to it.
-        let (_, html) = page_as(&fixture.node, &format!("/c/{federation}"), None).await;
+        let (_, html) = page_as(&fixture.node, &format!("/c/{federation}"), Some(ana)).await;
         assert!(html.contains(&uri), "{html}");
 
         // Strangers and unknown viewers get no plan; a council is not a federation.
-        for who in [Some(convener.public()), Some(stranger.public()), None] {
+        for who in [Some(&convener), Some(&stranger), None] {
             let (status, html) = page_as(&fixture.node, &uri, who).await;
-            if who == Some(convener.public()) {
+            if who.is_some_and(|who| who.public() == convener.public()) {
                 // The convener is a member of the federation itself.
                 assert_eq!(status, StatusCode::OK, "{html}");
                 continue;
@@ -297,12 +308,7 @@ mod tests {
             assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
             assert!(!html.contains("12 of 12"), "{html}");
         }
-        let (status, html) = page_as(
-            &fixture.node,
-            &format!("/c/{kitchen}/plan"),
-            Some(ana.public()),
-        )
-        .await;
+        let (status, html) = page_as(&fixture.node, &format!("/c/{kitchen}/plan"), Some(ana)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(
             html.contains("Kitchen is a council, not a federation"),

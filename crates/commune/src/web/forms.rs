@@ -19,6 +19,7 @@ use commune_core::{CouncilId, EventId, PublicKey, Unsigned};
 use serde::Deserialize;
 
 use crate::node::{Node, draft_found, now_ms};
+use crate::reading::Part;
 use crate::server::{ApiError, Shared, draft_json, not_found, parse, with_node};
 
 pub(super) const HOUR_MS: u64 = 60 * 60 * 1000;
@@ -137,8 +138,25 @@ pub(super) async fn draft(
     next: String,
     payload: impl FnOnce(&mut Node, &Fields) -> Result<Payload, ApiError> + Send + 'static,
 ) -> Answer {
+    draft_as(node, council, fields, next, false, payload).await
+}
+
+/// As [`draft`]; `joining`: the draft is a request to join, which needs no reading right.
+async fn draft_as(
+    node: Shared,
+    council: CouncilId,
+    fields: Fields,
+    next: String,
+    joining: bool,
+    payload: impl FnOnce(&mut Node, &Fields) -> Result<Payload, ApiError> + Send + 'static,
+) -> Answer {
     let author = fields.author()?;
     let result = with_node(node, move |node| {
+        // A form answers only for an author who may read the council: its errors and its
+        // draft's heads are the council's (a request to join is drafted by `join`).
+        if !joining {
+            crate::reading::readable_in(node, Some(&author), council, Part::Whole)?;
+        }
         let payload = payload(node, &fields)?;
         let unsigned = node
             .draft(council, author, &payload, now_ms())
@@ -473,11 +491,12 @@ pub async fn join(State(node): State<Shared>, posted: Posted) -> Answer {
             None,
         ),
     };
-    draft(
+    draft_as(
         node,
         council,
         fields,
         format!("/c/{council}"),
+        true,
         move |_, fields| {
             Ok(Payload::Join(payload::Join {
                 name: fields.required("name", "Your name in the council")?,
@@ -513,8 +532,9 @@ pub async fn certify(
     let fields = fields(posted)?;
     let mandate: commune_core::MandateId =
         parse(&fields.required("mandate", "Mandate")?, "mandate")?;
+    let author = fields.author()?;
     let statement = with_node(node.clone(), move |node| {
-        let folded = node.fold(council).map_err(not_found)?;
+        let folded = crate::reading::readable_in(node, Some(&author), council, Part::Whole)?;
         folded
             .state
             .mandate_statement(&mandate)
@@ -572,6 +592,7 @@ pub async fn invite(
     let council: CouncilId = parse(&council, "council")?;
     let author = fields(posted)?.author()?;
     let json = with_node(node, move |node| {
+        crate::reading::readable_in(node, Some(&author), council, Part::Whole)?;
         let invitation = node
             .draft_invitation(council, author, INVITATION_MS)
             .map_err(|error| ApiError(StatusCode::UNPROCESSABLE_ENTITY, format!("{error:#}")))?;

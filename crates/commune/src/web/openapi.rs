@@ -18,6 +18,7 @@ use utoipa::OpenApi;
         crate::server::council,
         crate::server::proposal,
         crate::server::rejections,
+        crate::server::register,
         crate::server::draft,
         crate::server::submit,
     )

@@ -1,14 +1,15 @@
 //! The pages, rendered on the server with maud: each reads the council's fold and shows it
 //! as plain HTML with real links and forms, so reading works with JavaScript off.
 //!
-//! A page knows who is looking only by the public key the signing script keeps in the
-//! `commune_member` cookie (a public key is no secret); it never needs more.
+//! A page knows who is looking by the browser's session (`crate::session`: the browser's key
+//! signed a challenge), and shows a council only to those `crate::reading` lets read it;
+//! anyone else sees its name and how to ask to join.
 
 use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use commune_core::constitution::Admission;
 use commune_core::invite::Invitation;
@@ -22,6 +23,7 @@ use serde::Deserialize;
 
 use crate::config::format_time;
 use crate::node::{Folds, now_ms};
+use crate::reading::{Part, Reader, Refused};
 use crate::server::{ApiError, Shared, with_node};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
@@ -60,7 +62,7 @@ impl From<ApiError> for Page {
 /// A council's latest fold. When the node is free, its current fold (the node notices
 /// anything written since, by itself or another process); while a write holds the node, its
 /// latest fold, rather than waiting for the write to end; else the node folds.
-pub(super) async fn folded(
+pub(crate) async fn folded(
     node: Shared,
     folds: &Folds,
     council: CouncilId,
@@ -91,15 +93,18 @@ pub(super) fn ok(markup: Markup) -> Result<Page, Page> {
     Ok(Page(StatusCode::OK, markup))
 }
 
-/// Who is looking: the public key in the `commune_member` cookie, if any.
-pub(super) fn viewer(headers: &HeaderMap) -> Option<PublicKey> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix("commune_member="))
-        .and_then(|key| key.parse().ok())
+/// A council's fold for a page, if `reader` may read `part` of it; else a page that says
+/// whose it is and how to ask to join.
+pub(super) async fn readable(
+    node: Shared,
+    folds: &Folds,
+    reader: Reader,
+    council: CouncilId,
+    part: Part,
+) -> Result<Arc<Folded>, Page> {
+    crate::reading::readable(node, folds, reader.0, council, part)
+        .await
+        .map_err(Page::from)
 }
 
 fn not_found(what: String) -> Page {
@@ -280,8 +285,8 @@ fn choice_words(proposal: &Proposal, choice: &Choice) -> String {
 
 // ---------------------------------------------------------------- my councils
 
-pub async fn home(State(node): State<Shared>, headers: HeaderMap) -> Result<Page, Page> {
-    let me = viewer(&headers);
+pub async fn home(State(node): State<Shared>, reader: Reader) -> Result<Page, Page> {
+    let me = reader.0;
     let councils = with_node(node, move |node| {
         let summaries = node.councils().map_err(crate::server::internal)?;
         let mut rows = Vec::new();
@@ -290,7 +295,9 @@ pub async fn home(State(node): State<Shared>, headers: HeaderMap) -> Result<Page
                 node.fold(summary.id)
                     .is_ok_and(|folded| folded.state.members.contains_key(&me))
             });
-            rows.push((summary, mine));
+            let readable =
+                crate::reading::readable_in(node, me.as_ref(), summary.id, Part::Whole).is_ok();
+            rows.push((summary, mine, readable));
         }
         Ok(rows)
     })
@@ -298,20 +305,24 @@ pub async fn home(State(node): State<Shared>, headers: HeaderMap) -> Result<Page
     let list = |mine: bool| {
         html! {
             ul.cards {
-                @for (summary, _) in councils.iter().filter(|(_, m)| *m == mine) {
+                @for (summary, _, readable) in councils.iter().filter(|(_, m, _)| *m == mine) {
                     li {
                         a href={ "/c/" (summary.id) } { (summary.name) }
                         br;
                         span.meta {
-                            (summary.members) " member(s) · "
-                            (summary.open_proposals) " open proposal(s)"
+                            @if *readable {
+                                (summary.members) " member(s) · "
+                                (summary.open_proposals) " open proposal(s)"
+                            } @else {
+                                "read by its members only"
+                            }
                         }
                     }
                 }
             }
         }
     };
-    let any_mine = councils.iter().any(|(_, mine)| *mine);
+    let any_mine = councils.iter().any(|(_, mine, _)| *mine);
     ok(layout(
         "Councils",
         html! {
@@ -327,7 +338,7 @@ pub async fn home(State(node): State<Shared>, headers: HeaderMap) -> Result<Page
                 (list(true))
                 h2 { "Others on this node" }
             }
-            @if councils.iter().any(|(_, mine)| !*mine) {
+            @if councils.iter().any(|(_, mine, _)| !*mine) {
                 (list(false))
             } @else if !any_mine {
                 p { "No council on this node yet." }
@@ -354,15 +365,69 @@ pub async fn home(State(node): State<Shared>, headers: HeaderMap) -> Result<Page
 
 // ---------------------------------------------------------------- a council
 
+/// What anyone may see of a council they may not read: its name and how to ask to join.
+fn visitor_page(refused: &Refused, me: Option<PublicKey>, asked: bool) -> Markup {
+    let council = refused.council;
+    layout(
+        &refused.name,
+        html! {
+            h1 { (refused.name) }
+            p #visitor { (refused.name) " is read by its members only." }
+            @if asked {
+                p.meta { "You asked to join: the council decides." }
+            } @else if me.is_none() {
+                p {
+                    "If you are a member, open this page from a browser that holds your key ("
+                    a href="/keys" { "My key" } "). Otherwise, to read it, " (refused.how_to_join()) "."
+                }
+            } @else {
+                @match refused.admission {
+                    Admission::Invitation => p.meta { "You are not a member of this council. Ask a member for an invitation link." },
+                    admission => {
+                        form method="post" action="/join" data-sign {
+                            input type="hidden" name="council" value=(council);
+                            label for="ask-name" { "Your name in the council" }
+                            input #ask-name name="name" required maxlength="100" autocomplete="nickname";
+                            button { @if admission == Admission::Open { "Sign and join" } @else { "Sign and ask to join" } }
+                            (status())
+                        }
+                    }
+                }
+            }
+            @if me.is_none() && refused.admission != Admission::Invitation {
+                form method="post" action="/join" data-sign {
+                    input type="hidden" name="council" value=(council);
+                    label for="ask-name" { "Your name in the council" }
+                    input #ask-name name="name" required maxlength="100" autocomplete="nickname";
+                    button { @if refused.admission == Admission::Open { "Sign and join" } @else { "Sign and ask to join" } }
+                    (status())
+                }
+                (needs_key_note())
+            }
+        },
+        None,
+    )
+}
+
 pub async fn council(
     State(node): State<Shared>,
     Extension(folds): Extension<Folds>,
     Path(council): Path<String>,
-    headers: HeaderMap,
+    reader: Reader,
 ) -> Result<Page, Page> {
     let council: CouncilId = parse(&council, "council")?;
-    let me = viewer(&headers);
-    let folded = folded(node, &folds, council).await?;
+    let me = reader.0;
+    let folded = folded(node.clone(), &folds, council).await?;
+    let decided = crate::reading::decide(&folded.state, me.as_ref(), Part::Whole, &mut |_| None);
+    if let Err(refused) = decided {
+        match crate::reading::readable(node, &folds, me, council, Part::Whole).await {
+            Ok(_) => {}
+            Err(_) => {
+                let asked = me.is_some_and(|me| folded.state.applicants.contains_key(&me));
+                return Ok(Page(StatusCode::OK, visitor_page(&refused, me, asked)));
+            }
+        }
+    }
     let state = &folded.state;
     let member = me.is_some_and(|me| state.members.contains_key(&me));
     let mut open: Vec<&Proposal> = state.proposals.values().filter(|p| p.is_open()).collect();
@@ -376,10 +441,12 @@ pub async fn council(
         .collect();
     members.sort_by_key(|(_, name)| name.to_lowercase());
     let rule = &state.constitution.general;
+    let reading = state.constitution.reading();
     ok(layout(
         &state.name,
         html! {
             h1 { (state.name) }
+            p.meta #reading { "Reading: " (reading.name()) " — " (reading.words()) "." }
             p { a href={ "/c/" (council) "/register" } { "Needs, offers, commons and plans" } }
             @if member {
                 p.meta { "You are a member." }
@@ -582,12 +649,12 @@ pub async fn proposal(
     Extension(folds): Extension<Folds>,
     Path((council, proposal)): Path<(String, String)>,
     Query(query): Query<ProposalQuery>,
-    headers: HeaderMap,
+    reader: Reader,
 ) -> Result<Page, Page> {
     let council: CouncilId = parse(&council, "council")?;
     let id: EventId = parse(&proposal, "proposal")?;
-    let me = viewer(&headers);
-    let folded = folded(node, &folds, council).await?;
+    let me = reader.0;
+    let folded = readable(node, &folds, reader, council, Part::Whole).await?;
     let state = &folded.state;
     let Some(p) = state.proposals.get(&id) else {
         return Err(not_found(format!("no proposal {id} in {}", state.name)));
@@ -962,9 +1029,10 @@ pub async fn new_proposal(
     State(node): State<Shared>,
     Extension(folds): Extension<Folds>,
     Path(council): Path<String>,
+    reader: Reader,
 ) -> Result<Page, Page> {
     let council: CouncilId = parse(&council, "council")?;
-    let folded = folded(node, &folds, council).await?;
+    let folded = readable(node, &folds, reader, council, Part::Whole).await?;
     let state = &folded.state;
     let default = method_words(&state.constitution.general.method);
     let methods: [(&str, String, &str); 11] = [
@@ -1130,11 +1198,17 @@ pub async fn join(
     })
     .await?;
     let state = &folded.state;
+    // A valid invitation lets its holder see who invites them and how many members there are.
+    let valid = invitation.verify().is_ok() && state.members.contains_key(&inviter);
     ok(layout(
         &format!("Join {}", state.name),
         html! {
             h1 { "Join " (state.name) }
-            p { (state.member_name(&inviter)) " invites you. The council has " (state.members.len()) " member(s)." }
+            @if valid {
+                p { (state.member_name(&inviter)) " invites you. The council has " (state.members.len()) " member(s)." }
+            } @else {
+                p.note { "This invitation is not signed by a member of the council: ask for a new one." }
+            }
             @if invitation.expires_ms < now_ms() { p.note { "This invitation has expired: ask for a new one." } }
             form method="post" action="/join" data-sign {
                 input type="hidden" name="invitation" value=(text);
@@ -1189,6 +1263,16 @@ pub async fn keys() -> Page {
                         "device, or after clearing this browser."
                     }
                     button type="button" data-backup { "Download my encrypted backup" }
+                    h2 { "Sign in and out" }
+                    p {
+                        "This browser signs in to the node with your key, so that pages show you "
+                        "the councils you belong to. Signing out ends that session on the node; "
+                        "this browser then stays out until you sign in again."
+                    }
+                    p #session-status aria-live="polite" {}
+                    button type="button" data-signout { "Sign out of this node" }
+                    " "
+                    button type="button" data-signin { "Sign in" }
                 }
                 section {
                     h2 { "Restore, or add this device" }

@@ -10,7 +10,6 @@
 
 use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use commune_core::payload::{self, Action, Payload};
 use commune_core::plan::Urgency;
 use commune_core::register::{
@@ -22,8 +21,9 @@ use commune_core::{CouncilId, EventId, PublicKey};
 use maud::{Markup, html};
 
 use super::forms::{Answer, Fields, HOUR_MS, Posted, draft, fields, invalid};
-use super::pages::{Page, folded, layout, needs_key_note, ok, parse, status, viewer, when};
+use super::pages::{Page, layout, needs_key_note, ok, parse, readable, status, when};
 use crate::node::{Folds, now_ms};
+use crate::reading::{Part, Reader};
 use crate::register::{Drafted, format_quantity, met_lines, parse_quantity, resolve_resource};
 use crate::server::{ApiError, Shared, not_found};
 
@@ -67,11 +67,11 @@ pub async fn page(
     State(node): State<Shared>,
     Extension(folds): Extension<Folds>,
     Path(council): Path<String>,
-    headers: HeaderMap,
+    reader: Reader,
 ) -> Result<Page, Page> {
     let council: CouncilId = parse(&council, "council")?;
-    let me = viewer(&headers);
-    let folded = folded(node, &folds, council).await?;
+    let me = reader.0;
+    let folded = readable(node, &folds, reader, council, Part::Register).await?;
     let state = folded.state.clone();
     let drafted = tokio::task::spawn_blocking(move || {
         crate::register::draft(&state, now_ms(), Transport::None)

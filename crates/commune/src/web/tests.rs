@@ -8,13 +8,26 @@ use serde_json::Value;
 use tokio_stream::StreamExt as _;
 use tower::ServiceExt as _;
 
-use crate::server::tests::{Fixture, call, event_count, fixture, send, submit};
+use crate::server::tests::{Fixture, call, event_count, fixture, send, session, submit};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
+/// Reads a page as the fixture's member, signed in.
 async fn get(fixture: &Fixture, uri: &str) -> (StatusCode, String) {
-    let request = Request::get(uri).body(Body::empty()).unwrap();
+    let request = Request::get(uri)
+        .header("cookie", session(&fixture.node, &fixture.keypair))
+        .body(Body::empty())
+        .unwrap();
     send(&fixture.node, request).await
+}
+
+/// Reads a page signed in as `keypair`, or as nobody.
+async fn get_as(fixture: &Fixture, keypair: Option<&Keypair>, uri: &str) -> (StatusCode, String) {
+    let mut request = Request::get(uri);
+    if let Some(keypair) = keypair {
+        request = request.header("cookie", session(&fixture.node, keypair));
+    }
+    send(&fixture.node, request.body(Body::empty()).unwrap()).await
 }
 
 /// Posts a form as the signing script does (same origin, asking for JSON).
@@ -84,19 +97,21 @@ async fn a_council_is_run_through_its_pages() {
     )
     .await;
     assert!(page.starts_with(&format!("/c/{council}/p/")), "{page}");
-    let (status, html) = get(&fixture, &page).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Which day for the market?"));
+    // Someone not signed in learns the council's name, not its proposals.
+    let (status, html) = get_as(&fixture, None, &page).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        html.contains("Mutual aid is read by its members only"),
+        "{html}"
+    );
+    assert!(!html.contains("Which day for the market?"), "{html}");
     assert!(
         !html.contains("<form"),
         "no forms for an unknown reader: {html}"
     );
     let as_member = |uri: &str| {
         let request = Request::get(uri)
-            .header(
-                "cookie",
-                format!("commune_member={}", fixture.keypair.public()),
-            )
+            .header("cookie", session(&fixture.node, &fixture.keypair))
             .body(Body::empty())
             .unwrap();
         send(&fixture.node, request)
@@ -154,7 +169,7 @@ async fn a_council_is_founded_and_joined_by_invitation_from_forms() {
     )
     .await;
     let council: CouncilId = page.strip_prefix("/c/").unwrap().parse().unwrap();
-    let (_, html) = get(&fixture, &page).await;
+    let (_, html) = get_as(&fixture, Some(&founder), &page).await;
     assert!(html.contains("Tenants of No. 9") && html.contains("Rosa"));
 
     // Rosa's browser signs an invitation; the node checks and prints it.
@@ -196,7 +211,7 @@ async fn a_council_is_founded_and_joined_by_invitation_from_forms() {
         &format!("invitation={text}&name=Idris"),
     )
     .await;
-    let (_, html) = get(&fixture, &page).await;
+    let (_, html) = get_as(&fixture, Some(&founder), &page).await;
     assert!(
         html.contains("Members (2)") && html.contains("Idris"),
         "{html}"
@@ -491,6 +506,7 @@ async fn unknown_and_malformed_ids_get_pages_that_say_so() {
 async fn a_live_page_hears_of_each_new_event_in_its_council() {
     let fixture = fixture();
     let request = Request::get(format!("/c/{}/live", fixture.council))
+        .header("cookie", session(&fixture.node, &fixture.keypair))
         .body(Body::empty())
         .unwrap();
     let response = crate::server::router(fixture.node.clone())
@@ -586,7 +602,7 @@ async fn a_council_that_admits_by_vote_is_asked_and_decides_from_its_pages() {
     let newcomer = Keypair::from_seed([12; 32]);
     let viewed_by = |key: &Keypair| {
         let request = Request::get(&page)
-            .header("cookie", format!("commune_member={}", key.public()))
+            .header("cookie", session(&fixture.node, key))
             .body(Body::empty())
             .unwrap();
         send(&fixture.node, request)
@@ -614,7 +630,7 @@ async fn a_council_that_admits_by_vote_is_asked_and_decides_from_its_pages() {
         ),
     )
     .await;
-    let (_, html) = get(&fixture, &proposal).await;
+    let (_, html) = get_as(&fixture, Some(&founder), &proposal).await;
     assert!(html.contains("Farid becomes a member.") && html.contains("consent"));
     act(
         &fixture,
@@ -649,7 +665,7 @@ async fn a_council_that_admits_by_vote_is_asked_and_decides_from_its_pages() {
         ),
     )
     .await;
-    let (_, html) = get(&fixture, &removal).await;
+    let (_, html) = get_as(&fixture, Some(&founder), &removal).await;
     assert!(
         html.contains("Farid is removed from the council.") && html.contains("removal question")
     );
@@ -665,6 +681,7 @@ async fn a_council_that_admits_by_vote_is_asked_and_decides_from_its_pages() {
 async fn pages_do_not_wait_for_a_write_in_progress() {
     let fixture = fixture();
     let page = open_proposal(&fixture, "title=Read+me&method=majority").await;
+    let cookie = session(&fixture.node, &fixture.keypair);
     let app = crate::server::router(fixture.node.clone());
     let node = fixture.node.clone();
     let (held, holding) = std::sync::mpsc::channel();
@@ -675,7 +692,10 @@ async fn pages_do_not_wait_for_a_write_in_progress() {
         let _ = released.recv();
     });
     holding.recv().unwrap();
-    let request = Request::get(&page).body(Body::empty()).unwrap();
+    let request = Request::get(&page)
+        .header("cookie", cookie)
+        .body(Body::empty())
+        .unwrap();
     let answered =
         tokio::time::timeout(std::time::Duration::from_secs(5), app.oneshot(request)).await;
     release.send(()).unwrap();
@@ -723,10 +743,7 @@ async fn ranked_score_and_time_poll_ballots_go_through_the_forms() {
         )
         .await;
         let request = Request::get(&page)
-            .header(
-                "cookie",
-                format!("commune_member={}", fixture.keypair.public()),
-            )
+            .header("cookie", session(&fixture.node, &fixture.keypair))
             .body(Body::empty())
             .unwrap();
         let (status, html) = send(&fixture.node, request).await;
@@ -873,7 +890,7 @@ async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() 
 
     let fixture = fixture();
     let (council, amina, farid) = council_of_two(&fixture, "Kitchen collective");
-    let (_, html) = get(&fixture, &format!("/c/{council}")).await;
+    let (_, html) = get_as(&fixture, Some(&amina), &format!("/c/{council}")).await;
     assert!(!html.contains("Who represents us"), "no mandates yet");
     elect(
         &fixture,
@@ -888,7 +905,7 @@ async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() 
         },
         1,
     );
-    let (_, html) = get(&fixture, &format!("/c/{council}")).await;
+    let (_, html) = get_as(&fixture, Some(&amina), &format!("/c/{council}")).await;
     assert!(html.contains("Who represents us"), "{html}");
     assert!(html.contains("soup kitchen") && html.contains("up to 40 hours"));
     assert!(!html.contains("Suspended by a recall petition"));
@@ -896,7 +913,7 @@ async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() 
     // Farid sees the petition's form; his one signature in two members is a quarter and
     // more: the mandate is suspended. The form is signed in two steps, as the script does.
     let request = Request::get(format!("/c/{council}"))
-        .header("cookie", format!("commune_member={}", farid.public()))
+        .header("cookie", session(&fixture.node, &farid))
         .body(Body::empty())
         .unwrap();
     let (_, html) = send(&fixture.node, request).await;
@@ -949,7 +966,7 @@ async fn the_council_page_says_who_holds_its_mandates_and_which_are_suspended() 
         &format!("mandate={mandate}&statement_signature={signature}"),
     )
     .await;
-    let (_, html) = get(&fixture, &format!("/c/{council}")).await;
+    let (_, html) = get_as(&fixture, Some(&amina), &format!("/c/{council}")).await;
     assert!(html.contains("Suspended by a recall petition"), "{html}");
 }
 
@@ -984,7 +1001,7 @@ async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
     let (mandate, _) = state.mandates.iter().next().expect("a mandate");
     let statement = state.mandate_statement(mandate).unwrap();
     let request = Request::get(format!("/c/{council}"))
-        .header("cookie", format!("commune_member={}", amina.public()))
+        .header("cookie", session(&fixture.node, &amina))
         .body(Body::empty())
         .unwrap();
     let (_, html) = send(&fixture.node, request).await;
@@ -1016,7 +1033,7 @@ async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
     let signed = &state.endorsements[&statement.id()];
     assert!(signed.signatures.contains_key(&amina.public()));
     let request = Request::get(format!("/c/{council}"))
-        .header("cookie", format!("commune_member={}", amina.public()))
+        .header("cookie", session(&fixture.node, &amina))
         .body(Body::empty())
         .unwrap();
     let (_, html) = send(&fixture.node, request).await;
@@ -1027,7 +1044,7 @@ async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
 
     // The next election, opened from the new-proposal page: Farid and Amina stand for one
     // seat for 30 days.
-    let (_, html) = get(&fixture, &format!("/c/{council}/new")).await;
+    let (_, html) = get_as(&fixture, Some(&amina), &format!("/c/{council}/new")).await;
     assert!(html.contains("Elect delegates"), "{html}");
     let uri = format!("/c/{council}/proposals");
     let election = "title=Our+next+delegate&method=stv-meek&winners=1&action=elect&term_days=30";
@@ -1114,6 +1131,12 @@ async fn a_need_an_offer_and_a_plan_go_through_the_register_page() {
         html.contains("blue bike") && html.contains("Back by dark"),
         "{html}"
     );
+    let (status, html) = get_as(&fixture, None, &page).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        !html.contains("blue bike"),
+        "a stranger reads no register: {html}"
+    );
     assert!(!html.contains("<form"), "no forms for an unknown reader");
 
     let next = act(
@@ -1150,10 +1173,7 @@ async fn a_need_an_offer_and_a_plan_go_through_the_register_page() {
 
     // The plan shown is the plan proposed; the vote is on the proposal's own page.
     let request = Request::get(&page)
-        .header(
-            "cookie",
-            format!("commune_member={}", fixture.keypair.public()),
-        )
+        .header("cookie", session(&fixture.node, &fixture.keypair))
         .body(Body::empty())
         .unwrap();
     let (_, html) = send(&fixture.node, request).await;
@@ -1623,7 +1643,7 @@ async fn a_plan_the_council_overturned_is_shown_so_and_its_commitments_refused()
     };
     let plan = act_as(&fixture, council, &amina, Payload::Adopt(adopt));
     let page = format!("/c/{council}/register");
-    let (_, html) = get(&fixture, &page).await;
+    let (_, html) = get_as(&fixture, Some(&amina), &page).await;
     assert!(
         html.contains("Commitments") && !html.contains("Overturned plans"),
         "{html}"
@@ -1637,7 +1657,7 @@ async fn a_plan_the_council_overturned_is_shown_so_and_its_commitments_refused()
         None,
         Choice::YesNo { vote: YesNo::Yes },
     );
-    let (_, html) = get(&fixture, &page).await;
+    let (_, html) = get_as(&fixture, Some(&amina), &page).await;
     assert!(html.contains("Overturned plans"), "{html}");
     assert!(!html.contains("Commitments"), "{html}");
     let stored = || {
@@ -1659,4 +1679,435 @@ async fn a_plan_the_council_overturned_is_shown_so_and_its_commitments_refused()
         "{reason}"
     );
     assert_eq!(stored(), before, "nothing stored");
+}
+
+/// Every route of the router (as `server::routes` lists them), walked as a stranger, a
+/// member of another council, a removed member and a member, on a members-only council and
+/// on a public one: what each may read, and never a ballot, a title or a name of the
+/// members-only council in anything a non-member gets.
+#[tokio::test]
+async fn every_route_answers_each_reader_as_the_reading_rule_says() {
+    use commune_core::constitution::{Constitution, Reading};
+    use commune_core::payload::{self, Action, Payload};
+    use commune_core::tally::{Choice, YesNo};
+
+    let fixture = fixture();
+    let amina = Keypair::from_seed([61; 32]);
+    let farid = Keypair::from_seed([62; 32]);
+    let bo = Keypair::from_seed([63; 32]);
+    let cy = Keypair::from_seed([64; 32]);
+    let stranger = Keypair::from_seed([65; 32]);
+    // A members-only council (as founded without a choice, or `private`, which reads the
+    // same today): Amina and Farid are members, Bo was removed.
+    let members_only = |reading: Option<Reading>| {
+        let mut constitution = Constitution {
+            reading,
+            ..Constitution::default()
+        };
+        constitution.removal.min_duration_ms = 0;
+        let hidden = fixture
+            .node
+            .lock()
+            .unwrap()
+            .found(&amina, "Union drive", "Amina Quietname", constitution)
+            .unwrap()
+            .council();
+        for (who, name, nonce) in [(&farid, "Farid Hushname", 1), (&bo, "Bo Leftname", 2)] {
+            let invitation = commune_core::invite::Invitation::new(
+                hidden,
+                "Union drive".into(),
+                &amina,
+                [nonce; 16],
+                crate::node::now_ms() + 60_000,
+            );
+            let join = payload::Join {
+                name: name.into(),
+                invitation: Some(invitation),
+            };
+            act_as(&fixture, hidden, who, Payload::Join(join));
+        }
+        // Bo is removed by the council.
+        let removal = act_as(
+            &fixture,
+            hidden,
+            &amina,
+            Payload::Propose(payload::Propose {
+                title: "Remove the informer".into(),
+                text: String::new(),
+                options: Vec::new(),
+                action: Action::Remove {
+                    member: bo.public(),
+                },
+                method: None,
+                quorum: None,
+                deadline_ms: crate::node::now_ms() + 60_000,
+                mode: None,
+            }),
+        );
+        for who in [&amina, &farid, &bo] {
+            let ballot = payload::Ballot {
+                proposal: removal,
+                choice: Choice::YesNo { vote: YesNo::Yes },
+            };
+            act_as(&fixture, hidden, who, Payload::Ballot(ballot));
+        }
+        act_as(
+            &fixture,
+            hidden,
+            &amina,
+            Payload::Close(payload::Close { proposal: removal }),
+        );
+        let secret = decide(
+            &fixture,
+            hidden,
+            [&amina, &farid],
+            Action::None,
+            None,
+            Choice::YesNo { vote: YesNo::No },
+        );
+        let comment = payload::Comment {
+            proposal: secret,
+            reply_to: None,
+            text: "Meet at the back door".into(),
+        };
+        act_as(&fixture, hidden, &farid, Payload::Comment(comment));
+        assert!(
+            !state_of(&fixture, hidden)
+                .members
+                .contains_key(&bo.public())
+        );
+        (hidden, secret)
+    };
+    let (hidden, secret) = members_only(None);
+    let (private, private_secret) = members_only(Some(Reading::Private));
+    let public = fixture
+        .node
+        .lock()
+        .unwrap()
+        .found(
+            &cy,
+            "Open pantry",
+            "Cy",
+            Constitution {
+                reading: Some(Reading::Public),
+                ..Constitution::default()
+            },
+        )
+        .unwrap()
+        .council();
+    let pantry = act_as(
+        &fixture,
+        public,
+        &cy,
+        Payload::Propose(payload::Propose {
+            title: "Stock rice".into(),
+            text: String::new(),
+            options: Vec::new(),
+            action: Action::None,
+            method: None,
+            quorum: None,
+            deadline_ms: crate::node::now_ms() + 60_000,
+            mode: None,
+        }),
+    );
+
+    // What a non-member of the members-only council must never see.
+    let secrets = [
+        "Amina Quietname".to_owned(),
+        "Farid Hushname".to_owned(),
+        "Remove the informer".to_owned(),
+        "Meet at the back door".to_owned(),
+        amina.public().to_string(),
+        farid.public().to_string(),
+        secret.to_string(),
+        private_secret.to_string(),
+    ];
+    let listed = crate::server::routes(&fixture.node).listed;
+    assert!(listed.len() > 30, "the router lists its routes: {listed:?}");
+    let readers = [
+        ("a stranger", Some(&stranger), false),
+        ("not signed in", None, false),
+        ("a member of another council", Some(&cy), false),
+        ("a removed member", Some(&bo), false),
+        ("a member", Some(&farid), true),
+    ];
+    let councils = [
+        (hidden, secret, true),
+        (private, private_secret, true),
+        (public, pantry, false),
+    ];
+    for (council, proposal, members_only) in councils {
+        for &(method, path) in &listed {
+            let uri = path
+                .replace("{council}", &council.to_string())
+                .replace("{proposal}", &proposal.to_string());
+            assert!(
+                !uri.contains('{'),
+                "the walk does not know how to fill {path}: teach it"
+            );
+            for &(who, keypair, member) in &readers {
+                let (status, text) = probe(&fixture, method, &uri, keypair).await;
+                let about_council = uri.contains(&council.to_string());
+                let may_read = member || !members_only;
+                if !may_read {
+                    for secret in &secrets {
+                        assert!(
+                            !text.contains(secret.as_str()),
+                            "{method} {uri} as {who} ({status}) shows {secret:?}: {text}"
+                        );
+                    }
+                }
+                if about_council && may_read {
+                    assert_ne!(
+                        status,
+                        StatusCode::FORBIDDEN,
+                        "{method} {uri} as {who} may read: {text}"
+                    );
+                }
+                if about_council && !may_read && method == "GET" && path != "/c/{council}" {
+                    assert_eq!(
+                        status,
+                        StatusCode::FORBIDDEN,
+                        "{method} {uri} as {who}: {text}"
+                    );
+                }
+                if path == "/c/{council}" {
+                    assert!(text.contains(if members_only {
+                        "Union drive"
+                    } else {
+                        "Stock rice"
+                    }));
+                    if !may_read {
+                        assert!(text.contains("read by its members only"), "{text}");
+                        assert!(text.contains("invitation"), "how to ask to join: {text}");
+                    }
+                }
+                if path == "/sync/v1/{council}/exchange" {
+                    // Sync is always signed, even for a public council.
+                    let expected = match (may_read, keypair) {
+                        (_, None) => StatusCode::UNAUTHORIZED,
+                        (true, Some(_)) => StatusCode::OK,
+                        (false, Some(_)) => StatusCode::FORBIDDEN,
+                    };
+                    assert_eq!(status, expected, "sync as {who}: {text}");
+                }
+                if path == "/api/councils/{council}" && may_read {
+                    assert_eq!(status, StatusCode::OK, "{uri} as {who}: {text}");
+                }
+            }
+        }
+    }
+}
+
+/// One request of the route walk as `keypair` (signed in, and signing sync requests); the
+/// status and the body as text. A live stream is not read (it does not end): only its
+/// status, and its absence of a body when refused.
+async fn probe(
+    fixture: &Fixture,
+    method: &str,
+    uri: &str,
+    keypair: Option<&Keypair>,
+) -> (StatusCode, String) {
+    let sync = uri.starts_with("/sync/v1/");
+    let body: Vec<u8> = if sync {
+        if uri.ends_with("/exchange") {
+            commune_core::sync::encode_message(&commune_core::sync::Exchange {
+                want: vec![vec![0u8].into()],
+                push: Vec::new(),
+            })
+        } else {
+            Vec::new()
+        }
+    } else if method == "POST" {
+        match keypair {
+            Some(keypair) => {
+                format!("author={}&name=x&text=x&title=x", keypair.public()).into_bytes()
+            }
+            None => b"name=x".to_vec(),
+        }
+    } else {
+        Vec::new()
+    };
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "127.0.0.1:7878")
+        .header("content-type", if sync { "application/cbor" } else { FORM })
+        .header("accept", "application/json");
+    if let Some(keypair) = keypair {
+        request = request.header("cookie", session(&fixture.node, keypair));
+        if sync {
+            let path = uri.to_owned();
+            let signature =
+                crate::transport::auth::sign(keypair, "POST", &path, crate::node::now_ms(), &body);
+            request = request.header(crate::transport::auth::HEADER, signature);
+        }
+    }
+    let request = request.body(Body::from(body)).unwrap();
+    if uri.ends_with("/live") {
+        let response = crate::server::router(fixture.node.clone())
+            .oneshot(request)
+            .await
+            .unwrap();
+        let status = response.status();
+        if status == StatusCode::OK {
+            return (status, String::new());
+        }
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        return (status, String::from_utf8_lossy(&bytes).into_owned());
+    }
+    send(&fixture.node, request).await
+}
+
+/// A session made while its key was a member reads nothing once the council removes them,
+/// and signing out ends a session on the node.
+#[tokio::test]
+async fn a_removed_members_session_stops_working_and_signing_out_ends_one() {
+    use commune_core::constitution::Constitution;
+    use commune_core::payload::{self, Action, Payload};
+    use commune_core::tally::{Choice, YesNo};
+
+    let fixture = fixture();
+    let amina = Keypair::from_seed([71; 32]);
+    let farid = Keypair::from_seed([72; 32]);
+    let mut constitution = Constitution::default();
+    constitution.removal.min_duration_ms = 0;
+    let council = fixture
+        .node
+        .lock()
+        .unwrap()
+        .found(&amina, "Rent strike", "Amina", constitution)
+        .unwrap()
+        .council();
+    let invitation = commune_core::invite::Invitation::new(
+        council,
+        "Rent strike".into(),
+        &amina,
+        [1; 16],
+        crate::node::now_ms() + 60_000,
+    );
+    let join = payload::Join {
+        name: "Farid".into(),
+        invitation: Some(invitation),
+    };
+    act_as(&fixture, council, &farid, Payload::Join(join));
+    let cookie = session(&fixture.node, &farid);
+    let read = |cookie: String| {
+        let request = Request::get(format!("/api/councils/{council}"))
+            .header("cookie", cookie)
+            .body(Body::empty())
+            .unwrap();
+        send(&fixture.node, request)
+    };
+    let (status, body) = read(cookie.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Farid listens to the council's changes, as his open page does.
+    let request = Request::get(format!("/c/{council}/live"))
+        .header("cookie", cookie.clone())
+        .body(Body::empty())
+        .unwrap();
+    let response = crate::server::router(fixture.node.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut live = response.into_body().into_data_stream();
+
+    decide(
+        &fixture,
+        council,
+        [&amina, &farid],
+        Action::Remove {
+            member: farid.public(),
+        },
+        None,
+        Choice::YesNo { vote: YesNo::Yes },
+    );
+    let (status, body) = read(cookie.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("you are not a member"), "{body}");
+    assert!(!body.contains("Amina"), "{body}");
+    // His stream has the changes queued, and ends at once: he is no longer a member. (Polled
+    // once, first: a stream that went on would give the next change instead.)
+    let next = tokio::select! {
+        biased;
+        next = live.next() => next.map(|chunk| chunk.is_ok()),
+        () = std::future::ready(()) => panic!("the stream had nothing ready"),
+    };
+    assert_eq!(next, None, "the removed member's stream went on");
+
+    // Amina signs out: her cookie no longer says who she is.
+    let cookie = session(&fixture.node, &amina);
+    let (status, _) = read(cookie.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let request = Request::post("/session/end")
+        .header("cookie", cookie.clone())
+        .body(Body::empty())
+        .unwrap();
+    let (status, _) = send(&fixture.node, request).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = read(cookie).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("not signed in"), "{body}");
+}
+
+/// Signing in over HTTP: the challenge route, the answer, and the cookie's attributes; a
+/// replayed answer is refused.
+#[tokio::test]
+async fn signing_in_answers_a_challenge_with_an_http_only_cookie() {
+    let fixture = fixture();
+    let (status, challenge) = call(&fixture.node, "GET", "/session/challenge", Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    let challenge = challenge["challenge"].as_str().unwrap().to_owned();
+    let bytes: [u8; 32] = data_encoding::HEXLOWER
+        .decode(challenge.as_bytes())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let key = fixture.keypair.public();
+    let signature = fixture.keypair.sign(&crate::session::message(&bytes, &key));
+    let answer = serde_json::json!({
+        "key": key,
+        "challenge": challenge,
+        "signature": data_encoding::HEXLOWER.encode(&signature.0),
+    })
+    .to_string();
+    let sign_in = |answer: String, origin: &'static str| {
+        let request = Request::post("/session")
+            .header("content-type", "application/json")
+            .header("host", "node.example")
+            .header("origin", origin)
+            .body(Body::from(answer))
+            .unwrap();
+        crate::server::router(fixture.node.clone()).oneshot(request)
+    };
+    let response = sign_in(answer.clone(), "https://node.example")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Secure",
+        "Max-Age=604800",
+        "Path=/",
+    ] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    let token = cookie.split(';').next().unwrap().to_owned();
+    let request = Request::get("/session")
+        .header("cookie", token)
+        .body(Body::empty())
+        .unwrap();
+    let (_, who) = send(&fixture.node, request).await;
+    assert!(who.contains(&key.to_string()), "{who}");
+
+    let replayed = sign_in(answer, "https://node.example").await.unwrap();
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
 }

@@ -402,41 +402,87 @@ fn two_members_found_invite_vote_and_close_in_real_browsers() {
     );
     assert!(ana.text("#live").contains("Who voted (2 of 2)"));
 
-    // A reader with JavaScript off reads the same result, and the discussion, as plain HTML.
+    // Ana's browser is signed in by a session cookie the page's scripts cannot read.
+    assert_eq!(
+        ana.eval("document.cookie.includes('commune_session')"),
+        json!(false),
+        "the session cookie is HttpOnly"
+    );
+    assert_eq!(
+        ana.eval("fetch('/session').then(r => r.json()).then(j => j.key)"),
+        json!(ana_key)
+    );
+
+    // A second profile without the key, script off, learns the council's name and how to
+    // ask to join: not the proposal, not its text, not who voted.
     let mut reader = Browser::launch("reader");
     reader.command(
         "Emulation.setScriptExecutionDisabled",
         json!({ "value": true }),
     );
-    reader.goto(&proposal_page);
+    reader.goto(&council_page);
+    assert_eq!(reader.text("h1"), "Night shift committee");
+    let visitor = reader.text("main");
+    assert!(visitor.contains("read by its members only"), "{visitor}");
+    assert!(visitor.contains("invitation"), "{visitor}");
     assert!(
-        reader.text("#live h2").starts_with("Result: passed"),
-        "{}",
-        reader.text("main")
+        !visitor.contains("Ask for a second night nurse"),
+        "{visitor}"
     );
+    assert!(!visitor.contains("Bea"), "{visitor}");
+    reader.goto(&proposal_page);
+    let refused = reader.text("main");
+    assert!(refused.contains("read by its members only"), "{refused}");
     assert!(
-        reader
-            .text("main")
-            .contains("Two of us cannot cover forty beds.")
+        !refused.contains("Two of us cannot cover forty beds."),
+        "{refused}"
     );
     // The script really is off: on the key page it would have replaced this line.
     reader.goto(&format!("{base}/keys"));
     assert!(reader.text("#key-status").contains("Looking for a key"));
 
+    // Ana signs out on the key page: the node forgets her session, her pages show only the
+    // council's name until she signs in again.
+    ana.goto(&format!("{base}/keys"));
+    ana.wait(
+        "document.getElementById('session-status').textContent.startsWith('Signed in as')",
+        "the session shown",
+    );
+    ana.click("[data-signout]");
+    ana.wait(
+        "document.getElementById('session-status').textContent === 'Not signed in.'",
+        "signed out",
+    );
+    ana.goto(&council_page);
+    assert!(ana.text("main").contains("read by its members only"));
+    ana.goto(&format!("{base}/keys"));
+    ana.wait(
+        "document.getElementById('session-status').textContent === 'Not signed in.'",
+        "still out after a reload",
+    );
+    ana.click("[data-signin]");
+    ana.wait(
+        "document.getElementById('session-status').textContent.startsWith('Signed in as')",
+        "signed in again",
+    );
+    ana.goto(&council_page);
+    assert!(ana.text("main").contains("You are a member."));
+
+    // Bea, signed in, reads the result as plain HTML.
+    bea.goto(&proposal_page);
+    assert!(bea.text("#live h2").starts_with("Result: passed"));
+    assert!(
+        bea.text("main")
+            .contains("Two of us cannot cover forty beds.")
+    );
+
     // The node's own view agrees: the decision is in the log, signed by the members' keys.
-    let state: Value = serde_json::from_str(
-        &super::http_get(
-            &address,
-            &format!("/api/councils/{}", council_page.rsplit('/').next().unwrap()),
-        )
-        .1,
-    )
-    .unwrap();
-    let proposals = state["state"]["proposals"].as_object().unwrap();
-    let decided = proposals.values().next().unwrap();
-    assert_eq!(decided["decision"]["outcome"]["passed"], true);
-    assert!(state["state"]["members"].get(&ana_key).is_some());
-    assert!(state["state"]["members"].get(&bea_key).is_some());
+    let council = council_page.rsplit('/').next().unwrap();
+    let state = node.ok(&["council", "show", council]);
+    let decided = &state["proposals"][0];
+    assert_eq!(decided["passed"], true);
+    assert!(state["members"].get(&ana_key).is_some());
+    assert!(state["members"].get(&bea_key).is_some());
 }
 
 #[test]

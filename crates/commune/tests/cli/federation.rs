@@ -347,7 +347,7 @@ fn a_breach_is_carried_home_by_petition_and_a_kept_delegate_sits_again() {
     node.ok(&["verify", &council]);
     // The council's page keeps the breach on the mandate's card.
     let (_server, address) = node.serve();
-    let (_, page) = super::http_get(&address, &format!("/c/{council}"));
+    let (_, page) = super::http_get_as(&node, "me", &address, &format!("/c/{council}"));
     assert!(
         page.contains("Mandate breach: voted against the council's instruction"),
         "{page}"

@@ -295,7 +295,7 @@ fn a_member_council_not_held_is_named_and_strangers_and_councils_are_refused() {
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(
         text.contains(&format!(
-            "not planned: this node does not hold council {}'s log; sync it first",
+            "not planned: this node does not hold council {}'s log, nor may this reader read its register; sync it first, or plan with --from a node that holds it",
             &lakeside[..8]
         )),
         "{text}"
@@ -303,4 +303,81 @@ fn a_member_council_not_held_is_named_and_strangers_and_councils_are_refused() {
     // The other node's own member belongs to none of them.
     let error = other.fails(&["federation", "plan", &federation]);
     assert!(error.contains("not a member"), "{error}");
+
+    // The convener, a member of the city but of none of its councils, plans with Lakeside's
+    // register read from the node that holds it; that node shows her the register, never
+    // the council's members or ballots.
+    std::fs::copy(
+        node.data().join("keys/convener.key"),
+        other.data().join("keys/convener.key"),
+    )
+    .unwrap();
+    let (_server, address) = node.serve();
+    let url = format!("http://{address}");
+    let plan = other.ok(&[
+        "--as",
+        "convener",
+        "federation",
+        "plan",
+        &federation,
+        "--from",
+        &url,
+    ]);
+    assert_eq!(plan["not_planned"].as_array().unwrap().len(), 0, "{plan}");
+    assert_eq!(plan["councils"].as_array().unwrap().len(), 3, "{plan}");
+    let (status, body) = super::http_get_as(
+        &node,
+        "convener",
+        &address,
+        &format!("/api/councils/{lakeside}/register"),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Lakeside") && !body.contains("Alice"),
+        "{body}"
+    );
+    let (status, body) = super::http_get_as(
+        &node,
+        "convener",
+        &address,
+        &format!("/api/councils/{lakeside}"),
+    );
+    assert_eq!(status, 403, "{body}");
+    // A stranger reads neither.
+    let (status, _) = super::http_get_as(
+        &node,
+        "stranger",
+        &address,
+        &format!("/api/councils/{lakeside}/register"),
+    );
+    assert_eq!(status, 403);
+
+    // The city decides to read nothing of its councils: the convener plans without
+    // Lakeside, whose register that node no longer shows her.
+    let amend = id(
+        &node.ok(&[
+            "--as",
+            "convener",
+            "proposal",
+            "open",
+            &federation,
+            "Read nothing of our councils",
+            "--planning",
+            "nothing",
+            "--open-for",
+            "3d",
+        ]),
+        "event",
+    );
+    node.ok(&["--as", "convener", "vote", &federation, &amend, "yes"]);
+    node.ok(&["--as", "convener", "close", &federation, &amend]);
+    let text = String::from_utf8(node.run(&["council", "show", &federation]).stdout).unwrap();
+    assert!(text.contains("planning: it reads nothing"), "{text}");
+    let (status, _) = super::http_get_as(
+        &node,
+        "convener",
+        &address,
+        &format!("/api/councils/{lakeside}/register"),
+    );
+    assert_eq!(status, 403);
 }

@@ -14,7 +14,7 @@ use commune_core::payload::{self, Payload};
 use commune_core::{Body, CouncilId, EventId, Keypair, Unsigned};
 use serde_json::Value;
 
-use super::{TestNode, council_of_two, http_get, open_majority};
+use super::{TestNode, council_of_two, http_get_as, open_majority};
 use crate::sync::key_of;
 
 /// A database of its own for one test, dropped with it.
@@ -302,7 +302,8 @@ fn two_servers_share_one_database_under_concurrent_writes() {
     }
     // Each server sees the other's writes.
     for address in [&one, &two] {
-        let (status, body) = http_get(address, &format!("/api/councils/{council}"));
+        let (status, body) =
+            http_get_as(&first, "me", address, &format!("/api/councils/{council}"));
         assert_eq!(status, 200, "{body}");
         let state: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(state["state"]["events"], ids.len(), "{address} is behind");

@@ -613,3 +613,105 @@ fn a_sync_killed_mid_way_finishes_on_restart() {
     assert_eq!(a.log_len(&council), b.log_len(&council));
     b.ok(&["verify"]);
 }
+
+/// An invitation is a read credential until it is used: a newcomer's node fetches the log
+/// with it, joins and sends the join back in one command; a node without one, or with one
+/// already used, is refused the log.
+#[test]
+fn a_newcomer_joins_over_http_with_an_invitation_and_the_invitation_is_then_spent() {
+    let host = TestNode::new();
+    let council = found(&host, "Rent strike");
+    let invitation = host.ok(&["invite", &council])["invitation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let server = Server::start(&host, "127.0.0.1");
+
+    // A stranger's node gets nothing of the members-only council.
+    let stranger = TestNode::new();
+    let refused = stranger.fails(&["sync", "--peer", &server.url(), "--council", &council]);
+    assert!(refused.contains("read by its members only"), "{refused}");
+    assert_eq!(
+        stranger.ok(&["council", "list"]).as_array().unwrap().len(),
+        0
+    );
+
+    let newcomer = TestNode::new();
+    let joined = newcomer.ok(&[
+        "join",
+        &invitation,
+        "--from",
+        &server.url(),
+        "--my-name",
+        "Bea",
+    ]);
+    assert_eq!(joined["event"].as_str().unwrap().len(), 64, "{joined}");
+    let shown = host.ok(&["council", "show", &council]);
+    let names: Vec<&str> = shown["members"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Bea"), "the host has the join: {names:?}");
+    assert_eq!(
+        host.ok(&["state-hash", &council]),
+        newcomer.ok(&["state-hash", &council]),
+        "both nodes hold the same state"
+    );
+
+    // The link the web app hands out says where to join from.
+    let second = host.ok(&["invite", &council])["invitation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let linked = TestNode::new();
+    let link = format!("{}/join?invitation={second}", server.url());
+    linked.ok(&["join", &link, "--my-name", "Cem"]);
+    assert_eq!(
+        host.ok(&["state-hash", &council]),
+        linked.ok(&["state-hash", &council])
+    );
+
+    // Used, the invitation reads nothing more.
+    let late = TestNode::new();
+    let refused = late.fails(&["join", &invitation, "--from", &server.url()]);
+    assert!(
+        refused.contains("cannot fetch the council's log")
+            && refused.contains("the invitation was already used: ask for a new one"),
+        "{refused}"
+    );
+    assert_eq!(late.ok(&["council", "list"]).as_array().unwrap().len(), 0);
+}
+
+/// A bundle carries what its signer may read: a council the identity is not a member of is
+/// refused by name and left out of a whole export.
+#[test]
+fn a_bundle_carries_only_councils_its_signer_may_read() {
+    let node = TestNode::new();
+    let mine = found(&node, "Rent strike");
+    node.ok(&["key", "new", "other"]);
+    let theirs = node.ok(&["--as", "other", "council", "found", "Their council"])["council"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let file = node.dir.path().join("mine.bundle");
+    let file = file.to_str().unwrap();
+    let refused = node.fails(&["bundle", "export", "--council", &theirs, "-o", file]);
+    assert!(
+        refused.contains("not exported: Their council is read by its members only"),
+        "{refused}"
+    );
+    let report = node.ok(&["bundle", "export", "-o", file]);
+    assert_eq!(report["councils"], 1, "{report}");
+    let reader = TestNode::new();
+    reader.ok(&["bundle", "import", file]);
+    let listed = reader.ok(&["council", "list"]);
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [mine.as_str()]);
+}

@@ -48,14 +48,37 @@
   /** The member's key in this browser: {key (CryptoKey), public (hex), backup}, or undefined. */
   const myKey = () => slot();
 
-  /** Tells the node's pages who is looking: the public key only (it is no secret). */
-  function introduce(publicHex) {
-    document.cookie = `commune_member=${publicHex}; path=/; max-age=31536000; SameSite=Strict`;
+  /** Signs in to the node: the key signs a fresh challenge, and the node answers with a
+   *  session cookie (HttpOnly: this script never sees it) bound to that key. Returns whether
+   *  a new session was opened. */
+  async function signIn(record) {
+    const json = (response) => (response.ok ? response.json() : {});
+    const who = await fetch('/session', { credentials: 'same-origin' }).then(json).catch(() => ({}));
+    if (who.key === record.public) return false;
+    const { challenge } = await fetch('/session/challenge', { credentials: 'same-origin' }).then(json);
+    if (!challenge) return false;
+    const domain = utf8('commune/session/v1\0');
+    const message = new Uint8Array(domain.length + 64);
+    message.set(domain);
+    message.set(unhex(challenge), domain.length);
+    message.set(unhex(record.public), domain.length + 32);
+    const signature = hex(await sign(record, message));
+    await post('/session', JSON.stringify({ key: record.public, challenge, signature }), 'application/json');
+    return true;
   }
 
-  function remember(record) {
-    introduce(record.public);
-    return slot(record);
+  async function remember(record) {
+    await slot(record);
+    localStorage.removeItem('commune-signed-out');
+    await signIn(record).catch(() => {});
+  }
+
+  /** Who this browser is signed in as, on the key page. */
+  async function showSession() {
+    const status = document.getElementById('session-status');
+    if (!status) return;
+    const who = await fetch('/session', { credentials: 'same-origin' }).then((r) => r.json()).catch(() => ({}));
+    status.textContent = who.key ? `Signed in as ${who.key.slice(0, 8)}.` : 'Not signed in.';
   }
 
   function available() {
@@ -264,6 +287,19 @@
   });
 
   document.addEventListener('click', async (event) => {
+    if (event.target.matches('[data-signout]')) {
+      localStorage.setItem('commune-signed-out', '1');
+      await post('/session/end', '{}', 'application/json').catch(() => {});
+      await showSession();
+      return;
+    }
+    if (event.target.matches('[data-signin]')) {
+      localStorage.removeItem('commune-signed-out');
+      const record = await myKey();
+      if (record) await signIn(record).catch(() => {});
+      await showSession();
+      return;
+    }
     if (!event.target.matches('[data-backup]')) return;
     const record = await myKey();
     if (!record) return;
@@ -324,9 +360,14 @@
   async function start() {
     try {
       const record = await myKey();
-      if (record && !document.cookie.includes(`commune_member=${record.public}`)) {
-        introduce(record.public);
+      // The page was drawn without a session: sign in, then draw it again for the member.
+      const out = localStorage.getItem('commune-signed-out');
+      if (record && !out && await signIn(record) && !sessionStorage.getItem('commune-signed-in')) {
+        sessionStorage.setItem('commune-signed-in', '1');
+        location.reload();
+        return;
       }
+      sessionStorage.removeItem('commune-signed-in');
     } catch {
       // No IndexedDB (a private window in some browsers): reading still works.
     }
@@ -334,6 +375,7 @@
       const status = document.getElementById('key-status');
       if (status) status.textContent = error.message;
     });
+    await showSession();
     localTimes(document);
     listen();
   }
