@@ -1,0 +1,161 @@
+//! Hostile inputs at the node's edges: crafted and damaged bundles, slow and misaddressed
+//! HTTP clients. Each test asserts what the node answers and that it keeps serving.
+
+use commune_core::Event;
+use serde_json::Value;
+
+use super::TestNode;
+
+fn found(node: &TestNode, name: &str) -> String {
+    node.ok(&["council", "found", name])["council"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn import(node: &TestNode, file: &std::path::Path) -> Value {
+    node.ok(&["bundle", "import", file.to_str().unwrap()])
+}
+
+/// The (offset, length) of each event frame of a bundle, with its event.
+fn frames(bytes: &[u8]) -> Vec<(usize, usize, Event)> {
+    let mut out = Vec::new();
+    let mut at = 16;
+    while at + 8 <= bytes.len() && &bytes[at..at + 4] == b"CMEV" {
+        let len = u32::from_be_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        out.push((
+            at,
+            len,
+            Event::decode(&bytes[at + 8..at + 8 + len]).unwrap(),
+        ));
+        at += 8 + len;
+    }
+    out
+}
+
+#[test]
+fn a_crafted_bundle_gets_a_bounded_report_and_the_node_keeps_working() {
+    let node = TestNode::new();
+    let council = found(&node, "Kitchen");
+    // A marker and a declared length of 67,584 every 8 bytes, 4 MB of it.
+    let mut bytes = b"commune-bundle\n\x01".to_vec();
+    while bytes.len() < 4 << 20 {
+        bytes.extend_from_slice(b"CMEV");
+        bytes.extend_from_slice(&67_584u32.to_be_bytes());
+    }
+    let file = node.dir.path().join("crafted.bundle");
+    std::fs::write(&file, &bytes).unwrap();
+    let output = node.run(&["--json", "bundle", "import", file.to_str().unwrap()]);
+    assert!(output.status.success());
+    assert!(
+        output.stdout.len() < 64 << 10,
+        "a report of {} bytes",
+        output.stdout.len()
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["new"], 0);
+    assert!(
+        report["unreported_damage"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    assert_eq!(node.log_len(&council), 1);
+}
+
+#[test]
+fn a_flipped_bit_in_the_header_does_not_lose_intact_frames() {
+    let a = TestNode::new();
+    let council = super::council_of_two(&a);
+    let total = a.log_len(&council) as u64;
+    let file = a.dir.path().join("all.bundle");
+    a.ok(&["bundle", "export", "-o", file.to_str().unwrap()]);
+    let bytes = std::fs::read(&file).unwrap();
+
+    for (byte, bit) in [(0, 0x01), (7, 0x20), (15, 0x02)] {
+        let node = TestNode::new();
+        let mut flipped = bytes.clone();
+        flipped[byte] ^= bit;
+        let damaged = node.dir.path().join("flipped.bundle");
+        std::fs::write(&damaged, &flipped).unwrap();
+        let report = import(&node, &damaged);
+        assert_eq!(report["new"].as_u64(), Some(total), "{report}");
+        assert_eq!(report["header_damaged"], true, "{report}");
+        assert!(report["signed_by"].is_string(), "{report}");
+    }
+
+    // Another version's header is still that version, and text is not a bundle.
+    let node = TestNode::new();
+    let mut version_2 = bytes.clone();
+    version_2[15] = 2;
+    let other = node.dir.path().join("v2.bundle");
+    std::fs::write(&other, &version_2).unwrap();
+    assert!(
+        node.fails(&["bundle", "import", other.to_str().unwrap()])
+            .contains("a bundle of version 2")
+    );
+    let mut text = b"shopping list: 1".to_vec();
+    text.extend_from_slice(&bytes[16..]);
+    let notes = node.dir.path().join("notes.txt");
+    std::fs::write(&notes, &text).unwrap();
+    assert!(
+        node.fails(&["bundle", "import", notes.to_str().unwrap()])
+            .contains("not a commune bundle")
+    );
+}
+
+#[test]
+fn a_damaged_genesis_frame_costs_its_council_only() {
+    let a = TestNode::new();
+    let first = found(&a, "Garden");
+    let second = found(&a, "Workshop");
+    super::open_majority(&a, &second, "Buy a lathe");
+    let file = a.dir.path().join("two.bundle");
+    a.ok(&["bundle", "export", "-o", file.to_str().unwrap()]);
+    let bytes = std::fs::read(&file).unwrap();
+    let frames = frames(&bytes);
+    let genesis: Vec<_> = frames
+        .iter()
+        .filter(|(_, _, event)| event.unsigned.depth == 0)
+        .collect();
+    assert_eq!(genesis.len(), 2);
+
+    for (damaged_index, (at, len, event)) in genesis.iter().enumerate() {
+        let lost = event.council().to_string();
+        let kept = if lost == first { &second } else { &first };
+        let node = TestNode::new();
+        let mut damaged = bytes.clone();
+        damaged[at + 8 + len / 2] ^= 0xff;
+        let path = node.dir.path().join("damaged.bundle");
+        std::fs::write(&path, &damaged).unwrap();
+        let report = import(&node, &path);
+        let kept_events = frames
+            .iter()
+            .filter(|(_, _, e)| e.council().to_string() == *kept)
+            .count();
+        assert_eq!(
+            report["new"].as_u64(),
+            Some(kept_events as u64),
+            "genesis {damaged_index}: {report}"
+        );
+        assert_eq!(report["invalid"].as_array().unwrap().len(), 1, "{report}");
+        assert_eq!(node.log_len(kept), kept_events);
+        assert!(node.fails(&["log", &lost]).contains("no council"));
+        node.ok(&["verify"]);
+    }
+}
+
+#[test]
+fn what_a_killed_write_left_is_removed_on_start() {
+    let node = TestNode::new();
+    let hour_and_a_bit = std::time::Duration::from_secs(3700);
+    let stale = node.data().join(".tmpKILLED");
+    let file = std::fs::File::create(&stale).unwrap();
+    file.set_len(1 << 20).unwrap();
+    file.set_modified(std::time::SystemTime::now() - hour_and_a_bit)
+        .unwrap();
+    // A write under way in another process is young: it stays.
+    let young = node.data().join(".tmpWRITING");
+    std::fs::write(&young, b"half").unwrap();
+    node.ok(&["council", "list"]);
+    assert!(!stale.exists());
+    assert!(young.exists());
+}
