@@ -159,3 +159,84 @@ fn what_a_killed_write_left_is_removed_on_start() {
     assert!(!stale.exists());
     assert!(young.exists());
 }
+
+/// A GET with the given `Host`, as raw HTTP/1.1: the status line and the headers, and the body.
+fn get_as(address: &str, host: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.to_ascii_lowercase(), body.to_owned())
+}
+
+#[test]
+fn a_request_for_another_name_is_refused_unless_allowed() {
+    let node = TestNode::new();
+    let council = found(&node, "Kitchen");
+    let (_server, address) = node.serve_on("127.0.0.1", &["--allow-host", "commune.lan"]);
+    let port = address.rsplit(':').next().unwrap();
+    let api = format!("/api/councils/{council}");
+    // A page on evil.example whose name now points at 127.0.0.1 sends its own name.
+    for host in ["evil.example", &format!("evil.example:{port}")] {
+        let (head, body) = get_as(&address, host, &api);
+        assert!(head.starts_with("http/1.1 421"), "{host}: {head}");
+        assert!(body.contains("--allow-host"), "{body}");
+        assert!(!body.contains("Kitchen"), "{body}");
+    }
+    for host in [
+        address.clone(),
+        format!("localhost:{port}"),
+        format!("commune.lan:{port}"),
+    ] {
+        let (head, body) = get_as(&address, &host, &api);
+        assert!(head.starts_with("http/1.1 200"), "{host}: {head}");
+        assert!(body.contains("Kitchen"), "{body}");
+        // JSON is never sniffed into something else.
+        let lines: Vec<&str> = head.lines().collect();
+        assert!(lines.contains(&"x-content-type-options: nosniff"), "{head}");
+        assert!(lines.contains(&"content-type: application/json"), "{head}");
+    }
+}
+
+#[test]
+fn slow_headers_are_cut_off_and_a_member_is_still_served() {
+    use std::io::{Read, Write};
+    let node = TestNode::new();
+    let (_server, address) = node.serve_on("127.0.0.1", &["--header-timeout", "1"]);
+    // Fifty clients that start their headers and never finish them.
+    let mut slow = Vec::new();
+    for _ in 0..50 {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            .unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        slow.push(stream);
+    }
+    let (head, body) = get_as(&address, "127.0.0.1", "/healthz");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(body, "ok");
+    // Each slow client is closed by the node (end of file, or a reset), not left open
+    // until the client's own 30 s wait runs out.
+    for mut stream in slow {
+        let mut rest = Vec::new();
+        match stream.read_to_end(&mut rest) {
+            Ok(_) => {}
+            Err(error) => assert!(
+                !matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+                "a slow client was left open: {error}"
+            ),
+        }
+    }
+}
