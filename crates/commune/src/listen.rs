@@ -87,9 +87,7 @@ pub fn host_allowed(host: &str, allowed: &[String]) -> bool {
         return true;
     }
     let name = name.trim_end_matches('.').to_ascii_lowercase();
-    name == "localhost"
-        || name.ends_with(".localhost")
-        || allowed.contains(&name)
+    name == "localhost" || name.ends_with(".localhost") || allowed.contains(&name)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets each open connection

@@ -8,6 +8,8 @@ mod elections;
 mod federation;
 #[path = "cli/federation_plan.rs"]
 mod federation_plan;
+#[path = "cli/files.rs"]
+mod files;
 #[path = "cli/hostile.rs"]
 mod hostile;
 #[path = "cli/on_postgres.rs"]

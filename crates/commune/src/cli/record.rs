@@ -111,15 +111,22 @@ pub fn key(invocation: &Invocation, command: KeyCommand) -> Result<()> {
             )
         }
         KeyCommand::List => {
-            let identities = node.identities()?;
+            // A damaged key file is listed with what is wrong, not fatal to the others.
+            let identities = node.identity_files()?;
             let list: Vec<_> = identities
                 .iter()
-                .map(|(name, key)| serde_json::json!({ "identity": name, "public_key": key }))
+                .map(|(name, key)| match key {
+                    Ok(key) => serde_json::json!({ "identity": name, "public_key": key }),
+                    Err(problem) => serde_json::json!({ "identity": name, "damaged": problem }),
+                })
                 .collect();
             invocation.print(&list, || {
                 identities
                     .iter()
-                    .map(|(name, key)| format!("{name}  {key}\n"))
+                    .map(|(name, key)| match key {
+                        Ok(key) => format!("{name}  {key}\n"),
+                        Err(problem) => format!("{name}  damaged: {problem}\n"),
+                    })
                     .collect()
             })
         }

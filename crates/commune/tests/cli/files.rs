@@ -1,0 +1,133 @@
+//! The files a node writes: outputs that are devices, pipes or standard output, key files,
+//! and the data directory's permissions.
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::process::Command;
+
+use super::TestNode;
+
+fn found(node: &TestNode, name: &str) -> String {
+    node.ok(&["council", "found", name])["council"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_bundle_written_to_a_device_leaves_the_device_in_place() {
+    let node = TestNode::new();
+    found(&node, "Kitchen");
+    let root = nix_is_root();
+    let device = node.dir.path().join("null");
+    if root {
+        // A second /dev/null (character device 1, 3), made in the test's own directory.
+        let made = Command::new("mknod")
+            .arg(&device)
+            .args(["c", "1", "3"])
+            .status()
+            .unwrap();
+        assert!(made.success());
+        node.ok(&["bundle", "export", "-o", device.to_str().unwrap()]);
+        let kind = std::fs::metadata(&device).unwrap().file_type();
+        assert!(kind.is_char_device(), "{device:?} was replaced: {kind:?}");
+    }
+
+    // A pipe: the bundle goes to its reader, and the pipe stays a pipe.
+    let fifo = node.dir.path().join("pipe");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    node.ok(&["bundle", "export", "-o", fifo.to_str().unwrap()]);
+    let bytes = reader.join().unwrap();
+    assert!(
+        bytes.starts_with(b"commune-bundle\n\x01"),
+        "{} bytes",
+        bytes.len()
+    );
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}
+
+fn nix_is_root() -> bool {
+    let output = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&output.stdout).trim() == "0"
+}
+
+#[test]
+fn a_bundle_goes_to_standard_output_with_a_dash() {
+    let node = TestNode::new();
+    let council = found(&node, "Kitchen");
+    let output = node
+        .command(&["bundle", "export", "-o", "-"])
+        .current_dir(node.dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(output.stdout.starts_with(b"commune-bundle\n\x01"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("standard output"));
+    assert!(!node.dir.path().join("-").exists());
+    let other = TestNode::new();
+    let file = other.dir.path().join("piped.bundle");
+    std::fs::write(&file, &output.stdout).unwrap();
+    other.ok(&["bundle", "import", file.to_str().unwrap()]);
+    assert_eq!(other.log_len(&council), 1);
+}
+
+#[test]
+fn the_data_directory_and_database_are_private_whatever_the_umask() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    // `sh -c 'umask 000; exec commune init'`: the loosest umask there is.
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("umask 000; exec \"$0\" --data \"$1\" init")
+        .arg(env!("CARGO_BIN_EXE_commune"))
+        .arg(&data)
+        .env_remove("COMMUNE_DATA")
+        .env_remove("COMMUNE_STORE")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("keys")), 0o700);
+    let database = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|e| e == "sqlite" || e == "db"))
+        .expect("a database file");
+    assert_eq!(mode(&database), 0o600, "{database:?}");
+}
+
+#[test]
+fn a_damaged_key_file_is_named_and_the_others_still_listed() {
+    let node = TestNode::new();
+    node.ok(&["key", "new", "bob"]);
+    // What a full disk used to leave: an empty key file.
+    std::fs::write(node.data().join("keys").join("carol.key"), b"").unwrap();
+    let list = node.ok(&["key", "list"]);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 3, "{list:?}");
+    let carol = list.iter().find(|e| e["identity"] == "carol").unwrap();
+    assert!(
+        carol["damaged"].as_str().unwrap().contains("carol.key"),
+        "{carol}"
+    );
+    assert!(list.iter().filter(|e| e["public_key"].is_string()).count() == 2);
+    let text = node.run(&["key", "list"]);
+    assert!(text.status.success());
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("bob"), "{text}");
+    assert!(text.contains("carol  damaged"), "{text}");
+    // Its name is not taken over by a new key.
+    assert!(node.fails(&["key", "new", "carol"]).contains("already"));
+}
