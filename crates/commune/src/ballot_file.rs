@@ -13,7 +13,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use commune_core::methods::Profile;
+use commune_core::methods::{MAX_TOTAL_WEIGHT, Profile};
 use commune_core::tally::{Availability, Choice, MAX_OPTIONS, Position, YesNo};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -559,6 +559,7 @@ impl<'de> Visitor<'de> for JsonReader {
                     map.next_value_seed(JsonBallots {
                         profile: &mut file.profile,
                         choices: &mut file.choices,
+                        total: &mut 0,
                     })?;
                 }
                 other => {
@@ -580,6 +581,8 @@ impl<'de> Visitor<'de> for JsonReader {
 struct JsonBallots<'a> {
     profile: &'a mut Profile,
     choices: &'a mut Vec<(u64, Choice)>,
+    /// The sum of the choices' counts so far.
+    total: &'a mut u64,
 }
 
 impl<'de> DeserializeSeed<'de> for JsonBallots<'_> {
@@ -605,6 +608,18 @@ impl<'de> Visitor<'de> for JsonBallots<'_> {
                 de::Error::custom(format!("ballot {number} (counting from 1): {e:#}"))
             })?;
             if let Some(choice) = choice {
+                // Weights stay weights: a count is added, never expanded into copies.
+                *self.total = self
+                    .total
+                    .checked_add(ballot.count)
+                    .filter(|&total| total <= MAX_TOTAL_WEIGHT)
+                    .ok_or_else(|| {
+                        de::Error::custom(format!(
+                            "ballot {number} (counting from 1): a count of {} brings the ballots \
+                             over {MAX_TOTAL_WEIGHT} voters, the most a count takes",
+                            ballot.count
+                        ))
+                    })?;
                 self.choices.push((ballot.count, choice));
             }
         }

@@ -240,3 +240,45 @@ fn slow_headers_are_cut_off_and_a_member_is_still_served() {
         }
     }
 }
+
+#[test]
+fn absurd_ballot_counts_get_a_clear_line_and_large_ones_count_as_weights() {
+    let node = TestNode::new();
+    let write = |name: &str, text: &str| {
+        let path = node.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    // A weight of 2⁶⁴ − 1 for "b" and 2 for "a": it used to wrap to 1 and elect "a".
+    let wrap = write(
+        "wrap.blt",
+        "2 1\n18446744073709551615 2 0\n2 1 0\n0\n\"a\"\n\"b\"\n",
+    );
+    let error = node.fails(&["tally", &wrap, "--method", "irv"]);
+    assert!(error.contains(":2:") && error.contains("voters"), "{error}");
+    // The same shape within the bound counts right, weights and all.
+    let large = write(
+        "large.blt",
+        "2 1\n999999999998 2 0\n2 1 0\n0\n\"a\"\n\"b\"\n",
+    );
+    let result = node.ok(&["tally", &large, "--method", "irv"]);
+    assert_eq!(result["winners"], serde_json::json!(["b"]), "{result}");
+    assert_eq!(result["ballots"], 1_000_000_000_000u64);
+
+    // A count near 2⁶³ used to panic ("capacity overflow"); 10⁹ used to take 8 GB.
+    let json = |count: u64| {
+        format!(
+            "{{\"candidates\": [\"a\", \"b\"], \"ballots\": [{{\"count\": {count}, \"approve\": [\"a\"]}}, {{\"approve\": [\"b\"]}}]}}"
+        )
+    };
+    let absurd = write("absurd.json", &json(9_223_372_036_854_775_807));
+    let error = node.fails(&["tally", &absurd, "--method", "approval"]);
+    assert!(
+        error.contains("ballot 1") && error.contains("voters"),
+        "{error}"
+    );
+    let billion = write("billion.json", &json(1_000_000_000));
+    let result = node.ok(&["tally", &billion, "--method", "approval"]);
+    assert_eq!(result["winners"], serde_json::json!(["a"]), "{result}");
+    assert_eq!(result["ballots"], 1_000_000_001u64);
+}
