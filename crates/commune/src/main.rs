@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod demo;
 mod federation_plan;
+mod key_backup;
 mod listen;
 mod node;
 mod register;

@@ -131,3 +131,82 @@ fn a_damaged_key_file_is_named_and_the_others_still_listed() {
     // Its name is not taken over by a new key.
     assert!(node.fails(&["key", "new", "carol"]).contains("already"));
 }
+
+#[test]
+fn a_key_exported_with_a_passphrase_imports_elsewhere_and_a_browser_backup_imports_too() {
+    let a = TestNode::new();
+    let me = a.ok(&["whoami"])["public_key"].as_str().unwrap().to_owned();
+    let passphrase = a.dir.path().join("passphrase");
+    std::fs::write(&passphrase, "a long enough passphrase\n").unwrap();
+    let pass = passphrase.to_str().unwrap();
+    let backup = a.dir.path().join("me.backup.json");
+    a.ok(&[
+        "key",
+        "export",
+        "me",
+        "-o",
+        backup.to_str().unwrap(),
+        "--passphrase-file",
+        pass,
+    ]);
+    let text = std::fs::read_to_string(&backup).unwrap();
+    // The browser's fields, and no secret in the clear.
+    let fields: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(fields["commune_key_backup"], 1);
+    assert_eq!(fields["kdf"], "PBKDF2-SHA-256");
+    assert_eq!(fields["rounds"], 600_000);
+    assert_eq!(fields["public_key"], me.as_str());
+    let seed = std::fs::read_to_string(a.data().join("keys").join("me.key")).unwrap();
+    assert!(!text.contains(seed.trim()));
+    assert_eq!(mode_of(&backup), 0o600);
+
+    let b = TestNode::new();
+    let file = backup.to_str().unwrap();
+    assert!(
+        b.fails(&["key", "import", "me", file, "--passphrase-file", pass])
+            .contains("already exists")
+    );
+    let imported = b.ok(&["key", "import", "laptop", file, "--passphrase-file", pass]);
+    assert_eq!(imported["public_key"], me.as_str());
+    assert_eq!(
+        b.ok(&["--as", "laptop", "whoami"])["public_key"],
+        me.as_str()
+    );
+
+    let wrong = b.dir.path().join("wrong");
+    std::fs::write(&wrong, "not the passphrase\n").unwrap();
+    let error = b.fails(&[
+        "key",
+        "import",
+        "other",
+        file,
+        "--passphrase-file",
+        wrong.to_str().unwrap(),
+    ]);
+    assert!(error.contains("passphrase does not open"), "{error}");
+    assert!(!b.data().join("keys").join("other.key").exists());
+
+    // A backup in the browser's format made outside commune (test_data/keys/README.md).
+    let browser = format!(
+        "{}/../../test_data/keys/browser-backup.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let phrase = b.dir.path().join("browser-passphrase");
+    std::fs::write(&phrase, "correct horse battery staple").unwrap();
+    let imported = b.ok(&[
+        "key",
+        "import",
+        "phone",
+        &browser,
+        "--passphrase-file",
+        phrase.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        imported["public_key"],
+        "7a97c819f18f085ef8d9404a48747c1fc251ef448e544e5ec8b120810fd47575"
+    );
+}
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
