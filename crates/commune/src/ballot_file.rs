@@ -68,7 +68,12 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<BallotFile> {
     )
 }
 
-fn read_from(mut reader: impl BufRead, name: &str, format: Option<Format>) -> Result<BallotFile> {
+/// Reads a ballot file from `reader` (`name` for messages); the fuzz target `ballot_file` calls it.
+pub fn read_from(
+    mut reader: impl BufRead,
+    name: &str,
+    format: Option<Format>,
+) -> Result<BallotFile> {
     let format = match format {
         Some(format) => format,
         None => by_content(
@@ -199,7 +204,11 @@ impl Order {
     }
 
     fn push_to(&self, profile: &mut Profile, weight: u64) -> Result<()> {
-        let ends = self.starts[1..]
+        // A ballot with no marks (a BLT line `2 0`) has no groups at all.
+        let ends = self
+            .starts
+            .get(1..)
+            .unwrap_or_default()
             .iter()
             .copied()
             .chain([self.candidates.len()]);

@@ -282,3 +282,15 @@ fn absurd_ballot_counts_get_a_clear_line_and_large_ones_count_as_weights() {
     assert_eq!(result["winners"], serde_json::json!(["a"]), "{result}");
     assert_eq!(result["ballots"], 1_000_000_001u64);
 }
+
+/// Found by the `ballot_file` fuzz target: a BLT ballot line with a weight and no marks
+/// (`2 0`) made `commune tally` panic.
+#[test]
+fn a_blt_ballot_without_marks_is_a_blank_ballot() {
+    let node = TestNode::new();
+    let path = node.dir.path().join("blank.blt");
+    std::fs::write(&path, "2 1\n2 0\n1 1 0\n0\n\"a\"\n\"b\"\n").unwrap();
+    let result = node.ok(&["tally", path.to_str().unwrap(), "--method", "irv"]);
+    assert_eq!(result["winners"], serde_json::json!(["a"]), "{result}");
+    assert_eq!(result["ballots"], 3);
+}
