@@ -210,3 +210,53 @@ fn a_key_exported_with_a_passphrase_imports_elsewhere_and_a_browser_backup_impor
 fn mode_of(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
+
+#[test]
+fn commands_that_only_read_work_on_a_read_only_data_directory() {
+    let node = TestNode::new();
+    let council = found(&node, "Kitchen");
+    let bin = env!("CARGO_BIN_EXE_commune");
+    let data = node.data();
+    let data = data.to_str().unwrap();
+    let reads = [
+        format!("{bin} --data {data} council list"),
+        format!("{bin} --data {data} log {council}"),
+        format!("{bin} --data {data} state-hash {council}"),
+        format!("{bin} --data {data} verify"),
+        format!("{bin} --data {data} key list"),
+    ];
+    let write = format!("{bin} --data {data} council found Garden");
+    // As root, permissions do not stop writes: the directory is mounted read-only in a
+    // mount namespace of the test's own. Otherwise the directory and its files lose their
+    // write bits.
+    let script = format!(
+        "{} && {{ {write}; echo \"write exit $?\"; }}",
+        reads.join(" && ")
+    );
+    let script = if nix_is_root() {
+        let root = node.dir.path().to_str().unwrap();
+        format!("mount --bind {root} {root} && mount -o remount,bind,ro {root} && {script}")
+    } else {
+        format!("chmod -R a-w {data} && {script}; chmod -R u+w {data}")
+    };
+    let mut command = if nix_is_root() {
+        let mut command = Command::new("unshare");
+        command.args(["-m", "sh", "-c", &script]);
+        command
+    } else {
+        let mut command = Command::new("sh");
+        command.args(["-c", &script]);
+        command
+    };
+    let output = command
+        .env_remove("COMMUNE_DATA")
+        .env_remove("COMMUNE_STORE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stdout.contains("Kitchen"), "{stdout}\n{stderr}");
+    assert!(stdout.contains(": ok"), "{stdout}\n{stderr}");
+    assert!(stdout.contains("write exit 1"), "{stdout}\n{stderr}");
+    assert!(stderr.contains("readonly"), "{stderr}");
+}
