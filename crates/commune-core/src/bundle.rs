@@ -94,6 +94,60 @@ fn could_start_marker(buffer: &[u8]) -> bool {
     buffer[..n] == EVENT[..n] || buffer[..n] == TRAILER[..n]
 }
 
+/// What a bundle's first 16 bytes say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Header {
+    /// The version 1 header, whole.
+    Whole,
+    /// A version 1 header with a few bits damaged, followed by a frame that reads: the
+    /// frames prove themselves, so the reader goes on past it.
+    Damaged,
+    /// The header of another version of the format.
+    Version(u8),
+    /// Not a bundle.
+    NotBundle,
+}
+
+/// The most bits of a damaged header that still make it a version 1 header (when a readable
+/// frame follows it).
+const HEADER_DAMAGE_BITS: u32 = 8;
+
+/// Reads the header (`start`, the first 16 bytes of the file) with the bytes that follow it
+/// (`rest`, at least one frame's worth when the file has one). A header one bit off a
+/// version's byte is read as damage only when a frame that decodes follows it; another
+/// version's exact header is that version.
+pub fn read_header(start: &[u8], rest: &[u8]) -> Header {
+    if start == HEADER {
+        return Header::Whole;
+    }
+    let bits: u32 = start
+        .iter()
+        .zip(HEADER.iter())
+        .map(|(a, b)| (a ^ b).count_ones())
+        .sum();
+    let name_whole = start.len() == HEADER.len() && start[..15] == HEADER[..15];
+    let damaged = start.len() == HEADER.len()
+        && bits <= HEADER_DAMAGE_BITS
+        && (!name_whole || bits == 1)
+        && readable_frame(rest);
+    if damaged {
+        Header::Damaged
+    } else if name_whole {
+        Header::Version(start[15])
+    } else {
+        Header::NotBundle
+    }
+}
+
+/// Whether `buffer` starts with a frame whose payload decodes.
+fn readable_frame(buffer: &[u8]) -> bool {
+    match next_frame(buffer) {
+        Frame::Event { payload, .. } => crate::Event::decode(payload).is_ok(),
+        Frame::Trailer { payload, .. } => minicbor::decode::<Trailer>(payload).is_ok(),
+        Frame::Need(_) | Frame::Garbage(_) => false,
+    }
+}
+
 /// The signed end of a bundle: how many event frames came before it, the BLAKE3 hash of
 /// their payloads in order, who wrote the bundle and when.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]

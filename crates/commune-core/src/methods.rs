@@ -42,7 +42,15 @@ pub struct Profile {
     ballots: Vec<(u64, usize)>,
     marks: Vec<u32>,
     seen: Vec<bool>,
+    /// The sum of the weights, at most [`MAX_TOTAL_WEIGHT`].
+    total: u64,
 }
+
+/// The most voters a count takes: the weights of a profile's ballots add up to at most a
+/// million million. Every sum and product of the methods' arithmetic (weights times the
+/// transfer methods' fixed-point one, at most 10⁹, in `u128`; weights times scores in
+/// `u64` for scores up to 10⁶) then fits, so a count never wraps or overflows.
+pub const MAX_TOTAL_WEIGHT: u64 = 1_000_000_000_000;
 
 /// One ballot of a profile, as its groups of tied candidates.
 #[derive(Debug, Clone, Copy)]
@@ -106,6 +114,16 @@ impl Profile {
         G: IntoIterator<Item = C>,
         C: IntoIterator<Item = u32>,
     {
+        let total = self
+            .total
+            .checked_add(weight)
+            .filter(|&total| total <= MAX_TOTAL_WEIGHT)
+            .ok_or_else(|| {
+                format!(
+                    "a ballot of weight {weight} brings the ballots over {MAX_TOTAL_WEIGHT} voters, \
+                     the most a count takes"
+                )
+            })?;
         let start = self.marks.len();
         let mut result = Ok(());
         'groups: for group in groups {
@@ -150,6 +168,7 @@ impl Profile {
             }
         }
         self.ballots.push((weight, self.marks.len()));
+        self.total = total;
         Ok(())
     }
 
@@ -176,7 +195,7 @@ impl Profile {
 
     /// The sum of the weights.
     pub fn total_weight(&self) -> u64 {
-        self.ballots.iter().map(|&(weight, _)| weight).sum()
+        self.total
     }
 
     /// The ballots as weights and raw marks, for the transfer methods to index.

@@ -49,7 +49,55 @@ pub(crate) struct Db {
 }
 
 impl Db {
+    /// Opens the database to read and write; if that fails for a file that exists (a
+    /// read-only directory or file system: SQLite cannot make its WAL files beside it), opens
+    /// it read-only instead, so that commands that only read still work. Writes then fail
+    /// with SQLite's "attempt to write a readonly database".
     pub(crate) fn open(path: &Path) -> Result<Db, StoreError> {
+        match Db::open_writable(path) {
+            Ok(db) => Ok(db),
+            Err(error) if path.is_file() => Db::open_read_only(path).map_err(|_| error),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Opens an existing file read-only and immutable (no WAL files are made or read: the
+    /// file is taken as it is on disk), after checking that its schema is current.
+    fn open_read_only(path: &Path) -> Result<Db, StoreError> {
+        let location = path.display().to_string();
+        let absolute = std::path::absolute(path).map_err(|error| {
+            StoreError::Sqlite(format!("cannot open the database {location}: {error}"))
+        })?;
+        let mut uri = String::from("file:");
+        for byte in absolute.to_string_lossy().bytes() {
+            match byte {
+                b'?' | b'#' | b'%' => uri.push_str(&format!("%{byte:02X}")),
+                _ => uri.push(char::from(byte)),
+            }
+        }
+        uri.push_str("?mode=ro&immutable=1");
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&uri, flags).map_err(|error| {
+            StoreError::Sqlite(format!("cannot open the database {location}: {error}"))
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(sql_error(&location))?;
+        let found: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(sql_error(&location))?;
+        if found != i64::from(SCHEMA_VERSION) {
+            return Err(StoreError::Sqlite(format!(
+                "the database {location} has schema version {found} and cannot be written to \
+                 bring it to {SCHEMA_VERSION}: open it once where it can be written"
+            )));
+        }
+        debug!(%location, "opened the database read-only");
+        Ok(Db { conn, location })
+    }
+
+    fn open_writable(path: &Path) -> Result<Db, StoreError> {
         let location = path.display().to_string();
         debug!(%location, "opening the database");
         // No SQLITE_OPEN_URI: a path is a path, even one that starts with "file:".

@@ -13,7 +13,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use commune_core::methods::Profile;
+use commune_core::methods::{MAX_TOTAL_WEIGHT, Profile};
 use commune_core::tally::{Availability, Choice, MAX_OPTIONS, Position, YesNo};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -68,7 +68,12 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<BallotFile> {
     )
 }
 
-fn read_from(mut reader: impl BufRead, name: &str, format: Option<Format>) -> Result<BallotFile> {
+/// Reads a ballot file from `reader` (`name` for messages); the fuzz target `ballot_file` calls it.
+pub fn read_from(
+    mut reader: impl BufRead,
+    name: &str,
+    format: Option<Format>,
+) -> Result<BallotFile> {
     let format = match format {
         Some(format) => format,
         None => by_content(
@@ -199,7 +204,11 @@ impl Order {
     }
 
     fn push_to(&self, profile: &mut Profile, weight: u64) -> Result<()> {
-        let ends = self.starts[1..]
+        // A ballot with no marks (a BLT line `2 0`) has no groups at all.
+        let ends = self
+            .starts
+            .get(1..)
+            .unwrap_or_default()
             .iter()
             .copied()
             .chain([self.candidates.len()]);
@@ -559,6 +568,7 @@ impl<'de> Visitor<'de> for JsonReader {
                     map.next_value_seed(JsonBallots {
                         profile: &mut file.profile,
                         choices: &mut file.choices,
+                        total: &mut 0,
                     })?;
                 }
                 other => {
@@ -580,6 +590,8 @@ impl<'de> Visitor<'de> for JsonReader {
 struct JsonBallots<'a> {
     profile: &'a mut Profile,
     choices: &'a mut Vec<(u64, Choice)>,
+    /// The sum of the choices' counts so far.
+    total: &'a mut u64,
 }
 
 impl<'de> DeserializeSeed<'de> for JsonBallots<'_> {
@@ -605,6 +617,18 @@ impl<'de> Visitor<'de> for JsonBallots<'_> {
                 de::Error::custom(format!("ballot {number} (counting from 1): {e:#}"))
             })?;
             if let Some(choice) = choice {
+                // Weights stay weights: a count is added, never expanded into copies.
+                *self.total = self
+                    .total
+                    .checked_add(ballot.count)
+                    .filter(|&total| total <= MAX_TOTAL_WEIGHT)
+                    .ok_or_else(|| {
+                        de::Error::custom(format!(
+                            "ballot {number} (counting from 1): a count of {} brings the ballots \
+                             over {MAX_TOTAL_WEIGHT} voters, the most a count takes",
+                            ballot.count
+                        ))
+                    })?;
                 self.choices.push((ballot.count, choice));
             }
         }

@@ -8,6 +8,8 @@ mod config;
 mod demo;
 mod federation_plan;
 mod gate;
+mod key_backup;
+mod listen;
 mod node;
 mod reading;
 mod register;

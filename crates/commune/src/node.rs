@@ -192,7 +192,12 @@ impl Node {
     pub fn init(dir: &Path, store: Option<&str>, name: &str) -> Result<(Node, bool)> {
         fs::create_dir_all(dir.join(KEYS))
             .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        // Only the owner may enter, whatever the umask: the log and the keys are in here.
+        restrict(dir, 0o700)?;
         restrict(&dir.join(KEYS), 0o700)?;
+        if store.is_none() && !dir.join(STORE_FILE).exists() {
+            private_file(&dir.join(DATABASE))?;
+        }
         if let Some(url) = store {
             // The URL may hold a password: only the owner may read the file.
             let path = dir.join(STORE_FILE);
@@ -265,20 +270,47 @@ impl Node {
         Ok(self.dir.join(KEYS).join(format!("{name}.key")))
     }
 
-    /// Makes a new member key, kept in a file only its owner can read.
+    /// Makes a new member key, kept in a file only its owner can read. The file appears
+    /// whole or not at all (written beside, synced, then linked into place), and an
+    /// existing key is never replaced.
     pub fn create_identity(&self, name: &str) -> Result<Keypair> {
-        let path = self.key_path(name)?;
         let keypair = Keypair::from_seed(random_bytes());
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options
-            .open(&path)
-            .with_context(|| format!("cannot create the key file {}", path.display()))?;
-        writeln!(file, "{}", data_encoding::HEXLOWER.encode(&keypair.seed()))?;
-        file.sync_all()?;
+        self.save_identity(name, &keypair)?;
         Ok(keypair)
+    }
+
+    /// Keeps `keypair` as the identity `name`, as [`Node::create_identity`] does.
+    pub fn save_identity(&self, name: &str, keypair: &Keypair) -> Result<()> {
+        let path = self.key_path(name)?;
+        if path.exists() {
+            bail!(
+                "an identity {name:?} already exists in {}: choose another name",
+                self.dir.display()
+            );
+        }
+        let keys = self.dir.join(KEYS);
+        // tempfile makes the file 0600 before anything is written to it.
+        let mut file = tempfile::NamedTempFile::new_in(&keys)
+            .with_context(|| format!("cannot write in {}", keys.display()))?;
+        writeln!(file, "{}", data_encoding::HEXLOWER.encode(&keypair.seed()))
+            .and_then(|()| file.as_file().sync_all())
+            .with_context(|| format!("cannot write the key file {}", path.display()))?;
+        file.persist_noclobber(&path).map_err(|error| {
+            if error.error.kind() == std::io::ErrorKind::AlreadyExists {
+                anyhow!("an identity {name:?} already exists: choose another name")
+            } else {
+                anyhow!(
+                    "cannot create the key file {}: {}",
+                    path.display(),
+                    error.error
+                )
+            }
+        })?;
+        // The new name is durable once the directory is.
+        if let Ok(dir) = fs::File::open(&keys) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
     }
 
     /// The key of a local identity.
@@ -294,19 +326,39 @@ impl Node {
             .decode(text.trim().as_bytes())
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
-            .ok_or_else(|| anyhow!("the key file {} is damaged", path.display()))?;
+            .ok_or_else(|| {
+                anyhow!(
+                    "the key file {} is damaged: restore it from a backup \
+                     (`commune key import`), or make another identity",
+                    path.display()
+                )
+            })?;
         Ok(Keypair::from_seed(seed))
     }
 
-    /// The local identities, by name.
+    /// The local identities, by name; a damaged key file is left out (see
+    /// [`Node::identity_files`]).
     pub fn identities(&self) -> Result<Vec<(String, PublicKey)>> {
+        Ok(self
+            .identity_files()?
+            .into_iter()
+            .filter_map(|(name, key)| Some((name, key.ok()?)))
+            .collect())
+    }
+
+    /// Every key file, by name: its public key, or why it cannot be read.
+    pub fn identity_files(&self) -> Result<Vec<(String, Result<PublicKey, String>)>> {
         let mut identities = Vec::new();
         for entry in fs::read_dir(self.dir.join(KEYS))? {
             let path = entry?.path();
             if path.extension().is_some_and(|e| e == "key")
                 && let Some(name) = path.file_stem().and_then(|s| s.to_str())
             {
-                identities.push((name.to_owned(), self.identity(name)?.public()));
+                let key = self
+                    .identity(name)
+                    .map(|keypair| keypair.public())
+                    .map_err(|error| error.to_string());
+                identities.push((name.to_owned(), key));
             }
         }
         identities.sort();
@@ -1005,4 +1057,17 @@ fn restrict(path: &Path, mode: u32) -> Result<()> {
 #[cfg(not(unix))]
 fn restrict(_: &Path, _: u32) -> Result<()> {
     Ok(())
+}
+
+/// Makes `path` a file only its owner can read and write: created so if missing (an empty
+/// file is a new SQLite database), restricted so if it was there.
+fn private_file(path: &Path) -> Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    restrict(path, 0o600)
 }

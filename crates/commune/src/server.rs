@@ -33,6 +33,20 @@ pub struct ServeArgs {
     /// An unreachable peer is tried again after twice as long each time, up to an hour.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub sync_every: u64,
+    /// Answer requests addressed to this host name too (repeat it for more). Addresses
+    /// (127.0.0.1, [::1], 192.0.2.7) and `localhost` are always answered; any other name in
+    /// a request's `Host` is refused, so that a web page cannot reach this node by making its
+    /// own name point here (DNS rebinding).
+    #[arg(
+        long = "allow-host",
+        value_name = "NAME",
+        env = "COMMUNE_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allow_hosts: Vec<String>,
+    /// Close a connection whose request headers have not all arrived after this long.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
 }
 
 /// The largest request body: one event with the largest inline body, hex-encoded, and room.
@@ -71,20 +85,23 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
             Err(error) => tracing::warn!(%error, "no identity to sign sync requests with: not syncing with peers"),
         }
         let live = node.clone();
-        // The peer's address, for the sync routes' per-address budget.
-        axum::serve(
+        let app = crate::listen::layers(router(node), &args.allow_hosts);
+        // The accept loop hands each request the peer's address, for the sync routes'
+        // per-address budget.
+        crate::listen::serve(
             listener,
-            router(node).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-            .with_graceful_shutdown(async move {
+            app,
+            std::time::Duration::from_secs(args.header_timeout),
+            async move {
                 let _ = tokio::signal::ctrl_c().await;
                 // Live pages hold their streams open; ending them lets the server stop.
                 live.lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
                     .close_subscriptions();
-            })
-            .await
-            .context("the server stopped")
+            },
+        )
+        .await;
+        Ok(())
     })
 }
 

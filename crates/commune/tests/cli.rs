@@ -10,6 +10,10 @@ mod elections;
 mod federation;
 #[path = "cli/federation_plan.rs"]
 mod federation_plan;
+#[path = "cli/files.rs"]
+mod files;
+#[path = "cli/hostile.rs"]
+mod hostile;
 #[path = "cli/on_postgres.rs"]
 mod on_postgres;
 #[path = "cli/register.rs"]

@@ -159,7 +159,10 @@ pub struct Invocation {
 
 impl Invocation {
     pub fn open(&self) -> Result<Node> {
-        Node::open_with(&self.dir, self.store.as_deref())
+        let node = Node::open_with(&self.dir, self.store.as_deref())?;
+        // What a killed write left behind; a directory this user cannot write keeps it.
+        let _ = crate::transport::bundle::remove_stray_copies(&self.dir);
+        Ok(node)
     }
 
     /// Creates the data directory and the identity `name` if they are missing.

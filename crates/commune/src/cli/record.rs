@@ -40,6 +40,62 @@ pub enum KeyCommand {
     },
     /// List the local identities
     List,
+    /// Write an identity's key as a passphrase-sealed backup (the web app's format)
+    Export {
+        /// The identity
+        name: String,
+        /// The backup file to write (`-` for standard output)
+        #[arg(short, long, value_name = "FILE", default_value = "-")]
+        output: std::path::PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Keep the key of a backup (from `key export` or a browser's "My key") as an identity
+    Import {
+        /// The name to keep it under (letters, digits, - and _)
+        name: String,
+        /// The backup file
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+}
+
+/// Where a backup's passphrase comes from: a file, the environment, else the terminal (not
+/// shown as it is typed) or one line of standard input.
+#[derive(Debug, Args)]
+pub struct PassphraseArgs {
+    /// Read the passphrase from the first line of this file
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<std::path::PathBuf>,
+}
+
+impl PassphraseArgs {
+    fn read(&self, prompt: &str) -> Result<String> {
+        if let Some(path) = &self.passphrase_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            return Ok(text.lines().next().unwrap_or("").to_owned());
+        }
+        if let Ok(passphrase) = std::env::var("COMMUNE_PASSPHRASE") {
+            return Ok(passphrase);
+        }
+        use std::io::IsTerminal;
+        let terminal = std::io::stdin().is_terminal();
+        if terminal {
+            eprint!("{prompt}: ");
+            // Not shown as it is typed: the terminal's echo is off while it is read.
+            let _ = std::process::Command::new("stty").arg("-echo").status();
+        }
+        let mut line = String::new();
+        let read = std::io::stdin().read_line(&mut line);
+        if terminal {
+            let _ = std::process::Command::new("stty").arg("echo").status();
+            eprintln!();
+        }
+        read?;
+        Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+    }
 }
 
 pub fn init(invocation: &Invocation) -> Result<()> {
@@ -110,16 +166,64 @@ pub fn key(invocation: &Invocation, command: KeyCommand) -> Result<()> {
                 || format!("created identity {name}\npublic key: {}", keypair.public()),
             )
         }
+        KeyCommand::Export {
+            name,
+            output,
+            passphrase,
+        } => {
+            let keypair = node.identity(&name)?;
+            let passphrase = passphrase.read("passphrase for the backup")?;
+            let backup = crate::key_backup::seal(
+                &keypair,
+                &passphrase,
+                crate::node::random_bytes(),
+                crate::node::random_bytes(),
+            )?;
+            let text = serde_json::to_string_pretty(&backup)? + "\n";
+            crate::transport::write_atomically(&output, |file| {
+                use std::io::Write;
+                Ok(file.write_all(text.as_bytes())?)
+            })?;
+            if output != std::path::Path::new("-") {
+                invocation.print(
+                    &serde_json::json!({ "identity": name, "public_key": keypair.public(), "backup": output }),
+                    || format!("wrote the backup of {name} to {}", output.display()),
+                )?;
+            }
+            Ok(())
+        }
+        KeyCommand::Import {
+            name,
+            file,
+            passphrase,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let passphrase = passphrase.read("passphrase of the backup")?;
+            let keypair = crate::key_backup::open(&text, &passphrase)?;
+            node.save_identity(&name, &keypair)?;
+            invocation.print(
+                &serde_json::json!({ "identity": name, "public_key": keypair.public() }),
+                || format!("imported identity {name}\npublic key: {}", keypair.public()),
+            )
+        }
         KeyCommand::List => {
-            let identities = node.identities()?;
+            // A damaged key file is listed with what is wrong, not fatal to the others.
+            let identities = node.identity_files()?;
             let list: Vec<_> = identities
                 .iter()
-                .map(|(name, key)| serde_json::json!({ "identity": name, "public_key": key }))
+                .map(|(name, key)| match key {
+                    Ok(key) => serde_json::json!({ "identity": name, "public_key": key }),
+                    Err(problem) => serde_json::json!({ "identity": name, "damaged": problem }),
+                })
                 .collect();
             invocation.print(&list, || {
                 identities
                     .iter()
-                    .map(|(name, key)| format!("{name}  {key}\n"))
+                    .map(|(name, key)| match key {
+                        Ok(key) => format!("{name}  {key}\n"),
+                        Err(problem) => format!("{name}  damaged: {problem}\n"),
+                    })
                     .collect()
             })
         }

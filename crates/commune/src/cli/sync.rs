@@ -50,7 +50,7 @@ pub struct ExportArgs {
     /// Leave out what the node that wrote this have-file already has
     #[arg(long, value_name = "HAVE_FILE")]
     pub since: Option<PathBuf>,
-    /// The bundle file to write
+    /// The bundle file to write (`-` for standard output; a device or pipe is written in place)
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
 }
@@ -246,6 +246,14 @@ pub fn bundle(invocation: &Invocation, command: BundleCommand) -> Result<()> {
                 &mut |n| bar.set_position(n),
             )?;
             bar.finish_and_clear();
+            if args.output == std::path::Path::new("-") {
+                // Standard output holds the bundle: the summary goes to standard error.
+                eprintln!(
+                    "wrote {} events of {} councils to standard output ({} bytes)",
+                    report.events, report.councils, report.bytes
+                );
+                return Ok(());
+            }
             invocation.print(&report, || {
                 format!(
                     "wrote {} events of {} councils to {} ({} bytes)",

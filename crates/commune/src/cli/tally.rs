@@ -39,6 +39,7 @@ pub fn run(invocation: &Invocation, args: TallyArgs) -> Result<()> {
             .check(&names)
             .map_err(|e| anyhow!("{e} (the file has {} candidates)", names.len()))?;
     }
+    // Both are at most MAX_TOTAL_WEIGHT (the readers refuse more), so the sum cannot wrap.
     let ballots = file.profile.total_weight() + file.choices.iter().map(|c| c.0).sum::<u64>();
     // Ranked files are counted straight from the profile, weights and all; other ballots go
     // through the same tally as a proposal's, one choice per voter.
@@ -57,22 +58,26 @@ pub fn run(invocation: &Invocation, args: TallyArgs) -> Result<()> {
                 method.name()
             );
         }
-        let choices: Vec<&Choice> = file
-            .choices
-            .iter()
-            .flat_map(|(count, choice)| std::iter::repeat_n(choice, *count as usize))
-            .collect();
+        // Each ballot is counted once with its count as its weight, never copied.
+        let choices: Vec<&Choice> = file.choices.iter().map(|(_, choice)| choice).collect();
+        let weights: Vec<u64> = file.choices.iter().map(|(count, _)| *count).collect();
         if let Some(bad) = choices.iter().find_map(|c| c.check(&method, &names).err()) {
             bail!("a ballot does not fit: {bad}");
         }
-        let outcome = tally::tally(&TallyInput::new(
-            EventId(seed),
-            &method,
-            &names,
-            Quorum::default(),
-            choices.len(),
-            &choices,
-        ));
+        let voters = usize::try_from(ballots)
+            .map_err(|_| anyhow!("{ballots} ballots are more than this machine counts"))?;
+        let outcome = tally::tally(&TallyInput {
+            weights: &weights,
+            ballots: voters,
+            ..TallyInput::new(
+                EventId(seed),
+                &method,
+                &names,
+                Quorum::default(),
+                voters,
+                &choices,
+            )
+        });
         (outcome.report.clone(), Some(outcome))
     };
     let explanation = match (&report, &outcome) {

@@ -84,9 +84,36 @@ pub async fn sync_loop(
     }
 }
 
-/// Writes a file through a temporary file beside it, synced and renamed into place.
+/// Writes a file through a temporary file beside it, synced and renamed into place, so that
+/// it appears whole or not at all. Only a regular file (or a name not yet taken) is replaced
+/// so: a device or a pipe (`/dev/null`, a FIFO) is written into in place, `-` is standard
+/// output, and a symbolic link has its target replaced, not the link.
 pub fn write_atomically(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
-    let dir = match path.parent() {
+    if path == Path::new("-") {
+        let mut out = stdout_file()?;
+        write(&mut out)?;
+        return Ok(());
+    }
+    let mut target = path.to_owned();
+    match std::fs::metadata(path) {
+        Ok(metadata) if metadata.is_dir() => {
+            anyhow::bail!("{} is a directory: name a file to write", path.display())
+        }
+        Ok(metadata) if !metadata.is_file() => {
+            // Open without creating or truncating: what stands there stays what it is.
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            return write(&mut file);
+        }
+        Ok(_) if path.is_symlink() => {
+            target = std::fs::canonicalize(path)
+                .with_context(|| format!("cannot follow the link {}", path.display()))?;
+        }
+        _ => {}
+    }
+    let dir = match target.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
@@ -94,7 +121,23 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&mut File) -> Result<()>
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     write(file.as_file_mut())?;
     file.as_file().sync_all()?;
-    file.persist(path)
+    file.persist(&target)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// Standard output as a file, for `-o -`.
+#[cfg(unix)]
+fn stdout_file() -> Result<File> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .context("cannot write to standard output")?;
+    Ok(File::from(fd))
+}
+
+#[cfg(not(unix))]
+fn stdout_file() -> Result<File> {
+    anyhow::bail!("writing to standard output with `-o -` needs a Unix system")
 }

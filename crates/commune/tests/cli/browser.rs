@@ -736,3 +736,56 @@ fn a_member_posts_a_need_and_a_process_and_books_on_a_phone_sized_page() {
         "{refusal}"
     );
 }
+
+/// A browser's backup imports into the CLI (`commune key import`), and a key exported by the
+/// CLI (`commune key export`) restores in a browser: one format both ways.
+#[test]
+fn a_key_backup_moves_between_the_browser_and_the_command_line() {
+    if !enabled() {
+        eprintln!("browser tests skipped: set COMMUNE_BROWSER_TESTS=1 (as .ci/run does)");
+        return;
+    }
+    let node = TestNode::new();
+    let (_server, address) = node.serve();
+    let base = format!("http://{address}");
+    let passphrase = node.dir.path().join("passphrase");
+    std::fs::write(&passphrase, PASSPHRASE).unwrap();
+    let passphrase = passphrase.to_str().unwrap();
+
+    let mut phone = Browser::launch("phone");
+    let key = phone.make_key(&base);
+    let backup = phone.key_record("JSON.stringify(record.backup)");
+    let from_browser = node.dir.path().join("phone.json");
+    std::fs::write(&from_browser, backup.as_str().unwrap()).unwrap();
+    let imported = node.ok(&[
+        "key",
+        "import",
+        "phone",
+        from_browser.to_str().unwrap(),
+        "--passphrase-file",
+        passphrase,
+    ]);
+    assert_eq!(imported["public_key"], json!(key));
+
+    let me = node.ok(&["whoami"])["public_key"].clone();
+    let from_cli = node.dir.path().join("me.json");
+    node.ok(&[
+        "key",
+        "export",
+        "me",
+        "-o",
+        from_cli.to_str().unwrap(),
+        "--passphrase-file",
+        passphrase,
+    ]);
+    let mut laptop = Browser::launch("laptop");
+    laptop.goto(&format!("{base}/keys"));
+    laptop.fill("#r-text", &std::fs::read_to_string(&from_cli).unwrap());
+    laptop.fill("#r-pass", PASSPHRASE);
+    let restored = laptop.submit_and_wait(
+        "form[data-restore] button",
+        "document.getElementById('my-public-key')?.textContent",
+        "the restored key",
+    );
+    assert_eq!(restored, me);
+}
