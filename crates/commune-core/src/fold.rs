@@ -357,9 +357,9 @@ impl Folder {
         (!self.needs_restart()).then_some(self)
     }
 
-    /// Whether applying `event` (which sorts after every event folded so far) to this live
-    /// folder gives, when the folder then needs no restart, exactly the fold from genesis of
-    /// the events folded so far and `event`.
+    /// Whether applying `event` (which sorts after every event folded so far, and whose
+    /// parents it holds) to this live folder gives, when the folder then needs no restart,
+    /// exactly the fold from genesis of the events folded so far and `event`.
     ///
     /// A fold from genesis goes through the same passes as the one that made this folder,
     /// each with `event` at its end. When this folder's pass was the first (nothing was
@@ -370,6 +370,16 @@ impl Folder {
     /// a certificate, and equivocation is a second event with one device's seq.
     pub fn extends_exactly(&self, event: &Event) -> bool {
         if self.needs_restart() {
+            return false;
+        }
+        // A parent the folder lacks is in the log (the store checked it) but came in by
+        // another way: this folder is behind the log.
+        if !event
+            .unsigned
+            .parents
+            .iter()
+            .all(|parent| self.nodes.contains_key(parent))
+        {
             return false;
         }
         if self.restart.voided.is_empty() {

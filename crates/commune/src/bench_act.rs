@@ -3,8 +3,9 @@
 //! Generates a council of `--members` members and `--events` events (the log `commune
 //! bench` generates) into a data directory whose identity is member 0, then times `vote`,
 //! `comment` and `proposal open`: as cold CLI processes (this binary run again, opening the
-//! node each time, as a person at a terminal would) and inside one open node (as `serve`
-//! runs them for `POST /api/events`, without the HTTP hop). Reports p50 and p99 of each.
+//! node each time, as a person at a terminal would) and inside one open node, alone and
+//! with its folds shared as `serve` shares them with its pages (as `serve` runs an act for
+//! `POST /api/events`, without the HTTP hop). Reports p50 and p99 of each.
 //! Not a test: figures go to docs/benchmarks.md.
 
 use std::path::{Path, PathBuf};
@@ -169,14 +170,21 @@ pub fn run(invocation: &Invocation, args: BenchActArgs) -> Result<()> {
             }),
         ),
     ];
-    for (act, payload) in &payloads {
-        let mut times = Vec::with_capacity(args.acts);
-        for n in 0..args.acts {
-            let started = Instant::now();
-            node.act(&keypair, council, payload(n))?;
-            times.push(started.elapsed().as_secs_f64() * 1000.0);
+    for way in ["open node", "serving"] {
+        if way == "serving" {
+            // As `serve` does: pages share the node's folds, so each act's state is read
+            // out (copied) for them at once.
+            let _ = node.folds();
         }
-        timings.push(timing(act, "open node", times));
+        for (act, payload) in &payloads {
+            let mut times = Vec::with_capacity(args.acts);
+            for n in 0..args.acts {
+                let started = Instant::now();
+                node.act(&keypair, council, payload(n))?;
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            timings.push(timing(act, way, times));
+        }
     }
 
     let figures = Figures {

@@ -255,18 +255,15 @@ impl Node {
 
     /// Puts a council's live folder back after a change, reading its state out at once when
     /// readers share the folds.
-    fn keep_live(&mut self, council: CouncilId, folder: Folder) -> Result<()> {
-        self.live.insert(
-            council,
-            Live {
-                folder,
-                folded: None,
-            },
-        );
-        if self.shared.load(std::sync::atomic::Ordering::Relaxed) {
-            self.cached_fold(council)?;
+    fn keep_live(&mut self, council: CouncilId, folder: Folder) {
+        let folded = self
+            .shared
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(|| Arc::new(folder.folded().expect("a live folder needs no restart")));
+        if let Some(folded) = &folded {
+            self.folds.insert(council, folded.clone());
         }
-        Ok(())
+        self.live.insert(council, Live { folder, folded });
     }
 
     fn key_path(&self, name: &str) -> Result<PathBuf> {
@@ -464,7 +461,7 @@ impl Node {
         if let Some((_, error)) = report.invalid.first() {
             bail!("the events do not fit their parents: {error}");
         }
-        self.keep_live(council, folder)?;
+        self.keep_live(council, folder);
         let _ = self.changes.send(council);
         Ok(())
     }
@@ -674,7 +671,7 @@ impl Node {
         if !report.missing_parents.is_empty() {
             bail!("the event's parents are not on this node (sync first)");
         }
-        self.keep_live(council, folder)?;
+        self.keep_live(council, folder);
         // Nobody listening is not an error.
         let _ = self.changes.send(council);
         Ok(event)
