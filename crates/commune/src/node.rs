@@ -445,8 +445,15 @@ impl Node {
     /// of them; otherwise nothing, and the error names the first refused.
     pub fn commit_all(&mut self, council: CouncilId, events: &[Event]) -> Result<()> {
         self.notice_others()?;
-        self.live.remove(&council);
-        let folder = fold_store_live(&self.store, council, events)?;
+        // Into the live folder one by one while each extends it exactly, else from genesis.
+        let mut live = self.live.remove(&council).map(|live| live.folder);
+        for event in events {
+            live = live.and_then(|folder| folder.extend(event, None));
+        }
+        let folder = match live {
+            Some(folder) => folder,
+            None => fold_store_live(&self.store, council, events)?,
+        };
         for (n, event) in events.iter().enumerate() {
             if let Some(rejection) = folder.rejection_of(&event.id) {
                 bail!(

@@ -84,6 +84,37 @@ fn live_folds_take_acts_and_synced_events_as_the_fold_from_genesis_would() {
         .unwrap();
     same_as_genesis(&mut a, council);
 
+    // A chain of acts goes in whole, or (one refused) not at all.
+    let now = super::now_ms();
+    let first = a
+        .compose_after(&keypair, council, None, &comment(proposal, "one"), now)
+        .unwrap();
+    let second = a
+        .compose_after(
+            &keypair,
+            council,
+            Some(&first),
+            &comment(proposal, "two"),
+            now,
+        )
+        .unwrap();
+    let refused = a
+        .compose_after(
+            &keypair,
+            council,
+            Some(&first),
+            &comment(EventId([7; 32]), "no such proposal"),
+            now,
+        )
+        .unwrap();
+    let before = a.store().event_count(council).unwrap();
+    assert!(a.commit_all(council, &[first.clone(), refused]).is_err());
+    assert_eq!(a.store().event_count(council).unwrap(), before);
+    same_as_genesis(&mut a, council);
+    a.commit_all(council, &[first, second]).unwrap();
+    assert_eq!(a.store().event_count(council).unwrap(), before + 2);
+    same_as_genesis(&mut a, council);
+
     // B holds a's key too (one member, two nodes): what B gets by sync sorts last.
     let (_b_dir, mut b, _) = node();
     ship(&a, &mut b, council);
