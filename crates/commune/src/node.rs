@@ -518,30 +518,23 @@ impl Node {
 
     /// Finds a council by id, unique id prefix, exact name, or a unique part of its name.
     pub fn resolve_council(&mut self, text: &str) -> Result<CouncilId> {
-        struct CouncilSummary {
-            id: CouncilId,
-            name: String,
-        }
-        let summaries: Vec<CouncilSummary> = self
-            .council_names()?
-            .into_iter()
-            .map(|(id, name)| CouncilSummary { id, name })
-            .collect();
+        let names = self.council_names()?;
         let lower = text.to_lowercase();
-        let exact: Vec<&CouncilSummary> = summaries.iter().filter(|c| c.name == text).collect();
-        let found: Vec<&CouncilSummary> = if exact.is_empty() {
-            summaries
+        let exact: Vec<&(CouncilId, String)> =
+            names.iter().filter(|(_, name)| name == text).collect();
+        let found: Vec<&(CouncilId, String)> = if exact.is_empty() {
+            names
                 .iter()
-                .filter(|c| {
-                    (text.len() >= 4 && c.id.to_string().starts_with(&lower))
-                        || (!text.is_empty() && c.name.to_lowercase().contains(&lower))
+                .filter(|(id, name)| {
+                    (text.len() >= 4 && id.to_string().starts_with(&lower))
+                        || (!text.is_empty() && name.to_lowercase().contains(&lower))
                 })
                 .collect()
         } else {
             exact
         };
         match found.as_slice() {
-            [one] => Ok(one.id),
+            [(id, _)] => Ok(*id),
             [] => bail!("no council {text:?} on this node: `commune council list` shows them"),
             _ => bail!("{text:?} matches several councils: give more of the id"),
         }
