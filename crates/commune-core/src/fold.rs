@@ -59,15 +59,25 @@ pub fn fold<'a>(
 /// `feed` again for each restart the fold needs (see [`Folder::finish`]).
 pub fn fold_stream<E>(
     council: CouncilId,
-    mut feed: impl FnMut(&mut Folder) -> Result<(), E>,
+    feed: impl FnMut(&mut Folder) -> Result<(), E>,
 ) -> Result<Folded, E> {
+    let folder = fold_live(council, feed)?;
+    Ok(folder.finish().expect("a live folder needs no restart"))
+}
+
+/// As [`fold_stream`], but returns the folder of the pass that needed no restart, to read
+/// with [`Folder::folded`] and to carry on with events that sort last.
+pub fn fold_live<E>(
+    council: CouncilId,
+    mut feed: impl FnMut(&mut Folder) -> Result<(), E>,
+) -> Result<Folder, E> {
     let mut restart = Restart::default();
     loop {
         let mut folder = Folder::new(council, restart);
         feed(&mut folder)?;
-        match folder.finish() {
-            Ok(folded) => return Ok(folded),
-            Err(again) => restart = again,
+        match folder.restart_needed() {
+            None => return Ok(folder),
+            Some(again) => restart = again,
         }
     }
 }
@@ -103,7 +113,7 @@ struct EventRef {
     seq: u64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Node {
     at: EventRef,
     clock: Option<Clock>,
@@ -145,8 +155,10 @@ struct Roster {
     petition_share_permille: Option<u32>,
 }
 
-/// An incremental fold: events go in one at a time, in (depth, id) order.
-#[derive(Debug)]
+/// An incremental fold: events go in one at a time, in (depth, id) order. A folder whose
+/// pass needed no restart is live: [`Folder::folded`] reads its state without ending it, and
+/// more events that sort last go on into it (see [`Folder::extends_exactly`]).
+#[derive(Debug, Clone)]
 pub struct Folder {
     council: CouncilId,
     state: Option<State>,
@@ -279,15 +291,9 @@ impl Folder {
     /// The state and rejections, or what the next attempt must know when strong removal
     /// voided events already folded (or a dropped clock was needed): fold again from the
     /// start with a new [`Folder`] built from the returned [`Restart`].
-    pub fn finish(mut self) -> Result<Folded, Restart> {
-        if self.missing_clock {
-            // This pass judged events without every clock: its new voids may be wrong.
-            self.restart.keep_all_clocks = true;
-            return Err(self.restart);
-        }
-        if !self.new_voids.is_empty() {
-            self.restart.voided.append(&mut self.new_voids);
-            return Err(self.restart);
+    pub fn finish(self) -> Result<Folded, Restart> {
+        if let Some(restart) = self.restart_needed() {
+            return Err(restart);
         }
         let council = self.council;
         let mut state = self
@@ -300,6 +306,97 @@ impl Folder {
             state,
             rejections: self.rejections,
         })
+    }
+
+    /// The state and rejections so far, leaving the folder live; `None` when the pass must
+    /// be redone from the start (see [`Folder::finish`]).
+    pub fn folded(&self) -> Option<Folded> {
+        if self.needs_restart() {
+            return None;
+        }
+        let mut state = self
+            .state
+            .clone()
+            .unwrap_or_else(|| State::new(self.council, String::new(), Constitution::default()));
+        if !state.federations.is_empty() {
+            state.roster_version = Some(self.membership_changes);
+        }
+        Some(Folded {
+            state,
+            rejections: self.rejections.clone(),
+        })
+    }
+
+    /// What the next pass must know, when this one must be redone.
+    fn restart_needed(&self) -> Option<Restart> {
+        let mut restart = self.restart.clone();
+        if self.missing_clock {
+            // This pass judged events without every clock: its new voids may be wrong.
+            restart.keep_all_clocks = true;
+            return Some(restart);
+        }
+        if !self.new_voids.is_empty() {
+            restart.voided.extend(self.new_voids.clone());
+            return Some(restart);
+        }
+        None
+    }
+
+    /// The reason the fold refused `event`, if it did: for the event folded last, read
+    /// without a search.
+    pub fn rejection_of(&self, event: &EventId) -> Option<&Rejection> {
+        self.rejections.iter().rev().find(|r| r.event == *event)
+    }
+
+    /// The live folder with `event` (which sorts after every event folded so far) folded
+    /// in, when that gives exactly the fold from genesis of the events folded so far and
+    /// `event`; `None` when the caller must fold again from genesis (the event sorts before
+    /// others, voids acts already folded, or may have voided some in an earlier pass).
+    pub fn extend(mut self, event: &Event, detached: Option<&[u8]>) -> Option<Folder> {
+        if !self.extends_exactly(event) || self.apply(event, detached).is_err() {
+            return None;
+        }
+        (!self.needs_restart()).then_some(self)
+    }
+
+    /// Whether applying `event` (which sorts after every event folded so far, and whose
+    /// parents it holds) to this live folder gives, when the folder then needs no restart,
+    /// exactly the fold from genesis of the events folded so far and `event`.
+    ///
+    /// A fold from genesis goes through the same passes as the one that made this folder,
+    /// each with `event` at its end. When this folder's pass was the first (nothing was
+    /// voided), the first pass with `event` is this folder with `event` applied. Otherwise an
+    /// earlier pass, in which other events still counted, might have let `event` void acts
+    /// (voids only accumulate from pass to pass), and this folder cannot tell: only an event
+    /// that can void nothing is exact then. Strong removal and recall are closes, unseating is
+    /// a certificate, and equivocation is a second event with one device's seq.
+    pub fn extends_exactly(&self, event: &Event) -> bool {
+        if self.needs_restart() {
+            return false;
+        }
+        // A parent the folder lacks is in the log (the store checked it) but came in by
+        // another way: this folder is behind the log.
+        if !event
+            .unsigned
+            .parents
+            .iter()
+            .all(|parent| self.nodes.contains_key(parent))
+        {
+            return false;
+        }
+        if self.restart.voided.is_empty() {
+            return true;
+        }
+        let kind = event.unsigned.kind;
+        if kind == payload::kind::CLOSE || kind == payload::kind::CERTIFY {
+            return false;
+        }
+        match self.devices.get(&event.unsigned.author) {
+            Some(device) => !self
+                .device_seqs
+                .contains_key(&(*device, event.unsigned.seq)),
+            None => true,
+        }
     }
 
     /// Gives the event its place in the causal order: device, clock, and the device chain.

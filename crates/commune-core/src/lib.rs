@@ -23,7 +23,7 @@ pub mod sync;
 pub mod tally;
 
 pub use event::{Body, Event, EventError, ParentInfo, Unsigned};
-pub use fold::{Folded, Folder, fold, fold_stream};
+pub use fold::{Folded, Folder, fold, fold_live, fold_stream};
 pub use id::{CouncilId, EventId, MandateId, MemberId, PublicKey};
 pub use keys::{Keypair, Signature};
 pub use payload::Payload;

@@ -146,7 +146,15 @@ pub fn run(invocation: &Invocation, args: BenchArgs) -> Result<()> {
     store.clear_projections()?;
     store.rebuild_heads()?;
     let rebuilt = fold_store(&store, council, None)?;
-    store.put_projection(council, "state", &serde_json::to_string(&rebuilt.state)?)?;
+    store.put_projection(
+        council,
+        "state_hash",
+        &format!(
+            "{} {}",
+            data_encoding::HEXLOWER.encode(&rebuilt.state.hash()),
+            rebuilt.state.events
+        ),
+    )?;
     let rebuild_s = started.elapsed().as_secs_f64();
 
     let n = log.len() as f64;

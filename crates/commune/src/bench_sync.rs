@@ -200,7 +200,7 @@ pub fn run(invocation: &Invocation, args: BenchSyncArgs) -> Result<()> {
 }
 
 /// A data directory holding the log, with member 0's key as its identity.
-fn fill(dir: &Path, log: &[Vec<u8>], quiet: bool) -> Result<()> {
+pub(crate) fn fill(dir: &Path, log: &[Vec<u8>], quiet: bool) -> Result<()> {
     std::fs::create_dir_all(dir.join("keys"))?;
     std::fs::write(
         dir.join("keys")

@@ -298,7 +298,7 @@ pub fn parents(
     store: &Store,
     council: CouncilId,
     author: PublicKey,
-    rejected: &HashSet<EventId>,
+    rejected: impl Fn(&EventId) -> bool,
     now_ms: u64,
 ) -> Result<Vec<ParentInfo>> {
     let mut todo: Vec<EventId> = store.heads(council)?;
@@ -308,7 +308,7 @@ pub fn parents(
         let Some(event) = store.event(id)? else {
             anyhow::bail!("head {id} is missing from the log");
         };
-        let usable = (!rejected.contains(&id) || event.unsigned.author == author)
+        let usable = (!rejected(&id) || event.unsigned.author == author)
             && event.unsigned.time_ms <= now_ms.saturating_add(MAX_SKEW_MS);
         if usable {
             parents.push(event.parent_info());

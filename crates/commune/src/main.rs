@@ -2,6 +2,7 @@
 
 mod ballot_file;
 mod bench;
+mod bench_act;
 mod bench_sync;
 mod cli;
 mod config;

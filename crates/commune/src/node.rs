@@ -19,7 +19,7 @@ use commune_core::invite::Invitation;
 use commune_core::payload::{self, Payload};
 use commune_core::state::Rejection;
 use commune_core::{
-    CouncilId, Event, EventId, Folded, Keypair, ParentInfo, PublicKey, Unsigned, fold_stream,
+    CouncilId, Event, EventId, Folded, Folder, Keypair, ParentInfo, PublicKey, Unsigned, fold_live,
 };
 use commune_store::Store;
 use serde::Serialize;
@@ -38,6 +38,12 @@ pub struct Node {
     dir: PathBuf,
     store: Store,
     folds: Folds,
+    /// Each council's live fold, which takes the node's own acts without folding again, and
+    /// its state read out, once read since the folder last changed.
+    live: HashMap<CouncilId, Live>,
+    /// Whether readers share `folds` (a server's pages): then each change is read out at
+    /// once, so that a page never waits for a write to find a fold.
+    shared: std::sync::atomic::AtomicBool,
     /// The store's data version when `folds` was last known fresh: another process (a CLI
     /// command beside `commune serve`) may have written since.
     seen_version: u64,
@@ -98,6 +104,13 @@ impl Folds {
     fn clear(&self) {
         self.map_mut().clear();
     }
+}
+
+/// A council's live folder, and its state as last read out of it (`None` once the folder has
+/// taken an event since).
+struct Live {
+    folder: Folder,
+    folded: Option<Arc<Folded>>,
 }
 
 /// What became of an event submitted from outside.
@@ -234,6 +247,8 @@ impl Node {
             dir: dir.to_owned(),
             store,
             folds: Folds::default(),
+            live: HashMap::new(),
+            shared: Default::default(),
             seen_version,
             changes: tokio::sync::broadcast::channel(64).0,
             gate: crate::gate::Gate::default(),
@@ -249,14 +264,30 @@ impl Node {
         &self.store
     }
 
-    /// The node's folds, to read without holding the node.
+    /// The node's folds, to read without holding the node. From now on each change is read
+    /// out into them as it is made.
     pub fn folds(&self) -> Folds {
+        self.shared
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.folds.clone()
     }
 
     /// The browsers' sessions, to check without holding the node.
     pub fn sessions(&self) -> crate::session::Sessions {
         self.sessions.clone()
+    }
+
+    /// Puts a council's live folder back after a change, reading its state out at once when
+    /// readers share the folds.
+    fn keep_live(&mut self, council: CouncilId, folder: Folder) {
+        let folded = self
+            .shared
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(|| Arc::new(folder.folded().expect("a live folder needs no restart")));
+        if let Some(folded) = &folded {
+            self.folds.insert(council, folded.clone());
+        }
+        self.live.insert(council, Live { folder, folded });
     }
 
     fn key_path(&self, name: &str) -> Result<PathBuf> {
@@ -365,14 +396,41 @@ impl Node {
         Ok(identities)
     }
 
-    /// The fold of a council if the node holds it computed and current; never folds.
+    /// The fold of a council if the node holds it computed and current; never folds (it may
+    /// read the state out of the council's live folder).
     pub fn cached_fold(&mut self, council: CouncilId) -> Result<Option<Arc<Folded>>> {
+        self.notice_others()?;
+        let Some(live) = self.live.get_mut(&council) else {
+            return Ok(None);
+        };
+        if let Some(folded) = &live.folded {
+            return Ok(Some(folded.clone()));
+        }
+        let folded = Arc::new(
+            live.folder
+                .folded()
+                .expect("a live folder needs no restart"),
+        );
+        live.folded = Some(folded.clone());
+        self.folds.insert(council, folded.clone());
+        Ok(Some(folded))
+    }
+
+    /// Forgets every fold when another process has written to the store since.
+    fn notice_others(&mut self) -> Result<()> {
         let version = self.store.data_version()?;
         if version != self.seen_version {
             self.folds.clear();
+            self.live.clear();
             self.seen_version = version;
         }
-        Ok(self.folds.get(&council))
+        Ok(())
+    }
+
+    /// Forgets a council's fold: its log changed under it.
+    fn forget_fold(&mut self, council: &CouncilId) {
+        self.folds.remove(council);
+        self.live.remove(council);
     }
 
     /// The fold of a council, computed once per change.
@@ -383,18 +441,53 @@ impl Node {
         if self.store.event_count(council)? == 0 {
             bail!("no council {council} on this node");
         }
-        let folded = Arc::new(self.fold_with(council, None)?);
+        // Read out here, not through `cached_fold`: another process may write meanwhile, and
+        // noticing it would drop the fold just made (the next read then folds again).
+        let folder = self.fold_with(council, None)?;
+        let folded = Arc::new(folder.folded().expect("a live folder needs no restart"));
         self.folds.insert(council, folded.clone());
+        self.live.insert(
+            council,
+            Live {
+                folder,
+                folded: Some(folded.clone()),
+            },
+        );
         Ok(folded)
     }
 
-    /// Folds the council's stored events, and `extra` after them.
-    fn fold_with(&self, council: CouncilId, extra: Option<&Event>) -> Result<Folded> {
-        fold_store_with(
+    /// Folds the council's stored events, and `extra` after them, into a live folder.
+    fn fold_with(&self, council: CouncilId, extra: Option<&Event>) -> Result<Folder> {
+        fold_store_live(
             &self.store,
             council,
             extra.map(std::slice::from_ref).unwrap_or(&[]),
         )
+    }
+
+    /// The council's live folder with `event` folded in, if the fold accepts it: the folder
+    /// the node holds when `event` extends it exactly (see [`Folder::extends_exactly`]), else
+    /// a fold of the store and `event`. The node's folder is taken out either way: the
+    /// caller puts the result back once `event` is in the log.
+    fn fold_in(&mut self, council: CouncilId, event: &Event) -> Result<Folder> {
+        self.notice_others()?;
+        // Readers keep the latest fold read out (in `folds`) until a newer one is.
+        let live = self.live.remove(&council).map(|live| live.folder);
+        let extended = match live {
+            None if event.unsigned.is_genesis() => {
+                Folder::new(council, Default::default()).extend(event, None)
+            }
+            Some(folder) => folder.extend(event, None),
+            _ => None,
+        };
+        let folder = match extended {
+            Some(folder) => folder,
+            None => self.fold_with(council, Some(event))?,
+        };
+        if let Some(rejection) = folder.rejection_of(&event.id) {
+            bail!("{}", rejection.reason);
+        }
+        Ok(folder)
     }
 
     /// The event `keypair` would sign for `payload` at `now`: on the council's heads, or on
@@ -432,9 +525,18 @@ impl Node {
         {
             bail!("{reason}");
         }
-        let folded = fold_store_with(&self.store, council, events)?;
+        self.notice_others()?;
+        // Into the live folder one by one while each extends it exactly, else from genesis.
+        let mut live = self.live.remove(&council).map(|live| live.folder);
+        for event in events {
+            live = live.and_then(|folder| folder.extend(event, None));
+        }
+        let folder = match live {
+            Some(folder) => folder,
+            None => fold_store_live(&self.store, council, events)?,
+        };
         for (n, event) in events.iter().enumerate() {
-            if let Some(rejection) = folded.rejections.iter().find(|r| r.event == event.id) {
+            if let Some(rejection) = folder.rejection_of(&event.id) {
                 bail!(
                     "nothing was recorded: act {} of {} is refused: {}",
                     n + 1,
@@ -447,8 +549,7 @@ impl Node {
         if let Some((_, error)) = report.invalid.first() {
             bail!("the events do not fit their parents: {error}");
         }
-        self.save_projection(council, &folded)?;
-        self.folds.insert(council, Arc::new(folded));
+        self.keep_live(council, folder);
         for event in events {
             self.gate.note(event);
         }
@@ -477,24 +578,47 @@ impl Node {
         Ok(summaries)
     }
 
+    /// The councils on this node with their names, read from their genesis events (a
+    /// council's name is set when it is founded and never changes): no fold.
+    pub fn council_names(&self) -> Result<Vec<(CouncilId, String)>> {
+        let mut names = Vec::new();
+        for council in self.store.councils()? {
+            let genesis = self
+                .store
+                .event(EventId(council.0))?
+                .ok_or_else(|| anyhow!("the genesis of council {council} is missing"))?;
+            let name = match genesis
+                .inline_body()
+                .map(|body| Payload::decode(genesis.unsigned.kind, body))
+            {
+                Some(Ok(Payload::Found(found))) => found.name,
+                // A genesis that founds nothing folds to a council without a name.
+                _ => String::new(),
+            };
+            names.push((council, name));
+        }
+        Ok(names)
+    }
+
     /// Finds a council by id, unique id prefix, exact name, or a unique part of its name.
     pub fn resolve_council(&mut self, text: &str) -> Result<CouncilId> {
-        let summaries = self.councils()?;
+        let names = self.council_names()?;
         let lower = text.to_lowercase();
-        let exact: Vec<&CouncilSummary> = summaries.iter().filter(|c| c.name == text).collect();
-        let found: Vec<&CouncilSummary> = if exact.is_empty() {
-            summaries
+        let exact: Vec<&(CouncilId, String)> =
+            names.iter().filter(|(_, name)| name == text).collect();
+        let found: Vec<&(CouncilId, String)> = if exact.is_empty() {
+            names
                 .iter()
-                .filter(|c| {
-                    (text.len() >= 4 && c.id.to_string().starts_with(&lower))
-                        || (!text.is_empty() && c.name.to_lowercase().contains(&lower))
+                .filter(|(id, name)| {
+                    (text.len() >= 4 && id.to_string().starts_with(&lower))
+                        || (!text.is_empty() && name.to_lowercase().contains(&lower))
                 })
                 .collect()
         } else {
             exact
         };
         match found.as_slice() {
-            [one] => Ok(one.id),
+            [(id, _)] => Ok(*id),
             [] => bail!("no council {text:?} on this node: `commune council list` shows them"),
             _ => bail!("{text:?} matches several councils: give more of the id"),
         }
@@ -589,13 +713,21 @@ impl Node {
         if self.store.heads(council)?.is_empty() {
             bail!("no council {council} on this node");
         }
-        let folded = match self.folds.get(&council) {
-            Some(folded) => folded,
-            None => Arc::new(self.fold_with(council, None)?),
+        let folded;
+        let folder = match self.live.get(&council) {
+            Some(live) => &live.folder,
+            None => {
+                folded = self.fold_with(council, None)?;
+                &folded
+            }
         };
-        let rejected: std::collections::HashSet<EventId> =
-            folded.rejections.iter().map(|r| r.event).collect();
-        crate::gate::parents(&self.store, council, author, &rejected, now)
+        crate::gate::parents(
+            &self.store,
+            council,
+            author,
+            |id| folder.rejection_of(id).is_some(),
+            now,
+        )
     }
 
     /// Takes a signed event from outside (the HTTP API): checks it, then commits it.
@@ -629,14 +761,7 @@ impl Node {
         if let Some(reason) = crate::gate::not_yet(&event, now_ms()) {
             bail!("{reason}");
         }
-        let folded = if event.unsigned.is_genesis() {
-            commune_core::fold([&event], |_| None).expect("one event")
-        } else {
-            self.fold_with(council, Some(&event))?
-        };
-        if let Some(rejection) = folded.rejections.iter().find(|r| r.event == event.id) {
-            bail!("{}", rejection.reason);
-        }
+        let folder = self.fold_in(council, &event)?;
         let report = self.store.append(std::slice::from_ref(&event))?;
         if let Some((_, error)) = report.invalid.first() {
             bail!("the event does not fit its parents: {error}");
@@ -644,8 +769,7 @@ impl Node {
         if !report.missing_parents.is_empty() {
             bail!("the event's parents are not on this node (sync first)");
         }
-        self.save_projection(council, &folded)?;
-        self.folds.insert(council, Arc::new(folded));
+        self.keep_live(council, folder);
         self.gate.note(&event);
         // Nobody listening is not an error.
         let _ = self.changes.send(council);
@@ -662,21 +786,14 @@ impl Node {
         self.changes = tokio::sync::broadcast::channel(64).0;
     }
 
+    /// Saves the state hash with the number of events it covers (`rebuild` and `settle`
+    /// do; an act does not, as it would hash the whole state each time).
     fn save_projection(&mut self, council: CouncilId, folded: &Folded) -> Result<()> {
-        let json = serde_json::to_string(&folded.state)?;
-        self.store.put_projection(council, "state", &json)?;
         // The hash with the number of events it covers, in one document: when several
         // processes write one log, a process may save the fold it made just before another's
         // event went in, and verify must tell such a stale cache from a wrong one.
-        self.store.put_projection(
-            council,
-            "state_hash",
-            &format!(
-                "{} {}",
-                data_encoding::HEXLOWER.encode(&folded.state.hash()),
-                folded.state.events
-            ),
-        )?;
+        self.store
+            .put_projection(council, "state_hash", &hash_projection(folded))?;
         Ok(())
     }
 
@@ -732,8 +849,13 @@ impl Node {
         for head in &heads {
             heads_missing |= !self.store.has(*head)?;
         }
-        self.folds.remove(&council);
+        // The node's own fold (built act by act) must be the fold from genesis.
+        let live = self.cached_fold(council)?;
+        self.forget_fold(&council);
         let folded = self.fold(council)?;
+        let live_mismatch = live
+            .map(|live| data_encoding::HEXLOWER.encode(&live.state.hash()))
+            .filter(|live| *live != data_encoding::HEXLOWER.encode(&folded.state.hash()));
         let state_hash = data_encoding::HEXLOWER.encode(&folded.state.hash());
         // A projection saved for fewer events is stale, not wrong (see `save_projection`);
         // one without a count is from before counts were saved.
@@ -745,6 +867,7 @@ impl Node {
             Some(_) => None,
             None => (stored != state_hash).then_some(stored),
         });
+        let mismatch = mismatch.or(live_mismatch);
         Ok(VerifyReport {
             council,
             events: events.len() as u64,
@@ -788,26 +911,19 @@ impl Node {
             );
         }
         self.folds.clear();
-        let mut folds = Vec::with_capacity(councils.len());
-        let mut projections = Vec::with_capacity(2 * councils.len());
+        self.live.clear();
+        let mut folders = Vec::with_capacity(councils.len());
+        let mut projections = Vec::with_capacity(councils.len());
         for (done, council) in councils.iter().enumerate() {
-            let folded = self.fold_with(*council, None)?;
-            projections.push((*council, "state", serde_json::to_string(&folded.state)?));
-            projections.push((
-                *council,
-                "state_hash",
-                format!(
-                    "{} {}",
-                    data_encoding::HEXLOWER.encode(&folded.state.hash()),
-                    folded.state.events
-                ),
-            ));
-            folds.push((*council, folded));
+            let folder = self.fold_with(*council, None)?;
+            let folded = folder.folded().expect("a live folder needs no restart");
+            projections.push((*council, "state_hash", hash_projection(&folded)));
+            folders.push((*council, folder));
             progress(done + 1, councils.len());
         }
         self.store.rebuild(&projections)?;
-        for (council, folded) in folds {
-            self.folds.insert(council, Arc::new(folded));
+        for (council, folder) in folders {
+            self.keep_live(council, folder);
         }
         Ok(councils)
     }
@@ -904,16 +1020,52 @@ impl Node {
         report.missing_parents.dedup();
         // Projections are dropped for every council of the batch, so every one is settled.
         report.touched = councils;
-        for council in &report.touched {
+        self.fold_appended(&report.touched, &appended.inserted, &by_id)?;
+        Ok(report)
+    }
+
+    /// Folds events just appended (in the store's (depth, id) order) into the live folders
+    /// they extend; a council where one does not (it sorts before events already folded, or
+    /// voids some) loses its fold, and the next read folds its log again.
+    fn fold_appended(
+        &mut self,
+        councils: &[CouncilId],
+        inserted: &[EventId],
+        by_id: &HashMap<EventId, &Event>,
+    ) -> Result<()> {
+        self.notice_others()?;
+        for council in councils {
             self.folds.remove(council);
         }
-        Ok(report)
+        for id in inserted {
+            let Some(event) = by_id.get(id) else {
+                continue;
+            };
+            let council = event.council();
+            let Some(live) = self.live.remove(&council) else {
+                continue;
+            };
+            let detached = match &event.unsigned.body {
+                commune_core::Body::Detached { hash, .. } => self.store.body(*hash)?,
+                commune_core::Body::Inline(_) => None,
+            };
+            if let Some(folder) = live.folder.extend(event, detached.as_deref()) {
+                self.live.insert(
+                    council,
+                    Live {
+                        folder,
+                        folded: None,
+                    },
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Folds the councils again and saves their projections: after [`Node::ingest`].
     pub fn settle(&mut self, councils: &[CouncilId]) -> Result<()> {
         for council in councils {
-            self.folds.remove(council);
+            // The live fold took the new events as they went in, or was dropped.
             let folded = self.fold(*council)?;
             self.save_projection(*council, &folded)?;
             // Live pages show what sync and bundles bring, as they show local acts.
@@ -1005,6 +1157,15 @@ pub fn open_store(dir: &Path, url: Option<&str>) -> Result<Store> {
     })
 }
 
+/// The `state_hash` projection of a fold: the hash and the number of events it covers.
+fn hash_projection(folded: &Folded) -> String {
+    format!(
+        "{} {}",
+        data_encoding::HEXLOWER.encode(&folded.state.hash()),
+        folded.state.events
+    )
+}
+
 pub fn fold_store(store: &Store, council: CouncilId, extra: Option<&Event>) -> Result<Folded> {
     fold_store_with(
         store,
@@ -1017,9 +1178,15 @@ pub fn fold_store(store: &Store, council: CouncilId, extra: Option<&Event>) -> R
 /// (depth, id) order: a new draft may sort before stored events (it never builds on a
 /// rejected head, which may be deeper, see `gate::parents`).
 pub fn fold_store_with(store: &Store, council: CouncilId, extra: &[Event]) -> Result<Folded> {
+    let folder = fold_store_live(store, council, extra)?;
+    Ok(folder.finish().expect("a live folder needs no restart"))
+}
+
+/// As [`fold_store_with`], into a live folder.
+pub fn fold_store_live(store: &Store, council: CouncilId, extra: &[Event]) -> Result<Folder> {
     let mut extra: Vec<&Event> = extra.iter().collect();
     extra.sort_by_key(|e| (e.unsigned.depth, e.id));
-    fold_stream(council, |folder| -> Result<()> {
+    fold_live(council, |folder| -> Result<()> {
         let mut out_of_order = None;
         let mut extra = extra.iter().peekable();
         store.for_each_event(council, |event| {
@@ -1071,3 +1238,6 @@ fn private_file(path: &Path) -> Result<()> {
         .with_context(|| format!("cannot create {}", path.display()))?;
     restrict(path, 0o600)
 }
+
+#[cfg(test)]
+mod tests;

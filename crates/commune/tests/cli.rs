@@ -491,6 +491,8 @@ fn verify_fails_when_the_log_is_tampered_with() {
     let council = council_of_two(&node);
     open_majority(&node, &council, "Something to tamper with");
     node.ok(&["verify"]);
+    // Acts save no state hash (that would hash the whole state on every act); rebuild does.
+    node.ok(&["rebuild"]);
     let connection = rusqlite::Connection::open(node.data().join("commune.sqlite")).unwrap();
     // Change the stored state hash projection: verify must notice the mismatch.
     let changed = connection

@@ -142,6 +142,8 @@ pub enum Command {
     Demo,
     /// Measure ingest and open times (see docs/benchmarks.md)
     Bench(crate::bench::BenchArgs),
+    /// Measure what one act costs against council size and log length
+    BenchAct(crate::bench_act::BenchActArgs),
     /// Measure sync between two nodes against the negentropy anchor, and bundle import
     BenchSync(crate::bench_sync::BenchSyncArgs),
     /// Measure the web pages and ballots under load (see docs/benchmarks.md)
@@ -249,6 +251,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => crate::server::serve(&invocation, args),
         Command::Demo => crate::demo::run(&invocation),
         Command::Bench(args) => crate::bench::run(&invocation, args),
+        Command::BenchAct(args) => crate::bench_act::run(&invocation, args),
         Command::BenchSync(args) => crate::bench_sync::run(&invocation, args),
         Command::BenchWeb(args) => crate::web::bench::run(&invocation, args),
     }
