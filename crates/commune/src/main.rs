@@ -6,6 +6,7 @@ mod bench_act;
 mod bench_sync;
 mod cli;
 mod config;
+mod decision;
 mod demo;
 mod federation_plan;
 mod gate;

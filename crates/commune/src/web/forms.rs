@@ -197,7 +197,7 @@ pub async fn propose(
     let fields = fields(posted)?;
     let next = format!("/c/{council}/p/{{event}}");
     draft(node, council, fields, next, move |node, fields| {
-        let options: Vec<String> = fields
+        let mut options: Vec<String> = fields
             .get("options")
             .unwrap_or_default()
             .lines()
@@ -205,6 +205,10 @@ pub async fn propose(
             .filter(|line| !line.is_empty())
             .map(str::to_owned)
             .collect();
+        // One candidate stands against re-opening nominations, as on the command line.
+        if fields.get("action") == Some("elect") && options.len() == 1 {
+            options.push(commune_core::mandate::REOPEN_NOMINATIONS.to_owned());
+        }
         let method = match fields.get("method").unwrap_or("default") {
             "default" => None,
             "majority" => Some(Method::Majority),
@@ -281,7 +285,7 @@ pub async fn propose(
 }
 
 /// An election of delegates to a federation: the options are the candidates' names, and the
-/// winners get mandates for the term.
+/// winners get mandates for the term (one candidate stands against re-opening nominations).
 fn elect(
     node: &mut Node,
     council: CouncilId,
@@ -296,6 +300,11 @@ fn elect(
         )));
     }
     let folded = node.fold(council).map_err(not_found)?;
+    // The options are the candidates, and perhaps re-opening nominations last.
+    let names = match names.split_last() {
+        Some((last, rest)) if last == commune_core::mandate::REOPEN_NOMINATIONS => rest,
+        _ => names,
+    };
     let candidates = names
         .iter()
         .map(|name| {

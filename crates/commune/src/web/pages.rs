@@ -603,7 +603,9 @@ fn verdict(proposal: &Proposal) -> String {
         return "open".into();
     };
     let outcome = &decision.outcome;
-    let mut words = if outcome.passed {
+    let mut words = if decision.revoked.is_some() {
+        "passed, then revoked: not ratified".to_owned()
+    } else if outcome.passed {
         "passed".to_owned()
     } else if outcome.quorum_met {
         "did not pass".to_owned()
@@ -710,6 +712,22 @@ pub async fn proposal(
                         }
                         p.meta { "Closed by " (state.member_name(&decision.closed_by)) " on " (when(decision.time_ms)) }
                         (outcome_markup(p, &decision.outcome))
+                    }
+                }
+                @for line in crate::decision::urgency_lines(state, p) {
+                    p.note { (line) }
+                }
+                @let reasons = p.consent_reasons();
+                @if !reasons.is_empty() {
+                    h3 { "Objections and blocks" }
+                    ul.reasons {
+                        @for (voter, position, reason) in &reasons {
+                            li {
+                                strong { (state.member_name(voter)) }
+                                @if *position == Position::Block { " blocks: " } @else { " objects: " }
+                                (reason)
+                            }
+                        }
                     }
                 }
                 h3 { "Who voted (" (p.ballots.len()) " of " (p.electorate.len()) ")" }
@@ -931,8 +949,9 @@ fn action_words(state: &CouncilState, action: &Action) -> Option<String> {
 
 fn outcome_markup(proposal: &Proposal, outcome: &Outcome) -> Markup {
     html! {
+        p.meta { "Counts, in " (proposal.count_unit()) ":" }
         table.counts {
-            caption.visually-hidden { "Counts" }
+            caption.visually-hidden { "Counts, in " (proposal.count_unit()) }
             tbody {
                 @for (label, count) in &outcome.counts {
                     tr { th scope="row" { (label) } td { (count) } }

@@ -1085,6 +1085,23 @@ async fn a_member_certifies_a_mandate_and_opens_an_election_from_the_web() {
             },
         }
     );
+    // One candidate stands against re-opening nominations.
+    let page = act(
+        &fixture,
+        &amina,
+        &uri,
+        &format!(
+            "title=A+delegate&method=approval&winners=1&action=elect&term_days=30\
+             &options=Farid&federation={federation}"
+        ),
+    )
+    .await;
+    let id: EventId = page.rsplit('/').next().unwrap().parse().unwrap();
+    let proposal = &state_of(&fixture, council).proposals[&id];
+    assert_eq!(proposal.options, ["Farid", "re-open nominations"]);
+    assert!(
+        matches!(&proposal.action, Action::Elect { candidates, .. } if *candidates == [farid.public()])
+    );
 }
 
 /// Ana's council with rice and a cargo bike in its catalogue and the bike in its commons.
@@ -2110,4 +2127,113 @@ async fn signing_in_answers_a_challenge_with_an_http_only_cookie() {
 
     let replayed = sign_in(answer, "https://node.example").await.unwrap();
     assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_proposal_page_shows_consent_reasons_a_revoked_urgent_decision_and_its_counts_unit() {
+    use commune_core::payload::{self, Action, Mode, Payload};
+    use commune_core::tally::{Choice, Method, Position, YesNo};
+    let fixture = fixture();
+    let (council, amina, farid) = council_of_two(&fixture, "Depot workers");
+    let page = |proposal: EventId| format!("/c/{council}/p/{proposal}");
+    // A consent question with a block and an objection, each with its reason.
+    let consent = act_as(
+        &fixture,
+        council,
+        &amina,
+        Payload::Propose(payload::Propose {
+            title: "Adopt the rota".into(),
+            text: String::new(),
+            action: Action::None,
+            method: Some(Method::Consent { max_objections: 1 }),
+            options: Vec::new(),
+            quorum: None,
+            deadline_ms: crate::node::now_ms() + 60_000,
+            mode: None,
+        }),
+    );
+    for (who, position, reason) in [
+        (
+            &amina,
+            Position::Block,
+            "Nights fall on the same three people",
+        ),
+        (&farid, Position::Object, "Too long to read at a meeting"),
+    ] {
+        let choice = Choice::Consent {
+            position,
+            reason: reason.into(),
+        };
+        let ballot = payload::Ballot {
+            proposal: consent,
+            choice,
+        };
+        act_as(&fixture, council, who, Payload::Ballot(ballot));
+    }
+    let (status, html) = get_as(&fixture, Some(&amina), &page(consent)).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Objections and blocks"), "{html}");
+    assert!(
+        html.contains("<strong>Amina</strong> blocks: Nights fall on the same three people"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<strong>Farid</strong> objects: Too long to read at a meeting"),
+        "{html}"
+    );
+    assert!(html.contains("Counts, in ballots:"), "{html}");
+    // Nobody outside the council reads them.
+    let (_, outside) = get_as(&fixture, None, &page(consent)).await;
+    assert!(!outside.contains("Nights fall"), "{outside}");
+
+    // An urgent decision the council does not ratify reads as revoked.
+    let urgent = act_as(
+        &fixture,
+        council,
+        &amina,
+        Payload::Propose(payload::Propose {
+            title: "Stop the line now".into(),
+            text: String::new(),
+            action: Action::None,
+            method: Some(Method::Majority),
+            options: Vec::new(),
+            quorum: None,
+            deadline_ms: crate::node::now_ms() + 60_000,
+            mode: Some(Mode::Urgent),
+        }),
+    );
+    for who in [&amina, &farid] {
+        let ballot = payload::Ballot {
+            proposal: urgent,
+            choice: Choice::YesNo { vote: YesNo::Yes },
+        };
+        act_as(&fixture, council, who, Payload::Ballot(ballot));
+    }
+    let close = Payload::Close(payload::Close { proposal: urgent });
+    act_as(&fixture, council, &amina, close);
+    let ratification = state_of(&fixture, council).proposals[&urgent]
+        .decision
+        .as_ref()
+        .and_then(|d| d.ratification)
+        .expect("an urgent decision opens its ratification");
+    for who in [&amina, &farid] {
+        let ballot = payload::Ballot {
+            proposal: ratification,
+            choice: Choice::YesNo { vote: YesNo::No },
+        };
+        act_as(&fixture, council, who, Payload::Ballot(ballot));
+    }
+    let close = Payload::Close(payload::Close {
+        proposal: ratification,
+    });
+    act_as(&fixture, council, &amina, close);
+    let (_, html) = get_as(&fixture, Some(&amina), &page(urgent)).await;
+    assert!(
+        html.contains("Result: passed, then revoked: not ratified"),
+        "{html}"
+    );
+    assert!(
+        html.contains("REVOKED: the council did not ratify this urgent decision"),
+        "{html}"
+    );
 }
