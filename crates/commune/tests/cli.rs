@@ -18,6 +18,8 @@ mod hostile;
 mod on_postgres;
 #[path = "cli/register.rs"]
 mod register;
+#[path = "cli/story.rs"]
+mod story;
 #[path = "cli/sync.rs"]
 mod sync;
 #[path = "cli/three_levels.rs"]

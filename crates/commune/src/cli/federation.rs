@@ -738,6 +738,23 @@ pub fn federation(invocation: &Invocation, command: FederationCommand) -> Result
             if args.carry_breaches {
                 json["carried"] = serde_json::json!(carried);
             }
+            // Member councils and their delegates by name where this node holds the council,
+            // else by id.
+            let mut homes = std::collections::BTreeMap::new();
+            for c in f.councils.keys().chain(f.applicants.keys()) {
+                if let Ok(home) = node.fold(*c) {
+                    homes.insert(*c, home);
+                }
+            }
+            let council_name = |c: &commune_core::CouncilId| match homes.get(c) {
+                Some(home) => format!("{} ({})", home.state.name, c.short()),
+                None => c.short(),
+            };
+            let delegate_name =
+                |key: &commune_core::MemberId, c: &commune_core::CouncilId| match homes.get(c) {
+                    Some(home) => format!("{} ({})", home.state.member_name(key), key.short()),
+                    None => key.short(),
+                };
             invocation.print(&json, || {
                 let mut lines = vec![format!("federation {:?}", state.name)];
                 for petition in &carried {
@@ -749,19 +766,19 @@ pub fn federation(invocation: &Invocation, command: FederationCommand) -> Result
                 for (c, member) in &f.councils {
                     lines.push(format!(
                         "member council {}: {} member(s), roster version {}",
-                        c.short(),
+                        council_name(c),
                         member.members,
                         member.roster_version
                     ));
                 }
                 for c in f.applicants.keys() {
-                    lines.push(format!("asks to join: council {}", c.short()));
+                    lines.push(format!("asks to join: council {}", council_name(c)));
                 }
                 for (key, d) in &f.delegates {
                     lines.push(format!(
                         "delegate {} of council {}, mandate {}, until {}{}",
-                        key.short(),
-                        d.council.short(),
+                        delegate_name(key, &d.council),
+                        council_name(&d.council),
                         d.mandate.short(),
                         format_time(d.expires_ms),
                         if d.ended.is_some() { " (unseated)" } else { "" }
@@ -770,8 +787,8 @@ pub fn federation(invocation: &Invocation, command: FederationCommand) -> Result
                 for b in &f.breaches {
                     lines.push(format!(
                         "BREACH: delegate {} of council {} voted against their instructions on {}",
-                        b.delegate.short(),
-                        b.council.short(),
+                        delegate_name(&b.delegate, &b.council),
+                        council_name(&b.council),
                         b.proposal.short()
                     ));
                 }

@@ -644,13 +644,23 @@ fn show(invocation: &Invocation, args: ProposalRef) -> Result<()> {
         if !proposal.text.is_empty() {
             let _ = writeln!(out, "{}\n", proposal.text);
         }
+        // A referred question's electorate is the member councils' members, who vote at
+        // home; the federation's own list of voters is empty.
+        let electorate = if proposal.mode == Some(commune_core::payload::Mode::Referral) {
+            format!(
+                "referred to {} council(s) of {} member(s), which count it themselves",
+                proposal.councils.len(),
+                proposal.councils.values().sum::<u64>()
+            )
+        } else {
+            format!("{} in the electorate", proposal.electorate.len())
+        };
         let _ = writeln!(
             out,
-            "{} question by {}, decided by {}; {} in the electorate",
+            "{} question by {}, decided by {}; {electorate}",
             proposal.question.name(),
             state.member_name(&proposal.proposer),
             proposal.method.name(),
-            proposal.electorate.len()
         );
         for (i, option) in proposal.options.iter().enumerate() {
             let _ = writeln!(out, "  option {}: {option}", i + 1);
