@@ -8,7 +8,7 @@
 //!
 //! A ballot that ranks two or more continuing candidates equally at its highest continuing
 //! rank counts for nobody from then on (it is exhausted, as an overvote is in most public
-//! IRV rules).
+//! IRV rules), and the report's note says how many ballots this happened to.
 //!
 //! The count moves only the ballots of the excluded candidate, so its work is the number of
 //! transfers, not rounds × ballots.
@@ -17,11 +17,24 @@ use super::{Decimal, Profile, Report, Round, TieOrder, look_back, standing};
 
 /// The candidate a ballot counts for, searching from group start `at`: `Some((candidate,
 /// group start))`, or `None` when it reaches no continuing candidate or an equal ranking.
-pub(super) fn next_choice(
-    marks: &[u32],
-    mut at: usize,
-    continuing: &[bool],
-) -> Option<(u32, usize)> {
+pub(super) fn next_choice(marks: &[u32], at: usize, continuing: &[bool]) -> Option<(u32, usize)> {
+    match next(marks, at, continuing) {
+        Next::Candidate(candidate, at) => Some((candidate, at)),
+        Next::Equal | Next::Nobody => None,
+    }
+}
+
+/// Where a ballot goes next.
+enum Next {
+    /// The candidate and the start of the group that names them.
+    Candidate(u32, usize),
+    /// Its highest continuing rank names two or more candidates equally.
+    Equal,
+    /// It names no continuing candidate.
+    Nobody,
+}
+
+fn next(marks: &[u32], mut at: usize, continuing: &[bool]) -> Next {
     while at < marks.len() {
         let end = marks[at + 1..]
             .iter()
@@ -32,17 +45,17 @@ pub(super) fn next_choice(
             let candidate = mark & !super::TIED;
             if continuing[candidate as usize] {
                 if found.is_some() {
-                    return None;
+                    return Next::Equal;
                 }
                 found = Some(candidate);
             }
         }
         if let Some(candidate) = found {
-            return Some((candidate, at));
+            return Next::Candidate(candidate, at);
         }
         at = end;
     }
-    None
+    Next::Nobody
 }
 
 /// Counts `profile` by IRV.
@@ -59,22 +72,37 @@ pub fn count(profile: &Profile, tie: &TieOrder) -> Report {
     let mut piles: Vec<Vec<u32>> = vec![Vec::new(); n];
     let mut votes = vec![0u64; n];
     let total = profile.total_weight();
+    // The weight of the ballots exhausted by an equal ranking.
+    let mut equal = 0u64;
     // Puts ballot `i` on the pile of the candidate it counts for, searching from `from`.
     let place = |i: usize,
                  from: usize,
                  continuing: &[bool],
                  cursor: &mut [usize],
                  piles: &mut [Vec<u32>],
-                 votes: &mut [u64]| {
+                 votes: &mut [u64],
+                 equal: &mut u64| {
         let (weight, marks) = ballots[i];
-        if let Some((candidate, at)) = next_choice(marks, from, continuing) {
-            cursor[i] = at;
-            piles[candidate as usize].push(i as u32);
-            votes[candidate as usize] += weight;
+        match next(marks, from, continuing) {
+            Next::Candidate(candidate, at) => {
+                cursor[i] = at;
+                piles[candidate as usize].push(i as u32);
+                votes[candidate as usize] += weight;
+            }
+            Next::Equal => *equal += weight,
+            Next::Nobody => {}
         }
     };
     for i in 0..ballots.len() {
-        place(i, 0, &continuing, &mut cursor, &mut piles, &mut votes);
+        place(
+            i,
+            0,
+            &continuing,
+            &mut cursor,
+            &mut piles,
+            &mut votes,
+            &mut equal,
+        );
     }
     while !left.is_empty() {
         let counted: u64 = left.iter().map(|&c| votes[c as usize]).sum();
@@ -147,8 +175,15 @@ pub fn count(profile: &Profile, tie: &TieOrder) -> Report {
                 &mut cursor,
                 &mut piles,
                 &mut votes,
+                &mut equal,
             );
         }
+    }
+    if equal > 0 {
+        report.notes.push(format!(
+            "{equal} ballot(s) ranked continuing candidates equally and count for nobody from \
+             there on, as an overvote does in most public IRV rules"
+        ));
     }
     report
 }
@@ -174,9 +209,16 @@ mod tests {
         assert_eq!(report.winners, vec![1]);
         let last = report.rounds.last().unwrap();
         assert_eq!(last.votes[1], Some(Decimal::whole(6)));
-        // The overvoted ballot is exhausted once C is out.
+        // The overvoted ballot is exhausted once C is out, and the note says so.
         assert_eq!(last.exhausted, Some(Decimal::whole(1)));
         assert_eq!(report.rounds[0].excluded, vec![2]);
+        assert_eq!(
+            report.notes,
+            [
+                "1 ballot(s) ranked continuing candidates equally and count for nobody from there \
+              on, as an overvote does in most public IRV rules"
+            ]
+        );
     }
 
     #[test]

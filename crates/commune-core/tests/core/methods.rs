@@ -488,13 +488,19 @@ fn explanations_follow_the_documented_templates() {
             check_explanation(&report, &names(n), &templates, &mut used);
         }
     }
-    // Meek's rounds that end when the surplus stops falling, and IRV with no ballot at all.
+    // Meek's rounds that end when the surplus stops falling, IRV with no ballot at all, and
+    // IRV with a ballot that ranks two continuing candidates equally.
     let stalled = profile_of(4, &vec![(1, vec![0, 1]), (1, vec![2]), (1, vec![3])]);
     let mut profile = Profile::new(names(3));
     profile.push(1, Vec::<Vec<u32>>::new()).unwrap();
+    let mut equal = Profile::new(names(3));
+    equal.push(2, [vec![0], vec![1, 2]]).unwrap();
+    equal.push(3, [vec![1]]).unwrap();
+    equal.push(4, [vec![2]]).unwrap();
     for (report, n) in [
         (methods::meek::count(&stalled, 2, &tie(4)), 4),
         (methods::irv::count(&profile, &tie(3)), 3),
+        (methods::irv::count(&equal, &tie(3)), 3),
     ] {
         check_explanation(&report, &names(n), &templates, &mut used);
     }
@@ -626,4 +632,65 @@ fn templates_fit_only_their_own_shape() {
         "{name} is excluded with the fewest votes",
         "a is excluded with the most votes"
     ));
+}
+
+#[test]
+fn irv_says_when_equal_ranks_exhaust_ballots() {
+    use commune_core::id::EventId;
+    use commune_core::tally::{self, Choice, Method, Quorum, TallyInput};
+
+    let options: Vec<String> = ["Ana", "Ben", "Chloé"].map(String::from).to_vec();
+    let count = |ballots: &[(usize, Vec<Vec<u32>>)]| -> Vec<String> {
+        let choices: Vec<Choice> = ballots
+            .iter()
+            .flat_map(|(n, ranks)| std::iter::repeat_n(ranks, *n))
+            .map(|ranks| Choice::Ranked {
+                ranks: ranks.clone(),
+            })
+            .collect();
+        let refs: Vec<&Choice> = choices.iter().collect();
+        let quorum = Quorum {
+            min_ballots: 1,
+            min_share_permille: 0,
+        };
+        tally::tally(&TallyInput::new(
+            EventId([3; 32]),
+            &Method::Irv,
+            &options,
+            quorum,
+            refs.len(),
+            &refs,
+        ))
+        .explanation
+    };
+    // Ana is excluded first; her two voters rank Ben and Chloé equally next, so their ballots
+    // count for nobody from round 2 on, and Chloé wins 4 to 3.
+    let explanation = count(&[
+        (2, vec![vec![0], vec![1, 2]]),
+        (3, vec![vec![1]]),
+        (4, vec![vec![2]]),
+    ]);
+    let note = "2 ballot(s) ranked continuing candidates equally and count for nobody from \
+                there on, as an overvote does in most public IRV rules";
+    assert!(
+        explanation.iter().any(|line| line == note),
+        "{explanation:#?}"
+    );
+    assert!(
+        explanation
+            .iter()
+            .any(|line| line.starts_with("round 2: ") && line.contains("; exhausted 2")),
+        "{explanation:#?}"
+    );
+    assert_eq!(explanation.last().unwrap(), "winners: Chloé");
+    // The same count with Ana's voters going on to Ben says nothing of equal ranks.
+    let explanation = count(&[
+        (2, vec![vec![0], vec![1], vec![2]]),
+        (3, vec![vec![1]]),
+        (4, vec![vec![2]]),
+    ]);
+    assert!(
+        !explanation.iter().any(|line| line.contains("equally")),
+        "{explanation:#?}"
+    );
 }
