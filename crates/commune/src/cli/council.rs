@@ -201,6 +201,7 @@ fn show(invocation: &Invocation, council: &str) -> Result<()> {
     let council = node.resolve_council(council)?;
     let folded = node.fold(council)?;
     let state = &folded.state;
+    let names = super::federation::delegate_names(&mut node, state);
     let view = serde_json::json!({
         "council": state.council,
         "name": state.name,
@@ -251,7 +252,7 @@ fn show(invocation: &Invocation, council: &str) -> Result<()> {
         }
         let _ = writeln!(out, "\nproposals:");
         for proposal in state.proposals.values() {
-            let _ = writeln!(out, "  {}", super::proposal::one_line(state, proposal));
+            let _ = writeln!(out, "  {}", super::proposal::one_line(state, &names, proposal));
         }
         out
     })

@@ -811,6 +811,32 @@ pub fn federation(invocation: &Invocation, command: FederationCommand) -> Result
     }
 }
 
+/// A federation's delegates by the names their home councils give them, where this node
+/// holds the council ("Dana, delegate of Workers"); empty for a council that is not a
+/// federation.
+pub(super) fn delegate_names(
+    node: &mut crate::node::Node,
+    state: &State,
+) -> std::collections::BTreeMap<commune_core::MemberId, String> {
+    let mut names = std::collections::BTreeMap::new();
+    let Some(f) = &state.federation else {
+        return names;
+    };
+    for (key, d) in &f.delegates {
+        if let Ok(home) = node.fold(d.council) {
+            names.insert(
+                *key,
+                format!(
+                    "{}, delegate of {}",
+                    home.state.member_name(key),
+                    home.state.name
+                ),
+            );
+        }
+    }
+    names
+}
+
 /// `commune federation plan`: the federation's plan over the member councils this node holds,
 /// for a member of the federation or of one of them.
 fn plan(invocation: &Invocation, args: PlanArgs) -> Result<()> {

@@ -1,5 +1,6 @@
 //! `commune proposal …`, `commune vote`, `commune comment`, `commune close`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::{Result, anyhow, bail};
@@ -9,7 +10,7 @@ use commune_core::payload::{self, Action, Mode, Payload};
 use commune_core::plan::Fairness;
 use commune_core::state::{CastBallot, Proposal, State};
 use commune_core::tally::{Availability, Choice, Method, Position, Quorum, YesNo};
-use commune_core::{CouncilId, EventId};
+use commune_core::{CouncilId, EventId, MemberId};
 
 use super::{Invocation, print_event};
 use crate::node::Node;
@@ -293,11 +294,12 @@ pub fn run(invocation: &Invocation, command: ProposalCommand) -> Result<()> {
             let mut node = invocation.open()?;
             let council = node.resolve_council(&args.council)?;
             let folded = node.fold(council)?;
+            let names = super::federation::delegate_names(&mut node, &folded.state);
             let list: Vec<_> = folded.state.proposals.values().map(summary).collect();
             invocation.print(&list, || {
                 let mut out = String::new();
                 for proposal in folded.state.proposals.values() {
-                    let _ = writeln!(out, "{}", one_line(&folded.state, proposal));
+                    let _ = writeln!(out, "{}", one_line(&folded.state, &names, proposal));
                 }
                 if out.is_empty() {
                     out = "no proposals yet".into();
@@ -326,7 +328,16 @@ pub fn summary(proposal: &Proposal) -> serde_json::Value {
     })
 }
 
-pub fn one_line(state: &State, proposal: &Proposal) -> String {
+/// A member by name; a federation's delegate by `names` (see `delegate_names`) where known.
+pub fn person(state: &State, names: &BTreeMap<MemberId, String>, member: &MemberId) -> String {
+    names
+        .get(member)
+        .cloned()
+        .unwrap_or_else(|| state.member_name(member))
+}
+
+/// A proposal in a line, for `proposal list` and `council show`.
+pub fn one_line(state: &State, names: &BTreeMap<MemberId, String>, proposal: &Proposal) -> String {
     let status = match &proposal.decision {
         None => format!(
             "open until {}",
@@ -352,7 +363,7 @@ pub fn one_line(state: &State, proposal: &Proposal) -> String {
         } else {
             ""
         },
-        state.member_name(&proposal.proposer)
+        person(state, names, &proposal.proposer)
     )
 }
 
@@ -632,6 +643,7 @@ fn show(invocation: &Invocation, args: ProposalRef) -> Result<()> {
     let id = node.resolve_proposal(council, &args.proposal)?;
     let folded = node.fold(council)?;
     let state = &folded.state;
+    let names = super::federation::delegate_names(&mut node, state);
     let proposal = &state.proposals[&id];
     let running = proposal.is_open().then(|| proposal.running_tally());
     let view = serde_json::json!({ "proposal": proposal, "running_tally": running });
@@ -659,7 +671,7 @@ fn show(invocation: &Invocation, args: ProposalRef) -> Result<()> {
             out,
             "{} question by {}, decided by {}; {electorate}",
             proposal.question.name(),
-            state.member_name(&proposal.proposer),
+            person(state, &names, &proposal.proposer),
             proposal.method.name(),
         );
         for (i, option) in proposal.options.iter().enumerate() {

@@ -364,6 +364,17 @@ fn a_council_s_story_reads_true_on_every_node() {
     assert_eq!(closed["decision"]["outcome"]["passed"], false, "{closed}");
     let shown = two.text(&["proposal", "show", &city, &vans]);
     contains(&shown, "DECIDED: did not pass");
+    // Node two holds the workers, so it names their delegate; the hub holds neither council.
+    contains(
+        &shown,
+        "general question by Dana, delegate of Workers, decided by majority; 2 in the electorate",
+    );
+    contains(
+        &listed(&two, &city, &vans),
+        "] by Dana, delegate of Workers",
+    );
+    sync(&two);
+    contains(&listed(&hub, &city, &vans), "] by delegate ");
     contains(
         &shown,
         "the count, in votes, weighted by each delegate's weight:\n  yes: 1\n  no: 1\n",
