@@ -4,7 +4,8 @@
 //!
 //! A hub holds the city federation (public to read); node one holds the tenants (Alice, Bob,
 //! Carol), node two the workers (Dana, Eve). The federation's log travels by `commune sync`
-//! between the three, and ends on one state hash.
+//! between the three, and ends on one state hash; last, a newcomer's node joins the tenants
+//! over HTTP from node one and reads the same story there.
 
 use serde_json::Value;
 
@@ -531,4 +532,39 @@ fn a_council_s_story_reads_true_on_every_node() {
     }
     one.ok(&["verify", &tenants]);
     two.ok(&["verify", &workers]);
+
+    // A newcomer joins the tenants from node one over HTTP, and reads on her own node what
+    // the others read on theirs.
+    let (_tenants_server, tenants_address) = one.serve_on("127.0.0.1", &["--sync-every", "0"]);
+    let invitation = id(&one.ok(&["invite", &tenants]), "invitation");
+    let fay = TestNode::new();
+    fay.ok(&[
+        "join",
+        &invitation,
+        "--from",
+        &format!("http://{tenants_address}"),
+        "--my-name",
+        "Fay",
+    ]);
+    assert_eq!(
+        state_hash(&fay, &tenants),
+        state_hash(&one, &tenants),
+        "the newcomer's node holds the tenants' state"
+    );
+    let shown = fay.text(&["proposal", "show", &tenants, &paint]);
+    contains(&shown, "\n  bob blocks: the landlord must pay for it\n");
+    contains(&shown, "\n  carol objects: red is loud\n");
+    contains(
+        &listed(&fay, &tenants, &occupy),
+        "passed, then REVOKED: not ratified",
+    );
+    contains(&listed(&fay, &tenants, &fete), "failed: no quorum");
+    contains(
+        &fay.text(&["mandate", "list", &tenants]),
+        "bob: delegate to ",
+    );
+    contains(
+        &fay.text(&["mandate", "list", &tenants]),
+        "SUSPENDED by petition",
+    );
 }
