@@ -551,8 +551,33 @@ fn a_peer_that_answers_garbage_is_refused() {
         // Bounded: one connection per request the client makes, at most a few.
         for stream in listener.incoming().take(4) {
             let mut stream = stream.unwrap();
-            let mut request = [0u8; 65536];
-            let _ = stream.read(&mut request);
+            // The whole request first: closing on unread bytes would reset the connection,
+            // and the client would see that instead of the answer.
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 8192];
+            loop {
+                let Ok(n) = stream.read(&mut chunk) else {
+                    break;
+                };
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&request);
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            let (name, value) = l.split_once(':')?;
+                            name.eq_ignore_ascii_case("content-length")
+                                .then(|| value.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if request.len() >= end + 4 + length {
+                        break;
+                    }
+                }
+            }
             let body = b"\xa1\x00\xff not a sync answer";
             let _ = write!(
                 stream,
