@@ -555,13 +555,7 @@ fn a_peer_that_answers_garbage_is_refused() {
             // and the client would see that instead of the answer.
             let mut request = Vec::new();
             let mut chunk = [0u8; 8192];
-            loop {
-                let Ok(n) = stream.read(&mut chunk) else {
-                    break;
-                };
-                if n == 0 {
-                    break;
-                }
+            while let Ok(n @ 1..) = stream.read(&mut chunk) {
                 request.extend_from_slice(&chunk[..n]);
                 let text = String::from_utf8_lossy(&request);
                 if let Some(end) = text.find("\r\n\r\n") {
