@@ -66,11 +66,12 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let address = listener.local_addr()?;
         println!(
-            "commune is serving {} on http://{}",
+            "commune is serving {} on http://{address}",
             node.dir().display(),
-            listener.local_addr()?
         );
+        tracing::info!(%address, data = %node.dir().display(), "serving");
         let keypair = node.identity(&invocation.identity);
         let node = Arc::new(Mutex::new(node));
         match keypair {

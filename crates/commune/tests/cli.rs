@@ -16,6 +16,8 @@ mod files;
 mod hostile;
 #[path = "cli/on_postgres.rs"]
 mod on_postgres;
+#[path = "cli/ops.rs"]
+mod ops;
 #[path = "cli/register.rs"]
 mod register;
 #[path = "cli/sync.rs"]
