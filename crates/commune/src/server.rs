@@ -63,6 +63,9 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        // Listened for before the address is printed: a signal sent once a supervisor or a
+        // test has seen it stops the server gracefully rather than killing it.
+        let stop = stop_signal()?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -74,17 +77,20 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
         tracing::info!(%address, data = %node.dir().display(), "serving");
         let keypair = node.identity(&invocation.identity);
         let node = Arc::new(Mutex::new(node));
-        match keypair {
-            Ok(keypair) if args.sync_every > 0 => {
-                tokio::spawn(crate::transport::sync_loop(
-                    node.clone(),
-                    keypair,
-                    std::time::Duration::from_secs(args.sync_every),
-                ));
+        let (stop_sync, sync_stopped) = tokio::sync::watch::channel(false);
+        let sync = match keypair {
+            Ok(keypair) if args.sync_every > 0 => Some(tokio::spawn(crate::transport::sync_loop(
+                node.clone(),
+                keypair,
+                std::time::Duration::from_secs(args.sync_every),
+                sync_stopped,
+            ))),
+            Ok(_) => None,
+            Err(error) => {
+                tracing::warn!(%error, "no identity to sign sync requests with: not syncing with peers");
+                None
             }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "no identity to sign sync requests with: not syncing with peers"),
-        }
+        };
         let live = node.clone();
         let app = crate::listen::layers(router(node), &args.allow_hosts);
         // The accept loop hands each request the peer's address, for the sync routes'
@@ -94,7 +100,8 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
             app,
             std::time::Duration::from_secs(args.header_timeout),
             async move {
-                let _ = tokio::signal::ctrl_c().await;
+                stop.await;
+                tracing::info!("stopping: finishing the requests under way");
                 // Live pages hold their streams open; ending them lets the server stop.
                 live.lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -102,8 +109,40 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
             },
         )
         .await;
+        // A sync under way finishes (its requests have timeouts); no new one starts.
+        let _ = stop_sync.send(true);
+        if let Some(sync) = sync
+            && let Err(error) = sync.await
+        {
+            tracing::error!(%error, "the sync loop failed");
+        }
+        // The last handle on the node, and so the store, is dropped here.
+        tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// What stops `serve`: SIGINT (Ctrl-C) or, on Unix, SIGTERM (what systemd and container
+/// engines send). The handlers are in place when this returns, before the future is polled.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 pub fn router(node: Shared) -> Router {

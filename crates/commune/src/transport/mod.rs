@@ -24,16 +24,21 @@ pub const CBOR: &str = "application/cbor";
 
 /// `commune serve`'s background sync: every `every`, each peer in the list whose backoff has
 /// passed is synced on a blocking thread. A failure doubles that peer's wait, up to an hour;
-/// a success resets it.
+/// a success resets it. It returns once `stop` turns true (or its sender is gone), after the
+/// peer it is syncing with, if any.
 pub async fn sync_loop(
     node: crate::server::Shared,
     keypair: commune_core::Keypair,
     every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut backoff: HashMap<String, (u32, Instant)> = HashMap::new();
     let mut ticker = tokio::time::interval(every);
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
         let dir = node
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -47,6 +52,9 @@ pub async fn sync_loop(
             }
         };
         for url in urls {
+            if *stop.borrow() {
+                return;
+            }
             if backoff
                 .get(&url)
                 .is_some_and(|(_, next)| Instant::now() < *next)

@@ -1,7 +1,9 @@
 //! How `commune` behaves as a server a person runs: what it logs, how it stops.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use super::TestNode;
 
@@ -62,4 +64,65 @@ fn rust_log_is_honoured_and_commune_log_wins_over_it() {
     let (child, address) = serve_with(&node, &[("RUST_LOG", "info"), ("COMMUNE_LOG", "warn")], &[]);
     let stderr = kill_and_read_stderr(child, &address);
     assert!(!stderr.contains("serving"), "{stderr}");
+}
+
+/// Waits up to `limit` for `child` to exit, and returns how it did (None if it still runs).
+fn exit_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_stops_serve_once_its_open_request_is_answered() {
+    let node = TestNode::new();
+    let council = super::council_of_two(&node);
+    super::open_majority(&node, &council, "Stop gracefully");
+    // The sync loop runs (it has an identity and the default period) and must end too.
+    let (child, address) = serve_with(&node, &[], &[]);
+    // Killed if the test fails before it exits.
+    let mut server = super::Server(child);
+    let child = &mut server.0;
+    // A request in flight: its headers are in, its body is not all there yet.
+    let body = br#"{"event":"00"}"#;
+    let mut stream = TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "POST /api/events HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body[..5]).unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    // It stops listening but waits for the request it is reading.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "serve exited with a request in flight"
+    );
+    assert!(TcpStream::connect(&address).is_err(), "serve still accepts");
+    stream.write_all(&body[5..]).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 "), "{response:?}");
+    let status = exit_within(child, Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "serve did not exit 0 within 10 s of SIGTERM: {status:?}"
+    );
+    node.ok(&["verify"]);
 }
