@@ -126,3 +126,62 @@ fn sigterm_stops_serve_once_its_open_request_is_answered() {
     );
     node.ok(&["verify"]);
 }
+
+/// `commune` with no data directory to be found: no `--data`, no home.
+fn homeless(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_commune"))
+        .args(args)
+        .env_remove("COMMUNE_DATA")
+        .env_remove("COMMUNE_STORE")
+        .env_remove("HOME")
+        .env_remove("XDG_DATA_HOME")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let output = homeless(&["--version"]);
+    assert!(output.status.success());
+    let version = String::from_utf8(output.stdout).unwrap();
+    let commit = Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8(output.stdout).unwrap().trim().to_owned());
+    let expected = match commit {
+        Some(commit) => format!("commune {} ({commit})", env!("CARGO_PKG_VERSION")),
+        // Built from a tree without git: the version alone.
+        None => format!("commune {}", env!("CARGO_PKG_VERSION")),
+    };
+    assert_eq!(version.trim(), expected);
+}
+
+#[test]
+fn completions_and_the_man_page_need_no_data_directory() {
+    let bash = homeless(&["completions", "bash"]);
+    assert!(bash.status.success(), "{bash:?}");
+    let bash = String::from_utf8(bash.stdout).unwrap();
+    assert!(bash.contains("complete -F _commune") && bash.contains("serve"));
+    let zsh = String::from_utf8(homeless(&["completions", "zsh"]).stdout).unwrap();
+    assert!(zsh.starts_with("#compdef commune"), "{zsh}");
+    let fish = String::from_utf8(homeless(&["completions", "fish"]).stdout).unwrap();
+    assert!(fish.contains("complete -c commune"), "{fish}");
+    let line = homeless(&["completions", "tcsh"]);
+    assert!(!line.status.success());
+    let man = homeless(&["man"]);
+    assert!(man.status.success(), "{man:?}");
+    let man = String::from_utf8(man.stdout).unwrap();
+    assert!(man.contains(".TH commune 1"), "{man}");
+    // Every command is in it.
+    for command in ["serve", "verify", "completions", "bundle"] {
+        assert!(man.contains(command), "{command} is not in the man page");
+    }
+}
