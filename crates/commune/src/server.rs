@@ -62,7 +62,7 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         // Listened for before the address is printed: a signal sent once a supervisor or a
         // test has seen it stops the server gracefully rather than killing it.
         let stop = stop_signal()?;
@@ -116,10 +116,15 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
         {
             tracing::error!(%error, "the sync loop failed");
         }
-        // The last handle on the node, and so the store, is dropped here.
+        // The last handle on the node, and so the store, is dropped here (unless a sync
+        // thread left behind still holds one: see below).
         tracing::info!("stopped");
         Ok(())
-    })
+    });
+    // A sync thread still waiting on a peer that does not answer must not hold up the exit
+    // (dropping the runtime would wait for it): the sync loop has already given it its grace.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    served
 }
 
 /// What stops `serve`: SIGINT (Ctrl-C) or, on Unix, SIGTERM (what systemd and container

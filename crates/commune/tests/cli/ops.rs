@@ -185,3 +185,31 @@ fn completions_and_the_man_page_need_no_data_directory() {
         assert!(man.contains(command), "{command} is not in the man page");
     }
 }
+
+#[test]
+fn sigterm_stops_serve_promptly_while_a_peer_never_answers_its_sync() {
+    let node = TestNode::new();
+    let council = super::council_of_two(&node);
+    super::open_majority(&node, &council, "Stop while syncing");
+    // A peer that takes the connection and never answers: a sync with it is under way until
+    // the client's own timeout, minutes away.
+    let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", peer.local_addr().unwrap());
+    node.ok(&["peer", "add", &url]);
+    let (child, _) = serve_with(&node, &[], &["--sync-every", "1"]);
+    let mut server = super::Server(child);
+    let child = &mut server.0;
+    let (_held, _) = peer.accept().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = exit_within(child, Duration::from_secs(15));
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "serve did not exit 0 within 15 s of SIGTERM while syncing: {status:?}"
+    );
+    node.ok(&["verify"]);
+}
