@@ -213,3 +213,54 @@ fn sigterm_stops_serve_promptly_while_a_peer_never_answers_its_sync() {
     );
     node.ok(&["verify"]);
 }
+
+#[test]
+fn sigterm_ends_an_open_live_stream_and_serve_exits_0() {
+    let node = TestNode {
+        dir: tempfile::TempDir::new().unwrap(),
+    };
+    node.ok(&["demo"]);
+    // The demo's tenants' assembly is public: anyone may listen to its live stream.
+    let councils = node.ok(&["council", "list"]);
+    let tenants = councils
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|council| council["name"].as_str().unwrap().starts_with("Tenants"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (child, address) = serve_with(&node, &[], &[]);
+    let mut server = super::Server(child);
+    let child = &mut server.0;
+    let mut stream = TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "GET /c/{tenants}/live HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    // The stream ends (the server closes it) rather than holding the stop open.
+    reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut rest = Vec::new();
+    reader
+        .read_to_end(&mut rest)
+        .expect("the live stream was not ended within 10 s of SIGTERM");
+    let status = exit_within(child, Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "serve did not exit 0 within 10 s of SIGTERM: {status:?}"
+    );
+}
