@@ -40,10 +40,11 @@ fn commit(dir: &Path) -> Option<String> {
         return None;
     }
     let commit = git(dir, &["rev-parse", "--short", "HEAD"])?;
-    // Build again when HEAD moves: HEAD itself (a checkout), the branch it names (a commit)
-    // and packed-refs. Only files that exist are named: a missing one would rebuild always.
+    // Build again when HEAD moves: HEAD itself (a checkout or a detached commit), the
+    // branches (a commit writes its branch's file, loose even when it was packed before) and
+    // packed-refs. Only paths that exist are named: a missing one would rebuild always.
     let rerun = |path: PathBuf| {
-        if path.is_file() {
+        if path.exists() {
             println!("cargo:rerun-if-changed={}", path.display());
         }
     };
@@ -61,9 +62,8 @@ fn commit(dir: &Path) -> Option<String> {
     if let Some(common) = git(dir, &["rev-parse", "--git-common-dir"]) {
         let common = absolute(common);
         rerun(common.join("packed-refs"));
-        if let Some(branch) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
-            rerun(common.join(branch));
-        }
+        // A directory is scanned whole: a branch file added or changed under it counts.
+        rerun(common.join("refs").join("heads"));
     }
     Some(commit)
 }
