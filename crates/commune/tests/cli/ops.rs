@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 
 use super::TestNode;
 
-/// Starts `commune serve` on a free loopback port with `env` set (and no other log
-/// variable), and returns it once it has printed its address, with that address.
+/// Starts `commune serve` on a free loopback port with `env` set (`TestNode::command` clears
+/// the log variables), and returns it once it has printed its address, with that address.
 fn serve_with(node: &TestNode, env: &[(&str, &str)], extra: &[&str]) -> (Child, String) {
     let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
     args.extend_from_slice(extra);
     let mut command = node.command(&args);
-    command.env_remove("COMMUNE_LOG").env_remove("RUST_LOG");
     for (name, value) in env {
         command.env(name, value);
     }
