@@ -47,7 +47,7 @@ impl Rng {
         for i in (1..order.len()).rev() {
             order.swap(i, (self.next() % (i as u64 + 1)) as usize);
         }
-        if self.next() % 4 == 0 {
+        if self.next().is_multiple_of(4) {
             order.sort_unstable();
         }
         order

@@ -340,7 +340,7 @@ impl Certify {
                 signers
             }
             _ => {
-                if self.signers.len() % 32 != 0 {
+                if !self.signers.len().is_multiple_of(32) {
                     return Err("signers' keys are 32 bytes each".into());
                 }
                 let signers: Vec<MemberId> = self

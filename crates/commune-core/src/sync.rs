@@ -188,7 +188,7 @@ pub fn pack(symbols: &[Symbol]) -> Vec<u8> {
 
 /// Unpacks symbols from the wire; `None` if the length is not a whole number of symbols.
 pub fn unpack(bytes: &[u8]) -> Option<Vec<Symbol>> {
-    if bytes.len() % SYMBOL_BYTES != 0 {
+    if !bytes.len().is_multiple_of(SYMBOL_BYTES) {
         return None;
     }
     Some(
@@ -241,7 +241,7 @@ fn pack_light(symbols: &[Light]) -> Vec<u8> {
 }
 
 fn unpack_light(bytes: &[u8]) -> Option<Vec<Light>> {
-    if bytes.len() % LIGHT_BYTES != 0 {
+    if !bytes.len().is_multiple_of(LIGHT_BYTES) {
         return None;
     }
     Some(
@@ -590,7 +590,7 @@ pub fn listing_difference(
     listing: &[u8],
     items: &[Item],
 ) -> Option<(Vec<[u8; PREFIX_BYTES]>, Vec<EventId>)> {
-    if listing.len() % PREFIX_BYTES != 0 {
+    if !listing.len().is_multiple_of(PREFIX_BYTES) {
         return None;
     }
     let theirs: std::collections::HashSet<[u8; PREFIX_BYTES]> = listing

@@ -262,7 +262,7 @@ pub(crate) fn generate(events: usize, members: usize, quiet: bool) -> Vec<Vec<u8
         step += 1;
         // A new question every 250 steps (500 ballots), closing the one before.
         let payload = match proposal {
-            Some(id) if step % 250 != 0 => Payload::Ballot(payload::Ballot {
+            Some(id) if !step.is_multiple_of(250) => Payload::Ballot(payload::Ballot {
                 proposal: id,
                 choice: Choice::YesNo {
                     vote: [YesNo::Yes, YesNo::No, YesNo::Abstain][(next() % 3) as usize],

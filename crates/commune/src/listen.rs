@@ -91,8 +91,8 @@ pub fn host_allowed(host: &str, allowed: &[String]) -> bool {
     name == "localhost" || name.ends_with(".localhost") || allowed.contains(&name)
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets each open connection
-/// finish its request and waits for them all. A connection whose request headers are not
+/// Serves `app` on `listener` until `shutdown` completes, then closes the listener, lets each
+/// open connection finish its request and waits for them all. A connection whose request headers are not
 /// all in after `header_timeout` is closed.
 pub async fn serve(
     listener: TcpListener,
@@ -144,6 +144,8 @@ pub async fn serve(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+    // New connections are refused from here on, rather than left waiting in the backlog.
+    drop(listener);
     let _ = stop.send(true);
     while connections.join_next().await.is_some() {}
 }

@@ -25,10 +25,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("COMMUNE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .init();
     let cli = match cli::Cli::try_parse() {
@@ -69,4 +66,27 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// What to log: `COMMUNE_LOG` when set, else tracing's usual `RUST_LOG`, else warnings and
+/// errors. Both take tracing's filter syntax (`info`, `commune=debug,warn`); a filter that
+/// does not parse is named on standard error and the default is used.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    for variable in ["COMMUNE_LOG", "RUST_LOG"] {
+        match std::env::var(variable) {
+            Ok(filter) if !filter.trim().is_empty() => {
+                match tracing_subscriber::EnvFilter::try_new(&filter) {
+                    Ok(filter) => return filter,
+                    Err(error) => {
+                        eprintln!(
+                            "commune: {variable}={filter:?} is not a log filter ({error}): logging warnings"
+                        );
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    tracing_subscriber::EnvFilter::new("warn")
 }

@@ -62,28 +62,35 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
+        // Listened for before the address is printed: a signal sent once a supervisor or a
+        // test has seen it stops the server gracefully rather than killing it.
+        let stop = stop_signal()?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let address = listener.local_addr()?;
         println!(
-            "commune is serving {} on http://{}",
+            "commune is serving {} on http://{address}",
             node.dir().display(),
-            listener.local_addr()?
         );
+        tracing::info!(%address, data = %node.dir().display(), "serving");
         let keypair = node.identity(&invocation.identity);
         let node = Arc::new(Mutex::new(node));
-        match keypair {
-            Ok(keypair) if args.sync_every > 0 => {
-                tokio::spawn(crate::transport::sync_loop(
-                    node.clone(),
-                    keypair,
-                    std::time::Duration::from_secs(args.sync_every),
-                ));
+        let (stop_sync, sync_stopped) = tokio::sync::watch::channel(false);
+        let sync = match keypair {
+            Ok(keypair) if args.sync_every > 0 => Some(tokio::spawn(crate::transport::sync_loop(
+                node.clone(),
+                keypair,
+                std::time::Duration::from_secs(args.sync_every),
+                sync_stopped,
+            ))),
+            Ok(_) => None,
+            Err(error) => {
+                tracing::warn!(%error, "no identity to sign sync requests with: not syncing with peers");
+                None
             }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "no identity to sign sync requests with: not syncing with peers"),
-        }
+        };
         let live = node.clone();
         let app = crate::listen::layers(router(node), &args.allow_hosts);
         // The accept loop hands each request the peer's address, for the sync routes'
@@ -93,7 +100,8 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
             app,
             std::time::Duration::from_secs(args.header_timeout),
             async move {
-                let _ = tokio::signal::ctrl_c().await;
+                stop.await;
+                tracing::info!("stopping: finishing the requests under way");
                 // Live pages hold their streams open; ending them lets the server stop.
                 live.lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -101,8 +109,45 @@ pub fn serve(invocation: &Invocation, args: ServeArgs) -> Result<()> {
             },
         )
         .await;
+        // A sync under way finishes (its requests have timeouts); no new one starts.
+        let _ = stop_sync.send(true);
+        if let Some(sync) = sync
+            && let Err(error) = sync.await
+        {
+            tracing::error!(%error, "the sync loop failed");
+        }
+        // The last handle on the node, and so the store, is dropped here (unless a sync
+        // thread left behind still holds one: see below).
+        tracing::info!("stopped");
         Ok(())
-    })
+    });
+    // A sync thread still waiting on a peer that does not answer must not hold up the exit
+    // (dropping the runtime would wait for it): the sync loop has already given it its grace.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    served
+}
+
+/// What stops `serve`: SIGINT (Ctrl-C) or, on Unix, SIGTERM (what systemd and container
+/// engines send). The handlers are in place when this returns, before the future is polled.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 pub fn router(node: Shared) -> Router {

@@ -16,6 +16,8 @@ mod files;
 mod hostile;
 #[path = "cli/on_postgres.rs"]
 mod on_postgres;
+#[path = "cli/ops.rs"]
+mod ops;
 #[path = "cli/register.rs"]
 mod register;
 #[path = "cli/story.rs"]
@@ -62,9 +64,12 @@ impl TestNode {
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_commune"));
         command.arg("--data").arg(self.data()).args(args);
+        // A log filter in the environment would add lines to the standard error tests read.
         command
             .env_remove("COMMUNE_DATA")
-            .env_remove("COMMUNE_STORE");
+            .env_remove("COMMUNE_STORE")
+            .env_remove("COMMUNE_LOG")
+            .env_remove("RUST_LOG");
         command
     }
 

@@ -8,6 +8,7 @@ mod federation;
 mod proposal;
 mod record;
 mod register;
+mod shell;
 mod store;
 mod sync;
 mod tally;
@@ -25,7 +26,7 @@ use crate::node::{DEFAULT_IDENTITY, Node};
 /// commune: self-organisation for councils. Decide directly, delegate only with a mandate,
 /// work offline.
 #[derive(Debug, Parser)]
-#[command(name = "commune", version, propagate_version = true)]
+#[command(name = "commune", version = env!("COMMUNE_VERSION"), propagate_version = true)]
 pub struct Cli {
     /// The data directory [default: $XDG_DATA_HOME/commune]
     #[arg(long, global = true, env = "COMMUNE_DATA", value_name = "DIR")]
@@ -138,6 +139,10 @@ pub enum Command {
     Store(store::StoreCommand),
     /// Serve the JSON HTTP API
     Serve(crate::server::ServeArgs),
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell)
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff): `commune man | man -l -`
+    Man,
     /// Fill a fresh data directory with an example: two councils with members and proposals
     Demo,
     /// Measure ingest and open times (see docs/benchmarks.md)
@@ -199,6 +204,12 @@ pub fn write_out(text: &str) -> Result<()> {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    // These describe the command line itself: no data directory is looked for.
+    let command = match cli.command {
+        Command::Completions(args) => return shell::completions(args),
+        Command::Man => return shell::man(),
+        command => command,
+    };
     let dir = match cli.data {
         Some(dir) => dir,
         None => config::default_data_dir()
@@ -210,7 +221,7 @@ pub fn run(cli: Cli) -> Result<()> {
         identity: cli.identity,
         json: cli.json,
     };
-    match cli.command {
+    match command {
         Command::Init => record::init(&invocation),
         Command::Whoami => record::whoami(&invocation),
         Command::Key(command) => record::key(&invocation, command),
@@ -249,6 +260,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bundle(command) => sync::bundle(&invocation, command),
         Command::Store(command) => store::run(&invocation, command),
         Command::Serve(args) => crate::server::serve(&invocation, args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man => shell::man(),
         Command::Demo => crate::demo::run(&invocation),
         Command::Bench(args) => crate::bench::run(&invocation, args),
         Command::BenchAct(args) => crate::bench_act::run(&invocation, args),

@@ -87,11 +87,11 @@ fn migrate(invocation: &Invocation, args: MigrateArgs) -> Result<()> {
             if copy.failed.is_some() {
                 return;
             }
-            if let Body::Detached { hash, .. } = &event.unsigned.body {
-                if let Err(error) = copy.body(&source, *hash) {
-                    copy.failed = Some(error);
-                    return;
-                }
+            if let Body::Detached { hash, .. } = &event.unsigned.body
+                && let Err(error) = copy.body(&source, *hash)
+            {
+                copy.failed = Some(error);
+                return;
             }
             copy.batch.push(event);
             if copy.batch.len() == copy.size {

@@ -22,18 +22,26 @@ pub mod routes;
 /// The media type of every sync message.
 pub const CBOR: &str = "application/cbor";
 
+/// How long a stopping `serve` waits for the sync under way to finish.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
 /// `commune serve`'s background sync: every `every`, each peer in the list whose backoff has
 /// passed is synced on a blocking thread. A failure doubles that peer's wait, up to an hour;
-/// a success resets it.
+/// a success resets it. It returns once `stop` turns true (or its sender is gone), after the
+/// sync under way, if any, has finished or had [`STOP_GRACE`] to.
 pub async fn sync_loop(
     node: crate::server::Shared,
     keypair: commune_core::Keypair,
     every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut backoff: HashMap<String, (u32, Instant)> = HashMap::new();
     let mut ticker = tokio::time::interval(every);
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
         let dir = node
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -47,6 +55,9 @@ pub async fn sync_loop(
             }
         };
         for url in urls {
+            if *stop.borrow() {
+                return;
+            }
             if backoff
                 .get(&url)
                 .is_some_and(|(_, next)| Instant::now() < *next)
@@ -54,10 +65,26 @@ pub async fn sync_loop(
                 continue;
             }
             let (node, keypair, target) = (node.clone(), keypair.clone(), url.clone());
-            let outcome = tokio::task::spawn_blocking(move || {
+            let mut task = tokio::task::spawn_blocking(move || {
                 client::sync_peer(&node, &target, keypair, None, &mut |_, _, _| {})
-            })
-            .await;
+            });
+            let outcome = tokio::select! {
+                outcome = &mut task => outcome,
+                // The guard `wait_for` returns is not Send: drop it before awaiting more.
+                () = async { drop(stop.wait_for(|stop| *stop).await) } => {
+                    // The sync under way may be writing what it fetched: let it finish, but
+                    // do not wait out a peer that does not answer (the client's timeout is
+                    // minutes). Its thread is left to the runtime's shutdown; whatever
+                    // it has not committed is not in the store.
+                    match tokio::time::timeout(STOP_GRACE, task).await {
+                        Ok(outcome) => outcome,
+                        Err(_) => {
+                            tracing::warn!(peer = %url, "stopping without waiting for the sync under way");
+                            return;
+                        }
+                    }
+                }
+            };
             match outcome {
                 Ok(Ok(result)) => {
                     backoff.remove(&url);
