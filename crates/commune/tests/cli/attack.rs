@@ -63,12 +63,7 @@ fn post_json(address: &str, path: &str, body: &str) -> (u16, String) {
 }
 
 fn sign(keypair: &Keypair, path: &str, time_ms: u64, body: &[u8]) -> String {
-    sign_as(keypair, "POST", path, time_ms, body)
-}
-
-/// The `Commune-Signature` of a request by `keypair`, as the CLI signs one.
-fn sign_as(keypair: &Keypair, method: &str, path: &str, time_ms: u64, body: &[u8]) -> String {
-    let mut message = format!("commune/sync-request/v1\0{method}\0").into_bytes();
+    let mut message = b"commune/sync-request/v1\0POST\0".to_vec();
     message.extend_from_slice(path.as_bytes());
     message.push(0);
     message.extend_from_slice(&time_ms.to_be_bytes());
@@ -146,22 +141,12 @@ fn push(address: &str, council: &str, keypair: &Keypair, events: &[Event]) -> (u
     )
 }
 
-/// A proposal as the node serves it to `reader`, a member, who signs the request.
-fn proposal_of(address: &str, reader: &Keypair, council: &str, proposal: &str) -> Value {
+/// A proposal as the node serves it to its member `me`, who signs the request.
+fn proposal_of(node: &TestNode, address: &str, council: &str, proposal: &str) -> Value {
     let path = format!("/api/councils/{council}/proposals/{proposal}");
-    let mut stream = TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nCommune-Signature: {}\r\n\r\n",
-        sign_as(reader, "GET", &path, now_ms(), b"")
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status: u16 = response[9..12].parse().unwrap();
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let (status, body) = super::http_get_as(node, "me", address, &path);
     assert_eq!(status, 200, "{body}");
-    serde_json::from_str::<Value>(body).unwrap()["proposal"].clone()
+    serde_json::from_str::<Value>(&body).unwrap()["proposal"].clone()
 }
 
 /// A member can still open a three-day proposal, and its deadline is three days from now.
@@ -179,8 +164,7 @@ fn member_still_decides(node: &TestNode, address: &str, council: &str) {
     ]);
     let proposal = opened["event"].as_str().unwrap();
     let after = now_ms();
-    let member = super::sync::key_of(node, "me");
-    let found = proposal_of(address, &member, council, proposal);
+    let found = proposal_of(node, address, council, proposal);
     let three_days = 3 * 24 * 3_600_000;
     let deadline = found["deadline_ms"].as_u64().unwrap();
     assert!(
