@@ -2,15 +2,14 @@
 //! sync answer. Each checks that the node keeps serving its member afterwards (correctness,
 //! not timings).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 use commune_core::payload::{self, Payload};
 use commune_core::sync::{self, Delivery, Exchange, More};
 use commune_core::{Event, EventId, Keypair, ParentInfo, Unsigned};
 use serde_json::Value;
 
 use super::TestNode;
+use super::on_postgres::http_post as post_json;
+use super::sync::now_ms;
 
 /// 1 January 2100, in milliseconds.
 const YEAR_2100_MS: u64 = 4_102_444_800_000;
@@ -23,63 +22,10 @@ fn found(node: &TestNode, name: &str) -> String {
 }
 
 /// A signed POST to a sync route, as raw HTTP/1.1: the status and the body.
+/// A POST to a sync route signed by `keypair`, through the sync tests' raw HTTP/1.1.
 fn post(address: &str, path: &str, keypair: &Keypair, body: &[u8]) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/cbor\r\nContent-Length: {}\r\nCommune-Signature: {}\r\n\r\n",
-        body.len(),
-        sign(keypair, path, now_ms(), body),
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    let _ = stream.write_all(body);
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let text = String::from_utf8_lossy(&response);
-    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let at = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(response.len(), |p| p + 4);
-    (status, response[at..].to_vec())
-}
-
-/// A POST of JSON to the API, as raw HTTP/1.1.
-fn post_json(address: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
-fn sign(keypair: &Keypair, path: &str, time_ms: u64, body: &[u8]) -> String {
-    let mut message = b"commune/sync-request/v1\0POST\0".to_vec();
-    message.extend_from_slice(path.as_bytes());
-    message.push(0);
-    message.extend_from_slice(&time_ms.to_be_bytes());
-    message.extend_from_slice(blake3::hash(body).as_bytes());
-    format!(
-        "key={}, time={time_ms}, sig={}",
-        keypair.public(),
-        data_encoding::HEXLOWER.encode(&keypair.sign(&message).0)
-    )
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+    let signature = super::sync::sign(keypair, path, now_ms(), body);
+    super::sync::post(address, path, Some(signature), body)
 }
 
 /// The council's current heads as the public log shows them: the events no other names.

@@ -151,7 +151,7 @@ fn a_node_moves_from_sqlite_to_postgres_without_losing_an_event() {
 }
 
 /// A POST with a JSON body; the status and the body of the answer.
-fn http_post(address: &str, path: &str, body: &str) -> (u16, String) {
+pub(super) fn http_post(address: &str, path: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
     write!(
         stream,

@@ -253,7 +253,12 @@ fn bundles_import_whole_twice_truncated_damaged_and_incrementally() {
 }
 
 /// A signed POST to a sync route, as raw HTTP/1.1.
-fn post(address: &str, path: &str, signature: Option<String>, body: &[u8]) -> (u16, Vec<u8>) {
+pub(super) fn post(
+    address: &str,
+    path: &str,
+    signature: Option<String>,
+    body: &[u8],
+) -> (u16, Vec<u8>) {
     let mut stream = TcpStream::connect(address).unwrap();
     let mut head = format!(
         "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/cbor\r\nContent-Length: {}\r\n",
@@ -276,7 +281,7 @@ fn post(address: &str, path: &str, signature: Option<String>, body: &[u8]) -> (u
     (status, response[at..].to_vec())
 }
 
-fn sign(keypair: &Keypair, path: &str, time_ms: u64, body: &[u8]) -> String {
+pub(super) fn sign(keypair: &Keypair, path: &str, time_ms: u64, body: &[u8]) -> String {
     let mut message = b"commune/sync-request/v1\0POST\0".to_vec();
     message.extend_from_slice(path.as_bytes());
     message.push(0);
@@ -290,7 +295,7 @@ fn sign(keypair: &Keypair, path: &str, time_ms: u64, body: &[u8]) -> String {
     )
 }
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
